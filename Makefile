@@ -1,0 +1,32 @@
+# MLSec Portal — the two commands of the quick start are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+WORKERS ?= 2
+
+.PHONY: venv demo test lint fuzz bench loadtest screenshots clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Migrate the embedded SQLite database, load the catalogue, seed a demo organisation, start the
+## web app with a Celery worker and beat on the embedded broker, and print the URL and logins.
+demo: venv
+	@scripts/demo.sh
+
+## The whole suite (unit, API, pages, browser, worker integration). CI runs it against PostgreSQL + Redis.
+test: venv
+	DJANGO_SETTINGS_MODULE=mlsec_portal.settings.test $(PY) -m pytest -n $(WORKERS) --dist loadgroup -q
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/bandit -q -r accounts assessments audit checks controls evidence mlsec_portal reports scoring web -x '*/tests/*' -lll
+
+clean:
+	rm -rf var/test-db* var/celery-broker staticfiles

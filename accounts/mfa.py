@@ -1,0 +1,80 @@
+"""Multi-factor authentication: TOTP devices, one-time recovery codes, and who must use them."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from django.db import transaction
+from django_otp import user_has_device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.services import audit_record
+
+RECOVERY_CODE_COUNT = 10
+
+
+def has_confirmed_device(user) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+def must_enrol(user) -> bool:
+    """True for a user whose role requires MFA and who has no confirmed device yet."""
+    return user.requires_mfa and not has_confirmed_device(user)
+
+
+def verify_code(user, code: str):
+    """The confirmed device that accepts `code` (TOTP first, then a one-time recovery code), or None."""
+    code = (code or "").strip().replace(" ", "")
+    if not code or len(code) > 16:
+        return None
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        if device.verify_token(code):
+            return device
+    for device in StaticDevice.objects.filter(user=user, confirmed=True):
+        if device.verify_token(code):  # consumes the recovery code
+            return device
+    return None
+
+
+def totp_secret(device: TOTPDevice) -> str:
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+@transaction.atomic
+def totp_start(*, user) -> TOTPDevice:
+    """A fresh, unconfirmed TOTP device; any earlier unconfirmed one is discarded."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    audit_record(actor=user, action="mfa.totp_start", object_type="accounts.user", object_id=str(user.pk),
+                 object_repr=user.get_username())
+    return device
+
+
+@transaction.atomic
+def totp_confirm(*, user, code: str) -> list[str] | None:
+    """Activate the pending device if `code` matches; return new recovery codes (shown once) or None."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None or not device.verify_token((code or "").strip()):
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = recovery_codes_regenerate(user=user, audit=False)
+    audit_record(actor=user, action="mfa.totp_confirm", object_type="accounts.user", object_id=str(user.pk),
+                 object_repr=user.get_username())
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_regenerate(*, user, audit: bool = True) -> list[str]:
+    """Replace the user's recovery codes with ten new single-use ones."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    if audit:
+        audit_record(actor=user, action="mfa.recovery_codes", object_type="accounts.user", object_id=str(user.pk),
+                     object_repr=user.get_username())
+    return codes

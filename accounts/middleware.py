@@ -1,0 +1,31 @@
+"""Pages: a user whose role requires MFA goes to enrolment before anything else."""
+
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from .mfa import has_confirmed_device
+
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/", "/healthz")
+
+
+class MFAEnforcementMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.requires_mfa
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and not user.is_verified()
+        ):
+            if has_confirmed_device(user):
+                # Logged in without a code (e.g. the role changed mid-session): sign in again.
+                from django.contrib.auth import logout
+
+                logout(request)
+                return redirect(f"{reverse('login')}?next={request.path}")
+            return redirect("mfa-enrol")
+        return self.get_response(request)

@@ -1,0 +1,121 @@
+"""Writes on users, teams and memberships, each with its audit event."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from audit.services import audit_record, diff, snapshot
+
+from .choices import TeamRole
+from .models import Membership, Team, User
+
+USER_FIELDS = ("username", "email", "first_name", "last_name", "org_role", "is_active")
+TEAM_FIELDS = ("slug", "name", "description")
+
+
+def _require_admin(actor) -> None:
+    if not actor.is_org_admin:
+        raise PermissionDenied("Only administrators manage users.")
+
+
+@transaction.atomic
+def user_create(*, actor, password: str | None = None, **fields) -> User:
+    _require_admin(actor)
+    user = User(**{k: v for k, v in fields.items() if k in USER_FIELDS})
+    if password:
+        validate_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(actor=actor, action="user.create", obj=user, after=snapshot(user, USER_FIELDS))
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor, user: User, password: str | None = None, **fields) -> User:
+    _require_admin(actor)
+    before = snapshot(user, USER_FIELDS)
+    for name, value in fields.items():
+        if name in USER_FIELDS:
+            setattr(user, name, value)
+    if password:
+        validate_password(password, user)
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    old, new = diff(before, snapshot(user, USER_FIELDS))
+    if password:
+        new["password"] = "(changed)"  # noqa: S105 - a marker in the audit trail, never the password
+    if new:
+        audit_record(actor=actor, action="user.update", obj=user, before=old, after=new)
+    return user
+
+
+@transaction.atomic
+def team_create(*, actor, **fields) -> Team:
+    if not Team.can_be_created_by(actor):
+        raise PermissionDenied("Only administrators and security officers create teams.")
+    team = Team(**{k: v for k, v in fields.items() if k in TEAM_FIELDS})
+    team.full_clean()
+    team.save()
+    audit_record(actor=actor, action="team.create", obj=team, after=snapshot(team, TEAM_FIELDS))
+    return team
+
+
+@transaction.atomic
+def team_update(*, actor, team: Team, **fields) -> Team:
+    if not team.can_be_managed_by(actor):
+        raise PermissionDenied("Only administrators and security officers edit teams.")
+    before = snapshot(team, TEAM_FIELDS)
+    for name in ("name", "description"):  # the slug is the team's address and never changes
+        if name in fields:
+            setattr(team, name, fields[name])
+    team.full_clean()
+    team.save()
+    old, new = diff(before, snapshot(team, TEAM_FIELDS))
+    if new:
+        audit_record(actor=actor, action="team.update", obj=team, before=old, after=new)
+    return team
+
+
+@transaction.atomic
+def membership_set(*, actor, team: Team, user: User, role: str) -> Membership:
+    """Add `user` to `team` with `role`, or change their role if they are already in it."""
+    if not team.can_be_managed_by(actor):
+        raise PermissionDenied("Only administrators and security officers manage team memberships.")
+    if role not in TeamRole.values:
+        raise ValidationError({"role": [f"Choose one of: {', '.join(TeamRole.values)}."]})
+    membership = Membership.objects.filter(team=team, user=user).first()
+    before = {"role": membership.role} if membership else None
+    if membership is None:
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(team=team, user=user, role=role)
+        except IntegrityError:
+            raise ValidationError({"user": ["This user is already in the team."]}) from None
+    elif membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    else:
+        return membership
+    audit_record(actor=actor, action="membership.set", obj=membership, before=before,
+                 after={"team": team.slug, "user": user.get_username(), "role": role})
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor, team: Team, user: User) -> None:
+    if not team.can_be_managed_by(actor):
+        raise PermissionDenied("Only administrators and security officers manage team memberships.")
+    membership = Membership.objects.filter(team=team, user=user).first()
+    if membership is None:
+        raise ValidationError({"user": ["This user is not in the team."]})
+    before = {"team": team.slug, "user": user.get_username(), "role": membership.role}
+    object_id = str(membership.pk)
+    membership.delete()
+    audit_record(actor=actor, action="membership.remove", object_type="accounts.membership",
+                 object_id=object_id, object_repr=f"{user} in {team}", before=before)

@@ -1,0 +1,252 @@
+"""ML projects, their self-assessments (one per cycle), the answers, and accepted risks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, Q
+
+from accounts.models import Team, slug_validator
+from accounts.scope import ScopedQuerySet
+from controls.models import Practice
+
+from .choices import (
+    EDITABLE_STATUSES,
+    RISK_TIER_WEIGHTS,
+    STATUS_BADGES,
+    AcceptanceStatus,
+    AssessmentStatus,
+    DataClassification,
+    Lifecycle,
+    RiskTier,
+)
+from .validators import validate_check_opt_outs, validate_check_targets, validate_cycle
+
+LEVEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(4)]
+
+
+class ProjectQuerySet(ScopedQuerySet):
+    team_path = "team"
+
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class Project(models.Model):
+    """An ML system owned by one team, with the targets its automated checks read."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="projects")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=64, validators=[slug_validator])
+    description = models.TextField(blank=True, max_length=4000)
+    risk_tier = models.CharField(max_length=8, choices=RiskTier.choices, default=RiskTier.MEDIUM)
+    lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.DEVELOPMENT)
+    data_classification = models.CharField(
+        max_length=12, choices=DataClassification.choices, default=DataClassification.INTERNAL
+    )
+    check_targets = models.JSONField(default=dict, blank=True, validators=[validate_check_targets])
+    check_opt_outs = models.JSONField(default=dict, blank=True, validators=[validate_check_opt_outs])
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["team", "slug"], name="project_unique_team_slug")]
+        indexes = [models.Index(fields=["team", "archived_at"], name="project_team_archived_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def risk_weight(self) -> int:
+        return RISK_TIER_WEIGHTS[self.risk_tier]
+
+    def can_be_edited_by(self, user) -> bool:
+        return user.is_org_admin or user.is_officer or user.is_lead_of(self.team_id)
+
+    def can_be_archived_by(self, user) -> bool:
+        # Archiving removes a project from every score, so a team cannot hide its own gaps.
+        return user.is_org_admin or user.is_officer
+
+    def can_run_checks(self, user) -> bool:
+        return user.is_org_admin or user.is_officer or user.belongs_to(self.team_id)
+
+    def can_start_assessment(self, user) -> bool:
+        return user.belongs_to(self.team_id)
+
+
+class AssessmentQuerySet(ScopedQuerySet):
+    team_path = "project__team"
+
+    def with_completion(self):
+        """Annotate `answered` and `total` (answers) so `completion` needs no extra query."""
+        answered = Q(answers__level__isnull=False, answers__not_applicable=False) | Q(
+            answers__not_applicable=True, answers__justification__gt=""
+        )
+        return self.annotate(total_answers=Count("answers"), answered_answers=Count("answers", filter=answered))
+
+    def open(self):
+        return self.exclude(status=AssessmentStatus.APPROVED)
+
+    def review_queue(self):
+        return self.filter(status=AssessmentStatus.SUBMITTED).order_by("submitted_at")
+
+
+class Assessment(models.Model):
+    """A project's self-assessment for one cycle: draft → submitted → approved, or returned."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="assessments")
+    cycle = models.CharField(max_length=10, validators=[validate_cycle])
+    status = models.CharField(max_length=10, choices=AssessmentStatus.choices, default=AssessmentStatus.DRAFT)
+    catalog_version = models.CharField(max_length=20)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True, max_length=4000)
+    # Set when a newer assessment of the same project is approved: the approved assessment that
+    # counts at time T is the one with reviewed_at <= T < superseded_at (or superseded_at null).
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["project", "cycle"], name="assessment_unique_project_cycle")]
+        indexes = [
+            models.Index(fields=["status", "reviewed_at", "superseded_at"], name="assessment_scoring_idx"),
+            models.Index(fields=["project", "status"], name="assessment_project_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.cycle}"
+
+    @property
+    def badge(self) -> str:
+        return STATUS_BADGES[self.status]
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def completion(self) -> int:
+        total = getattr(self, "total_answers", None)
+        answered = getattr(self, "answered_answers", None)
+        if total is None:
+            answers = list(self.answers.all())
+            total, answered = len(answers), sum(a.is_answered for a in answers)
+        return round(100 * answered / total) if total else 0
+
+    def team_role_of(self, user) -> str | None:
+        return user.role_in(self.project.team_id)
+
+    def can_be_edited_by(self, user) -> bool:
+        return user.belongs_to(self.project.team_id)
+
+    def can_be_submitted_by(self, user) -> bool:
+        return user.is_lead_of(self.project.team_id)
+
+    def can_be_reviewed_by(self, user) -> bool:
+        # Separation of duties: an officer never reviews a team they belong to.
+        return user.is_officer and not user.belongs_to(self.project.team_id)
+
+
+class AnswerQuerySet(ScopedQuerySet):
+    team_path = "assessment__project__team"
+
+
+class Answer(models.Model):
+    """One practice's answer in an assessment: a level 0–4, or not applicable with a justification."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="answers")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="answers")
+    level = models.PositiveSmallIntegerField(null=True, blank=True, validators=LEVEL_VALIDATORS)
+    not_applicable = models.BooleanField(default=False)
+    justification = models.TextField(blank=True, max_length=4000)
+    notes = models.TextField(blank=True, max_length=8000)
+    owner = models.CharField(max_length=120, blank=True)
+    target_level = models.PositiveSmallIntegerField(null=True, blank=True, validators=LEVEL_VALIDATORS)
+    due_date = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = AnswerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["practice__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "practice"], name="answer_unique_assessment_practice"),
+            models.CheckConstraint(
+                condition=Q(level__isnull=True) | Q(level__gte=0, level__lte=4), name="answer_level_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(not_applicable=False) | Q(level__isnull=True), name="answer_na_has_no_level"
+            ),
+        ]
+        indexes = [models.Index(fields=["practice", "assessment"], name="answer_practice_assessment_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} {self.practice.code}"
+
+    @property
+    def is_answered(self) -> bool:
+        if self.not_applicable:
+            return bool(self.justification.strip())
+        return self.level is not None
+
+
+class RiskAcceptanceQuerySet(ScopedQuerySet):
+    team_path = "project__team"
+
+    def in_force(self, on: dt.date):
+        return self.filter(status=AcceptanceStatus.APPROVED, expires_on__gte=on)
+
+
+class RiskAcceptance(models.Model):
+    """A project × practice gap that an officer accepted for a while, with the reason why."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="risk_acceptances")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="risk_acceptances")
+    justification = models.TextField(max_length=4000)
+    expires_on = models.DateField()
+    status = models.CharField(max_length=10, choices=AcceptanceStatus.choices, default=AcceptanceStatus.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, max_length=4000)
+
+    objects = RiskAcceptanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        indexes = [models.Index(fields=["status", "expires_on"], name="acceptance_status_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.practice.code} accepted until {self.expires_on}"
+
+    def can_be_proposed_by(self, user) -> bool:
+        return user.is_lead_of(self.project.team_id)
+
+    def can_be_decided_by(self, user) -> bool:
+        return user.is_officer and not user.belongs_to(self.project.team_id)
+

@@ -1,0 +1,289 @@
+"""Writes on projects, assessments, answers and risk acceptances: permission, rule, audit event.
+
+Every function takes the acting user, refuses with `PermissionDenied` (403) or `ValidationError`
+(400) before changing anything, and records an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Team
+from audit.services import audit_record, diff, snapshot
+from controls.models import CatalogRelease, Practice
+
+from .choices import EDITABLE_STATUSES, AcceptanceStatus, AssessmentStatus
+from .models import Answer, Assessment, Project, RiskAcceptance
+
+PROJECT_FIELDS = (
+    "name", "slug", "description", "risk_tier", "lifecycle", "data_classification", "check_targets", "check_opt_outs",
+)
+ANSWER_FIELDS = ("level", "not_applicable", "justification", "notes", "owner", "target_level", "due_date")
+ACCEPTANCE_MAX_DAYS = 366
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def project_create(*, actor, team: Team, **fields) -> Project:
+    """A new project in `team`; its lead, an officer or an administrator may create it."""
+    if not (actor.is_org_admin or actor.is_officer or actor.is_lead_of(team.pk)):
+        raise PermissionDenied("Only the team's lead, a security officer or an administrator can add projects.")
+    project = Project(team=team, **{k: v for k, v in fields.items() if k in PROJECT_FIELDS})
+    project.full_clean()
+    project.save()
+    audit_record(actor=actor, action="project.create", obj=project, after=snapshot(project, ("team", *PROJECT_FIELDS)))
+    return project
+
+
+@transaction.atomic
+def project_update(*, actor, project: Project, **fields) -> Project:
+    if not project.can_be_edited_by(actor):
+        raise PermissionDenied("Only the team's lead, a security officer or an administrator can edit this project.")
+    if project.archived_at:
+        raise ValidationError("An archived project cannot be changed.")
+    before = snapshot(project, PROJECT_FIELDS)
+    for name, value in fields.items():
+        if name in PROJECT_FIELDS:
+            setattr(project, name, value)
+    project.full_clean()
+    project.save()
+    old, new = diff(before, snapshot(project, PROJECT_FIELDS))
+    if new:
+        audit_record(actor=actor, action="project.update", obj=project, before=old, after=new)
+    return project
+
+
+@transaction.atomic
+def project_archive(*, actor, project: Project) -> Project:
+    """Archive rather than delete: approved assessments and evidence stay for the auditors."""
+    if not project.can_be_archived_by(actor):
+        raise PermissionDenied("Only a security officer or an administrator can archive a project.")
+    if project.archived_at is None:
+        project.archived_at = timezone.now()
+        project.save(update_fields=["archived_at", "updated_at"])
+        audit_record(actor=actor, action="project.archive", obj=project, after={"archived_at": project.archived_at})
+    return project
+
+
+# --- assessments --------------------------------------------------------------------------------
+
+@transaction.atomic
+def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool = True) -> Assessment:
+    """Open a cycle's assessment with one answer per active practice.
+
+    With `copy_previous`, answers start from the last approved assessment so a team only changes
+    what moved since; every answer still goes through review again.
+    """
+    if not project.can_start_assessment(actor):
+        raise PermissionDenied("Only members of the project's team can start its assessment.")
+    if project.archived_at:
+        raise ValidationError("An archived project cannot be assessed.")
+    assessment = Assessment(
+        project=project, cycle=cycle, catalog_version=CatalogRelease.current_version(), created_by=actor
+    )
+    assessment.full_clean(exclude=["created_by"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            assessment.save()
+    except IntegrityError:
+        raise ValidationError({"cycle": [f"{project} already has an assessment for {cycle}."]}) from None
+    previous = {}
+    if copy_previous:
+        last = project.assessments.filter(status=AssessmentStatus.APPROVED).order_by("-reviewed_at").first()
+        if last:
+            previous = {a.practice_id: a for a in last.answers.all()}
+    answers = []
+    for practice in Practice.objects.active().order_by("number"):
+        source = previous.get(practice.pk)
+        values = {name: getattr(source, name) for name in ANSWER_FIELDS} if source else {}
+        answers.append(Answer(assessment=assessment, practice=practice, updated_by=actor, **values))
+    Answer.objects.bulk_create(answers)
+    audit_record(
+        actor=actor, action="assessment.create", obj=assessment,
+        after={"project": project.pk, "cycle": cycle, "catalog_version": assessment.catalog_version,
+               "copied_from_previous": bool(previous)},
+    )
+    return assessment
+
+
+def _validate_answer(answer: Answer) -> None:
+    errors = {}
+    if answer.not_applicable:
+        if answer.level is not None:
+            errors["level"] = ["Choose a level or not applicable, not both."]
+        if not answer.justification.strip():
+            errors["justification"] = ["Not applicable needs a justification."]
+    try:
+        answer.full_clean(exclude=["assessment", "practice", "updated_by"], validate_unique=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def answer_update(*, actor, answer: Answer, **fields) -> Answer:
+    """Change an answer while its assessment is a draft or returned."""
+    assessment = Assessment.objects.select_for_update().get(pk=answer.assessment_id)
+    if not assessment.can_be_edited_by(actor):
+        raise PermissionDenied("Only members of the project's team can answer its assessment.")
+    if assessment.status not in EDITABLE_STATUSES:
+        raise ValidationError(f"Answers can only change while the assessment is a draft or returned (it is {assessment.status}).")
+    before = snapshot(answer, ANSWER_FIELDS)
+    for name, value in fields.items():
+        if name in ANSWER_FIELDS:
+            setattr(answer, name, value)
+    if answer.not_applicable is None:
+        answer.not_applicable = False
+    for text_field in ("justification", "notes", "owner"):
+        if getattr(answer, text_field) is None:
+            setattr(answer, text_field, "")
+    _validate_answer(answer)
+    answer.updated_by = actor
+    answer.save()
+    old, new = diff(before, snapshot(answer, ANSWER_FIELDS))
+    if new:
+        audit_record(
+            actor=actor, action="answer.update", obj=answer, before=old, after=new,
+            extra={"assessment": assessment.pk, "practice": answer.practice.code},
+        )
+    return answer
+
+
+def missing_answers(assessment: Assessment) -> list[str]:
+    return [a.practice.code for a in assessment.answers.select_related("practice") if not a.is_answered]
+
+
+@transaction.atomic
+def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
+    """The team lead sends a complete assessment for review."""
+    assessment = Assessment.objects.select_for_update().select_related("project").get(pk=assessment.pk)
+    if not assessment.can_be_submitted_by(actor):
+        raise PermissionDenied("Only the team's lead can submit its assessment.")
+    if assessment.status not in EDITABLE_STATUSES:
+        raise ValidationError(f"Only a draft or returned assessment can be submitted (it is {assessment.status}).")
+    missing = missing_answers(assessment)
+    if missing:
+        raise ValidationError({"missing": missing})
+    before = assessment.status
+    assessment.status = AssessmentStatus.SUBMITTED
+    assessment.submitted_by, assessment.submitted_at = actor, timezone.now()
+    assessment.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
+    audit_record(actor=actor, action="assessment.submit", obj=assessment,
+                 before={"status": before}, after={"status": assessment.status})
+    return assessment
+
+
+def _lock_for_review(actor, assessment: Assessment) -> Assessment:
+    assessment = Assessment.objects.select_for_update().select_related("project").get(pk=assessment.pk)
+    if not assessment.can_be_reviewed_by(actor):
+        if actor.is_officer:
+            raise PermissionDenied("Security officers never review a team they belong to.")
+        raise PermissionDenied("Only a security officer can review assessments.")
+    if assessment.status != AssessmentStatus.SUBMITTED:
+        raise ValidationError(f"Only a submitted assessment can be reviewed (it is {assessment.status}).")
+    return assessment
+
+
+@transaction.atomic
+def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> Assessment:
+    """Approve: the assessment becomes immutable and the one that counts for the project's score."""
+    assessment = _lock_for_review(actor, assessment)
+    now = timezone.now()
+    Assessment.objects.filter(
+        project_id=assessment.project_id, status=AssessmentStatus.APPROVED, superseded_at__isnull=True
+    ).update(superseded_at=now)
+    assessment.status = AssessmentStatus.APPROVED
+    assessment.reviewed_by, assessment.reviewed_at, assessment.review_comment = actor, now, (comment or "").strip()
+    assessment.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"])
+    audit_record(actor=actor, action="assessment.approve", obj=assessment,
+                 before={"status": AssessmentStatus.SUBMITTED}, after={"status": assessment.status, "comment": assessment.review_comment})
+    return assessment
+
+
+@transaction.atomic
+def assessment_return(*, actor, assessment: Assessment, comment: str) -> Assessment:
+    """Send back to the team for changes; the comment says what to change."""
+    if not (comment or "").strip():
+        raise ValidationError({"comment": ["Say what the team should change: a comment is required to return an assessment."]})
+    assessment = _lock_for_review(actor, assessment)
+    assessment.status = AssessmentStatus.RETURNED
+    assessment.reviewed_by, assessment.reviewed_at, assessment.review_comment = actor, timezone.now(), comment.strip()
+    assessment.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"])
+    audit_record(actor=actor, action="assessment.return", obj=assessment,
+                 before={"status": AssessmentStatus.SUBMITTED}, after={"status": assessment.status, "comment": assessment.review_comment})
+    return assessment
+
+
+# --- risk acceptances ---------------------------------------------------------------------------
+
+def _validate_acceptance(justification: str, expires_on: dt.date) -> None:
+    errors = {}
+    if len((justification or "").strip()) < 20:
+        errors["justification"] = ["Explain the accepted risk in at least 20 characters."]
+    today = timezone.localdate()
+    if not isinstance(expires_on, dt.date) or expires_on <= today:
+        errors["expires_on"] = ["The acceptance must expire on a future date."]
+    elif expires_on > today + dt.timedelta(days=ACCEPTANCE_MAX_DAYS):
+        errors["expires_on"] = [f"Accept a risk for at most {ACCEPTANCE_MAX_DAYS} days, then review it again."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def acceptance_propose(*, actor, project: Project, practice: Practice, justification: str, expires_on: dt.date) -> RiskAcceptance:
+    """The team lead asks an officer to accept a gap on one practice until a date."""
+    acceptance = RiskAcceptance(project=project, practice=practice, justification=(justification or "").strip(),
+                                expires_on=expires_on, proposed_by=actor)
+    if not acceptance.can_be_proposed_by(actor):
+        raise PermissionDenied("Only the team's lead can propose a risk acceptance.")
+    _validate_acceptance(justification, expires_on)
+    acceptance.save()
+    audit_record(actor=actor, action="acceptance.propose", obj=acceptance,
+                 after=snapshot(acceptance, ("project", "practice", "justification", "expires_on", "status")))
+    return acceptance
+
+
+@transaction.atomic
+def acceptance_update(*, actor, acceptance: RiskAcceptance, **fields) -> RiskAcceptance:
+    """The lead may reword or shorten a proposal until an officer decides on it."""
+    if not acceptance.can_be_proposed_by(actor):
+        raise PermissionDenied("Only the team's lead can change a proposed risk acceptance.")
+    if acceptance.status != AcceptanceStatus.PROPOSED:
+        raise ValidationError("A decided risk acceptance cannot be changed; propose a new one.")
+    before = snapshot(acceptance, ("justification", "expires_on"))
+    acceptance.justification = fields.get("justification", acceptance.justification)
+    acceptance.expires_on = fields.get("expires_on", acceptance.expires_on)
+    _validate_acceptance(acceptance.justification, acceptance.expires_on)
+    acceptance.save()
+    old, new = diff(before, snapshot(acceptance, ("justification", "expires_on")))
+    if new:
+        audit_record(actor=actor, action="acceptance.update", obj=acceptance, before=old, after=new)
+    return acceptance
+
+
+@transaction.atomic
+def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: str = "") -> RiskAcceptance:
+    """An officer (outside the team) approves or rejects a proposed acceptance."""
+    acceptance = RiskAcceptance.objects.select_for_update().select_related("project").get(pk=acceptance.pk)
+    if not acceptance.can_be_decided_by(actor):
+        raise PermissionDenied("Only a security officer outside the team can decide on a risk acceptance.")
+    if status not in (AcceptanceStatus.APPROVED, AcceptanceStatus.REJECTED):
+        raise ValidationError({"status": ["Choose approved or rejected."]})
+    if acceptance.status != AcceptanceStatus.PROPOSED:
+        raise ValidationError(f"This risk acceptance was already {acceptance.status}.")
+    if status == AcceptanceStatus.APPROVED and acceptance.expires_on <= timezone.localdate():
+        raise ValidationError({"expires_on": ["This proposal has already expired."]})
+    acceptance.status, acceptance.decision_note = status, (note or "").strip()
+    acceptance.decided_at, acceptance.decided_by = timezone.now(), actor
+    acceptance.approved_by = actor if status == AcceptanceStatus.APPROVED else None
+    acceptance.save(update_fields=["status", "decision_note", "decided_at", "decided_by", "approved_by"])
+    audit_record(actor=actor, action=f"acceptance.{status}", obj=acceptance,
+                 before={"status": AcceptanceStatus.PROPOSED}, after={"status": status, "note": acceptance.decision_note})
+    return acceptance

@@ -1,0 +1,218 @@
+"""Pages: project, assessment form, review queue and review."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Team
+from mlsec_portal.api import validation_error_body
+
+from . import services
+from .choices import AssessmentStatus
+from .forms import AnswerForm, ApproveForm, ProjectForm, ReturnForm, StartAssessmentForm
+from .models import Answer, Assessment, Project
+
+
+def current_cycle() -> str:
+    today = timezone.localdate()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def _errors_to_form(form, exc: ValidationError) -> None:
+    body = validation_error_body(exc)
+    for field, errors in body.items():
+        target = None if field in ("detail", "__all__") or field not in form.fields else field
+        for message in errors if isinstance(errors, list) else [errors]:
+            form.add_error(target, message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = get_object_or_404(Team.objects.visible_to(request.user), slug=team_slug)
+    if not (request.user.is_org_admin or request.user.is_officer or request.user.is_lead_of(team.pk)):
+        raise PermissionDenied
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(actor=request.user, team=team, **form.service_fields())
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Project {project} created.")
+            return redirect("project-detail", pk=project.pk)
+    return render(request, "assessments/project_form.html", {"form": form, "team": team, "project": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(Project.objects.visible_to(request.user).active().select_related("team"), pk=pk)
+    if not project.can_be_edited_by(request.user):
+        raise PermissionDenied
+    form = ProjectForm(request.POST or None, project=project)
+    if request.method == "POST" and form.is_valid():
+        fields = form.service_fields()
+        fields.pop("slug")
+        try:
+            services.project_update(actor=request.user, project=project, **fields)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Project saved.")
+            return redirect("project-detail", pk=project.pk)
+    return render(request, "assessments/project_form.html", {"form": form, "team": project.team, "project": project})
+
+
+@login_required
+def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(Project.objects.visible_to(request.user).select_related("team"), pk=pk)
+    assessments = list(
+        project.assessments.select_related("submitted_by", "reviewed_by").with_completion().order_by("-created_at")
+    )
+    context = {
+        "project": project,
+        "assessments": assessments,
+        "open_assessment": next((a for a in assessments if a.status != AssessmentStatus.APPROVED), None),
+        "start_form": StartAssessmentForm(initial={"cycle": current_cycle(), "copy_previous": True}),
+        "can_edit": project.can_be_edited_by(request.user),
+        "can_start": project.can_start_assessment(request.user) and not project.archived_at,
+    }
+    return render(request, "assessments/project_detail.html", context)
+
+
+@login_required
+@require_POST
+def assessment_start(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
+    form = StartAssessmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the cycle, e.g. 2026-Q4.")
+        return redirect("project-detail", pk=pk)
+    try:
+        assessment = services.assessment_start(actor=request.user, project=project, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+        return redirect("project-detail", pk=pk)
+    messages.success(request, f"Assessment {assessment.cycle} started.")
+    return redirect("assessment-form", pk=assessment.pk)
+
+
+def _assessment_for(request, pk) -> Assessment:
+    answers = Answer.objects.select_related("practice", "updated_by").order_by("practice__number")
+    return get_object_or_404(
+        Assessment.objects.visible_to(request.user)
+        .select_related("project__team", "submitted_by", "reviewed_by")
+        .prefetch_related(Prefetch("answers", queryset=answers)),
+        pk=pk,
+    )
+
+
+def _grouped(forms: list[AnswerForm]) -> OrderedDict:
+    groups: OrderedDict[str, list[AnswerForm]] = OrderedDict()
+    for form in forms:
+        groups.setdefault(form.answer.practice.category, []).append(form)
+    return groups
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
+    """The self-assessment: 25 practices by category, rubric beside the level, save draft or submit."""
+    assessment = _assessment_for(request, pk)
+    user = request.user
+    editable = assessment.is_editable and assessment.can_be_edited_by(user)
+    if request.method == "POST" and not editable:
+        raise PermissionDenied
+    answers = list(assessment.answers.all())
+    forms = [AnswerForm(request.POST or None, answer=a) for a in answers]
+    if request.method == "POST":
+        if all(f.is_valid() for f in forms):
+            try:
+                with transaction.atomic():
+                    for form in forms:
+                        changes = form.changes()
+                        if changes:
+                            services.answer_update(actor=user, answer=form.answer, **changes)
+            except ValidationError as exc:
+                messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+            else:
+                if "submit" in request.POST:
+                    return _submit(request, assessment)
+                messages.success(request, "Draft saved.")
+                return redirect("assessment-form", pk=assessment.pk)
+        else:
+            messages.error(request, "Some answers need attention: see the practices marked in red.")
+    answered = sum(a.is_answered for a in answers)
+    return render(request, "assessments/assessment_form.html", {
+        "assessment": assessment, "project": assessment.project, "groups": _grouped(forms),
+        "editable": editable, "can_submit": editable and assessment.can_be_submitted_by(user),
+        "can_review": assessment.status == AssessmentStatus.SUBMITTED and assessment.can_be_reviewed_by(user),
+        "answered": answered, "total": len(answers),
+        "percent": round(100 * answered / len(answers)) if answers else 0,
+        "return_form": ReturnForm(), "approve_form": ApproveForm(),
+    })
+
+
+def _submit(request, assessment) -> HttpResponse:
+    try:
+        services.assessment_submit(actor=request.user, assessment=assessment)
+    except ValidationError as exc:
+        body = validation_error_body(exc)
+        if "missing" in body:
+            messages.error(request, "Your answers are saved, but these practices still need an answer before you "
+                                    "can submit: " + ", ".join(body["missing"]))
+        else:
+            messages.error(request, " ".join(m for msgs in body.values() for m in msgs))
+        return redirect("assessment-form", pk=assessment.pk)
+    messages.success(request, "Submitted for review. A security officer will approve it or return it with comments.")
+    return redirect("project-detail", pk=assessment.project_id)
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """Submitted assessments waiting for an officer, oldest first."""
+    queue = list(
+        Assessment.objects.visible_to(request.user).review_queue()
+        .select_related("project__team", "submitted_by").with_completion()
+    )
+    for item in queue:
+        item.reviewable = item.can_be_reviewed_by(request.user)
+    return render(request, "assessments/review_queue.html", {"queue": queue})
+
+
+@login_required
+@require_POST
+def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(Assessment.objects.visible_to(request.user).select_related("project"), pk=pk)
+    decision = request.POST.get("decision")
+    try:
+        if decision == "approve":
+            form = ApproveForm(request.POST)
+            comment = form.cleaned_data["comment"] if form.is_valid() else ""
+            services.assessment_approve(actor=request.user, assessment=assessment, comment=comment)
+            messages.success(request, f"{assessment} approved.")
+        elif decision == "return":
+            form = ReturnForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "Say what the team should change: a comment is required to return an assessment.")
+                return redirect("assessment-form", pk=pk)
+            services.assessment_return(actor=request.user, assessment=assessment, comment=form.cleaned_data["comment"])
+            messages.success(request, f"{assessment} returned to the team.")
+        else:
+            messages.error(request, "Choose approve or return.")
+            return redirect("assessment-form", pk=pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+        return redirect("assessment-form", pk=pk)
+    return redirect("review-queue")

@@ -1,0 +1,34 @@
+"""Make every change made through the Django admin an audit event."""
+
+from __future__ import annotations
+
+from django.forms.models import model_to_dict
+
+from .services import _json_safe, audit_record, diff
+
+
+class AuditedAdminMixin:
+    def save_model(self, request, obj, form, change):
+        before = {}
+        if change and obj.pk:
+            original = type(obj).objects.filter(pk=obj.pk).first()
+            before = _json_safe(model_to_dict(original)) if original else {}
+        super().save_model(request, obj, form, change)
+        after = _json_safe(model_to_dict(obj))
+        if change:
+            before, after = diff(before, after)
+        action = f"{obj._meta.model_name}.{'change' if change else 'create'}"
+        audit_record(actor=request.user, action=f"admin:{action}", obj=obj, before=before or None, after=after)
+
+    def delete_model(self, request, obj):
+        before = _json_safe(model_to_dict(obj))
+        label, pk, text = obj._meta.label_lower, obj.pk, str(obj)
+        super().delete_model(request, obj)
+        audit_record(
+            actor=request.user, action=f"admin:{obj._meta.model_name}.delete",
+            object_type=label, object_id=str(pk), object_repr=text, before=before,
+        )
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

@@ -1,0 +1,146 @@
+"""Automated checks: their definitions (synced from the code registry), runs, baselines and advisories."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.scope import ScopedQuerySet
+from assessments.models import Project
+from controls.models import Practice
+
+from .choices import ACTIVE_STATUSES, STATUS_BADGES, RunStatus, Trigger
+
+
+class CheckDefinition(models.Model):
+    """A registered check as the database knows it, so scoring can join runs to the practices they cover."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    practices = models.ManyToManyField(Practice, related_name="checks", blank=True)
+    timeout_s = models.PositiveIntegerField()
+    heavy = models.BooleanField(default=False)
+    default_schedule = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CheckRunQuerySet(ScopedQuerySet):
+    team_path = "project__team"
+
+    def latest_per_check(self):
+        """For each project × check, the most recent run (any status)."""
+        newer = CheckRun.objects.filter(
+            project_id=models.OuterRef("project_id"), definition_id=models.OuterRef("definition_id"), pk__gt=models.OuterRef("pk")
+        )
+        return self.filter(~models.Exists(newer))
+
+
+class CheckRun(models.Model):
+    """One execution of one check against one project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="check_runs")
+    # `check` would shadow Model.check(); the API still calls it "check" (the key).
+    definition = models.ForeignKey(CheckDefinition, on_delete=models.PROTECT, related_name="runs", db_column="check_key")
+    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+    findings = models.JSONField(default=list, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A decided run (passed/failed) is superseded when a newer decided run of the same check on the
+    # same project finishes; the verdict that counts at time T has finished_at <= T < superseded_at.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CheckRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Two triggers never produce two concurrent runs of one check on one project.
+            models.UniqueConstraint(
+                fields=["project", "definition"], condition=Q(status__in=ACTIVE_STATUSES), name="checkrun_one_active"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "definition", "status"], name="checkrun_project_check_idx"),
+            models.Index(fields=["status", "started_at"], name="checkrun_status_started_idx"),
+            models.Index(fields=["status", "finished_at", "superseded_at"], name="checkrun_verdict_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition_id} on {self.project} ({self.status})"
+
+    @property
+    def badge(self) -> str:
+        return STATUS_BADGES[self.status]
+
+
+class BaselineQuerySet(ScopedQuerySet):
+    team_path = "project__team"
+
+
+class ArtifactBaseline(models.Model):
+    """The approved SHA-256 of each model artifact of a project (model-integrity compares against it)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="artifact_baseline")
+    artifacts = models.JSONField(default=dict)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField()
+    source_run = models.ForeignKey(CheckRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = BaselineQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"baseline of {self.project}"
+
+
+class Advisory(models.Model):
+    """One OSV advisory for one PyPI package (an advisory naming three packages is three rows)."""
+
+    osv_id = models.CharField(max_length=80)
+    package = models.CharField(max_length=200, help_text="PEP 503 normalised name")
+    aliases = models.JSONField(default=list)
+    summary = models.TextField(blank=True)
+    record = models.JSONField(help_text="the OSV record as published")
+    modified = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["osv_id", "package"], name="advisory_unique_id_package")]
+        indexes = [models.Index(fields=["package"], name="advisory_package_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.osv_id} ({self.package})"
+
+
+class AdvisoryImport(models.Model):
+    """Each `import_advisories` run: what it read and when, shown in the portal."""
+
+    source = models.CharField(max_length=500)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    records_read = models.PositiveIntegerField(default=0)
+    advisories_stored = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"advisory import {self.started_at:%Y-%m-%d %H:%M}"

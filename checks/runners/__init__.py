@@ -1,0 +1,98 @@
+"""Automated check runners (plain Python; the Django layer schedules and stores them).
+
+``REGISTRY`` maps each check key to its class.  The Django layer adds the
+DB-bound ``evidence-freshness`` check itself (``REGISTRY[key] = cls``).
+``run_check`` is the one entry point: it never lets an exception escape and
+never turns a crash into a pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from .base import (
+    AdvisorySource,
+    BaseCheck,
+    CheckContext,
+    CheckResult,
+    CheckTargets,
+    Finding,
+    Severity,
+    Status,
+)
+from .dataset_sensitive_data import DatasetSensitiveDataCheck
+from .dependency_vulnerabilities import DependencyVulnerabilityCheck
+from .endpoint_authentication import EndpointAuthenticationCheck
+from .endpoint_transport import EndpointTransportCheck
+from .model_integrity import ModelIntegrityCheck
+from .model_serialization import ModelSerializationCheck
+from .source_secrets import SourceSecretsCheck
+from .source_static_analysis import SourceStaticAnalysisCheck
+
+__all__ = [
+    "REGISTRY",
+    "AdvisorySource",
+    "BaseCheck",
+    "CheckContext",
+    "CheckResult",
+    "CheckTargets",
+    "Finding",
+    "Severity",
+    "Status",
+    "run_check",
+    "scrub",
+]
+
+REGISTRY: dict[str, type[BaseCheck]] = {
+    DependencyVulnerabilityCheck.key: DependencyVulnerabilityCheck,
+    ModelSerializationCheck.key: ModelSerializationCheck,
+    ModelIntegrityCheck.key: ModelIntegrityCheck,
+    EndpointTransportCheck.key: EndpointTransportCheck,
+    EndpointAuthenticationCheck.key: EndpointAuthenticationCheck,
+    SourceSecretsCheck.key: SourceSecretsCheck,
+    SourceStaticAnalysisCheck.key: SourceStaticAnalysisCheck,
+    DatasetSensitiveDataCheck.key: DatasetSensitiveDataCheck,
+}
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+_QUERY = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s?#]*)[?#]\S*")
+_ASSIGNMENT = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|authorization)(\s*[=:]\s*)\S+")
+_TOKENISH = re.compile(r"(?=[A-Za-z0-9+/=_-]*\d)(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{24,}")
+
+
+def scrub(text: str, limit: int = 300) -> str:
+    """Remove what may be a secret from an exception message (URL credentials and
+    query strings, ``password=…`` assignments, long token-like strings)."""
+    text = _USERINFO.sub(r"\1", text)
+    text = _QUERY.sub(r"\1", text)
+    text = _ASSIGNMENT.sub(r"\1\2[redacted]", text)
+    text = _TOKENISH.sub("[redacted]", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def run_check(key: str, ctx: CheckContext, registry: Mapping[str, type[BaseCheck]] | None = None) -> CheckResult:
+    """Run one check; any exception becomes ``error``, never ``passed``.
+
+    A check whose targets do not apply is ``skipped`` ("no target"); that is
+    the only way to get ``skipped``.  ``registry`` lets the Django layer pass
+    its merged registry (these runners plus DB-bound checks such as
+    ``evidence-freshness``); it defaults to :data:`REGISTRY`.
+    """
+    try:
+        check_class = (REGISTRY if registry is None else registry)[key]
+    except KeyError:
+        return CheckResult("error", f"unknown check '{scrub(str(key), 80)}'")
+    try:
+        check = check_class()
+        if not check.applies(ctx.targets):
+            return CheckResult("skipped", "no target configured for this check")
+        result = check.run(ctx)
+        if not isinstance(result, CheckResult) or result.status not in ("passed", "failed", "error"):
+            return CheckResult("error", "check crashed: it returned an invalid result")
+        if any(not isinstance(f, Finding) for f in result.findings):
+            return CheckResult("error", "check crashed: it returned an invalid finding")
+        return result
+    except Exception as exc:  # noqa: BLE001 - a crash (incl. Celery's SoftTimeLimitExceeded) must never pass
+        return CheckResult("error", f"check crashed: {type(exc).__name__}: {scrub(str(exc))}")

@@ -1,0 +1,124 @@
+"""Interface shared by every automated check runner.
+
+The runners are plain Python: the Django layer builds a :class:`CheckContext`
+from a project's check targets, calls :func:`checks.runners.run_check` and
+stores the :class:`CheckResult` as evidence.  Nothing here imports Django.
+
+Status semantics (PRODUCT.md §4): ``error`` means *the check could not decide*
+and is never counted as passed nor failed.  When several targets are checked,
+:func:`combine_status` applies the precedence every runner uses: a known bad
+result (failed) wins over an undecided one (error), which wins over passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar, Literal, Protocol, runtime_checkable
+
+Status = Literal["passed", "failed", "error", "skipped"]
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+STATUSES: tuple[str, ...] = ("passed", "failed", "error", "skipped")
+SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation of a check.
+
+    ``detail`` must never carry a secret or a personal-data value: runners
+    describe *where* and *what kind*, never the value itself.
+    """
+
+    severity: Severity
+    title: str
+    detail: str = ""
+    ref: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CheckResult:
+    status: Status
+    summary: str
+    findings: list[Finding] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-serialisable form (what the Django layer stores)."""
+        return {
+            "status": self.status,
+            "summary": self.summary,
+            "findings": [f.as_dict() for f in self.findings],
+            "data": self.data,
+        }
+
+
+@dataclass
+class CheckTargets:
+    source_path: str = ""
+    dependency_files: list[str] = field(default_factory=list)
+    model_artifacts: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    endpoint_url: str = ""
+
+
+@runtime_checkable
+class AdvisorySource(Protocol):
+    """Where OSV advisories come from (the Django layer backs it with the DB)."""
+
+    def for_package(self, normalized_name: str) -> list[dict]: ...
+
+    def count(self) -> int: ...
+
+
+@dataclass
+class CheckContext:
+    targets: CheckTargets
+    allowed_roots: list[str]
+    advisories: AdvisorySource | None = None
+    baseline: dict[str, str] | None = None
+    ca_bundle: str | None = None
+    now: datetime | None = None
+    timeout_s: float = 10.0
+
+    def clock(self) -> datetime:
+        """The injected clock, or the real one (always timezone-aware UTC)."""
+        now = self.now or datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        return now
+
+
+class BaseCheck:
+    """A check class: metadata as class attributes, behaviour in ``run``."""
+
+    key: ClassVar[str]
+    title: ClassVar[str]
+    practices: ClassVar[tuple[str, ...]]
+    default_schedule: ClassVar[str]
+    time_limit_s: ClassVar[int]
+    heavy: ClassVar[bool] = False
+    description: ClassVar[str]
+
+    def applies(self, targets: CheckTargets) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def run(self, ctx: CheckContext) -> CheckResult:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def combine_status(failed: bool, undecided: bool) -> Status:
+    """Precedence for several targets: failed > error > passed."""
+    if failed:
+        return "failed"
+    if undecided:
+        return "error"
+    return "passed"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -1,0 +1,102 @@
+"""Evidence for a project's practice: files (encrypted at rest), links, notes, and check results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.scope import ScopedQuerySet
+from assessments.models import Answer, Project
+from controls.models import Practice
+
+
+class EvidenceKind(models.TextChoices):
+    FILE = "file", "File"
+    LINK = "link", "Link"
+    NOTE = "note", "Note"
+    CHECK = "check", "Automated check result"
+
+
+class EvidenceStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+STATUS_BADGES = {"pending": "neutral", "accepted": "success", "rejected": "danger"}
+
+
+class EvidenceQuerySet(ScopedQuerySet):
+    team_path = "project__team"
+
+    def current(self):
+        """The newest version of each piece of evidence."""
+        return self.filter(superseded_at__isnull=True)
+
+    def as_of(self, moment: dt.datetime):
+        """Evidence as it stood at `moment`: stored by then and not yet superseded."""
+        return self.filter(created_at__lte=moment).filter(Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment))
+
+    def expiring_between(self, start: dt.date, end: dt.date):
+        return self.current().exclude(status=EvidenceStatus.REJECTED).filter(valid_until__gte=start, valid_until__lte=end)
+
+
+class Evidence(models.Model):
+    """One immutable piece of evidence; a change is a new version that supersedes this one."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="evidence")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="evidence")
+    answer = models.ForeignKey(Answer, null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence")
+    kind = models.CharField(max_length=5, choices=EvidenceKind.choices)
+    title = models.CharField(max_length=200)
+    url = models.URLField(max_length=2048, blank=True)
+    text = models.TextField(blank=True, max_length=20000)
+    # Files: stored encrypted under MEDIA_ROOT with a random name; metadata describes the plaintext.
+    storage_name = models.CharField(max_length=200, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    size = models.PositiveBigIntegerField(default=0)
+    content_type = models.CharField(max_length=100, blank=True)
+    check_run = models.ForeignKey(
+        "checks.CheckRun", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
+    version = models.PositiveIntegerField(default=1)
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=EvidenceStatus.choices, default=EvidenceStatus.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True, max_length=4000)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "evidence"
+        indexes = [
+            models.Index(fields=["project", "practice", "superseded_at"], name="evidence_scope_idx"),
+            models.Index(fields=["status", "valid_until"], name="evidence_status_valid_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (v{self.version})"
+
+    @property
+    def badge(self) -> str:
+        return STATUS_BADGES[self.status]
+
+    def is_stale(self, on: dt.date) -> bool:
+        return self.valid_until is not None and self.valid_until < on

@@ -1,0 +1,46 @@
+"""API plumbing shared by every app: pagination and the error contract of API.md."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_page_number(self, request, paginator):
+        # A page number that is not a positive integer is bad input (400), not "no such page" (404).
+        raw = request.query_params.get(self.page_query_param) or 1
+        if str(raw).isdigit() and int(raw) > 0 or raw in self.last_page_strings:
+            return raw
+        raise exceptions.ValidationError({"page": ["A positive integer is required."]})
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and int(raw) > 0):
+            raise exceptions.ValidationError({"page_size": [f"An integer from 1 to {self.max_page_size} is required."]})
+        return super().get_page_size(request)
+
+
+def validation_error_body(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+    return {"detail": " ".join(exc.messages)}
+
+
+def exception_handler(exc, context):
+    """Domain errors raised by services become the contract's 400/403/404, never a 500."""
+    if isinstance(exc, DjangoValidationError):
+        return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    return drf_exception_handler(exc, context)

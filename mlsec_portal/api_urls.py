@@ -1,0 +1,24 @@
+"""`/api/v1/`: every resource of API.md."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from accounts.api.auth import ObtainTokenView, TotpConfirmView, TotpStartView
+from accounts.api.views import TeamViewSet, UserViewSet
+from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAcceptanceViewSet
+from controls.api.views import PracticeViewSet
+
+router = DefaultRouter()
+router.register("users", UserViewSet, basename="user")
+router.register("practices", PracticeViewSet, basename="practice")
+router.register("teams", TeamViewSet, basename="team")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("risk-acceptances", RiskAcceptanceViewSet, basename="riskacceptance")
+
+urlpatterns = [
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/mfa/totp/", TotpStartView.as_view(), name="api-mfa-totp"),
+    path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api-mfa-totp-confirm"),
+    path("", include(router.urls)),
+]

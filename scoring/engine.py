@@ -1,0 +1,207 @@
+"""The scoring rules of PRODUCT.md §3, computed by the database (see docs/scoring.md).
+
+`score_cells()` runs ONE aggregate SQL statement that returns, for every group (team or project)
+× practice, the raw sums the rules need; everything above it (team overall, organisation) is
+arithmetic over those few hundred sums, never a loop over answers.
+
+Point in time: every input is filtered "as it stood at `moment`":
+- the approved assessment that counts has reviewed_at <= moment < superseded_at;
+- the check verdict that counts is the latest *decided* (passed/failed) run: finished_at <= moment < superseded_at;
+- evidence was stored by then and not yet superseded; it is stale when valid_until < that day;
+- a risk acceptance counts when approved by then and not expired that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from assessments.choices import RISK_TIER_WEIGHTS
+
+LEVEL_POINTS = 25.0  # level 0..4 → 0..100
+
+
+@dataclass
+class Cell:
+    """One group (team or project) × practice: the sums behind its score."""
+
+    group_id: int
+    practice_id: int
+    weighted_sum: float = 0.0  # Σ tier weight × (level × 25) over scored answers
+    weight_total: float = 0.0  # Σ tier weight over scored answers
+    covered: int = 0  # projects whose approved assessment answers the practice (a level or N/A)
+    scored: int = 0  # of those, answered with a level (not applicable is excluded from scores)
+    verified: int = 0  # scored answers backed by a passing check or accepted, valid evidence
+    capped: int = 0  # scored answers held at level 1 by a failing check
+    stale: bool = False
+    accepted: bool = False
+
+    @property
+    def score(self) -> float | None:
+        return self.weighted_sum / self.weight_total if self.weight_total else None
+
+
+@dataclass
+class GroupTotals:
+    projects: int = 0  # projects in scope at the moment
+    covered: int = 0  # of those, with an approved assessment
+
+
+@dataclass
+class ScoreInputs:
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+    totals: dict[int, GroupTotals] = field(default_factory=dict)
+
+
+def _tier_case(column: str) -> str:
+    whens = " ".join(f"WHEN '{tier}' THEN {weight}" for tier, weight in RISK_TIER_WEIGHTS.items())
+    return f"CASE {column} {whens} END"
+
+
+def _in_clause(column: str, ids: Iterable[int] | None) -> tuple[str, list]:
+    if ids is None:
+        return "", []
+    ids = list(ids)
+    if not ids:
+        return " AND 1 = 0", []
+    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def _tables() -> dict[str, str]:
+    from assessments.models import Answer, Assessment, Project, RiskAcceptance
+    from checks.models import CheckDefinition, CheckRun
+    from evidence.models import Evidence
+
+    return {
+        "answer": Answer._meta.db_table,
+        "assessment": Assessment._meta.db_table,
+        "project": Project._meta.db_table,
+        "acceptance": RiskAcceptance._meta.db_table,
+        "run": CheckRun._meta.db_table,
+        "coverage": CheckDefinition.practices.through._meta.db_table,
+        "evidence": Evidence._meta.db_table,
+    }
+
+
+CELLS_SQL = """
+WITH cur AS (
+    SELECT a.id AS assessment_id, p.id AS project_id, {group_column} AS group_id, {tier_case} AS tier_weight
+    FROM {assessment} a JOIN {project} p ON p.id = a.project_id
+    WHERE a.status = 'approved' AND a.reviewed_at <= %s AND (a.superseded_at IS NULL OR a.superseded_at > %s)
+      AND (p.archived_at IS NULL OR p.archived_at > %s){scope}
+),
+verdict AS (
+    SELECT r.project_id, cov.practice_id,
+           MAX(CASE WHEN r.status = 'failed' THEN 1 ELSE 0 END) AS failing,
+           MAX(CASE WHEN r.status = 'passed' THEN 1 ELSE 0 END) AS passing
+    FROM {run} r JOIN {coverage} cov ON cov.checkdefinition_id = r.check_key
+    WHERE r.status IN ('passed', 'failed') AND r.finished_at <= %s
+      AND (r.superseded_at IS NULL OR r.superseded_at > %s)
+      AND r.project_id IN (SELECT project_id FROM cur)
+    GROUP BY r.project_id, cov.practice_id
+),
+ev AS (
+    SELECT e.project_id, e.practice_id,
+           MAX(CASE WHEN e.status = 'accepted' AND e.reviewed_at <= %s
+                     AND (e.valid_until IS NULL OR e.valid_until >= %s) THEN 1 ELSE 0 END) AS accepted_evidence,
+           MAX(CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END) AS stale
+    FROM {evidence} e
+    WHERE e.kind <> 'check' AND e.created_at <= %s AND (e.superseded_at IS NULL OR e.superseded_at > %s)
+      AND e.project_id IN (SELECT project_id FROM cur)
+    GROUP BY e.project_id, e.practice_id
+),
+ra AS (
+    SELECT x.project_id, x.practice_id, 1 AS accepted
+    FROM {acceptance} x
+    WHERE x.status = 'approved' AND x.decided_at <= %s AND x.expires_on >= %s
+      AND x.project_id IN (SELECT project_id FROM cur)
+    GROUP BY x.project_id, x.practice_id
+),
+rows AS (
+    SELECT cur.group_id, ans.practice_id, cur.tier_weight,
+           CASE WHEN ans.not_applicable = %s AND ans.level IS NOT NULL THEN 1 ELSE 0 END AS is_scored,
+           CASE WHEN ans.level IS NOT NULL OR ans.not_applicable = %s THEN 1 ELSE 0 END AS is_covered,
+           CASE WHEN v.failing = 1 AND ans.level > 1 THEN 1 ELSE 0 END AS is_capped,
+           CASE WHEN v.failing = 1 AND ans.level > 1 THEN 1 ELSE ans.level END AS effective_level,
+           CASE WHEN (v.passing = 1 AND v.failing = 0) OR ev.accepted_evidence = 1 THEN 1 ELSE 0 END AS is_verified,
+           COALESCE(ev.stale, 0) AS is_stale,
+           COALESCE(ra.accepted, 0) AS is_accepted
+    FROM {answer} ans
+    JOIN cur ON cur.assessment_id = ans.assessment_id
+    LEFT JOIN verdict v ON v.project_id = cur.project_id AND v.practice_id = ans.practice_id
+    LEFT JOIN ev ON ev.project_id = cur.project_id AND ev.practice_id = ans.practice_id
+    LEFT JOIN ra ON ra.project_id = cur.project_id AND ra.practice_id = ans.practice_id
+)
+SELECT group_id, practice_id,
+       SUM(CASE WHEN is_scored = 1 THEN tier_weight * effective_level * {points} ELSE 0 END),
+       SUM(CASE WHEN is_scored = 1 THEN tier_weight ELSE 0 END),
+       SUM(is_covered),
+       SUM(is_scored),
+       SUM(CASE WHEN is_scored = 1 THEN is_verified ELSE 0 END),
+       SUM(CASE WHEN is_scored = 1 THEN is_capped ELSE 0 END),
+       MAX(is_stale),
+       MAX(is_accepted)
+FROM rows
+GROUP BY group_id, practice_id
+"""
+
+TOTALS_SQL = """
+SELECT {group_column} AS group_id, COUNT(*), COUNT(cur.id)
+FROM {project} p
+LEFT JOIN {assessment} cur ON cur.project_id = p.id AND cur.status = 'approved' AND cur.reviewed_at <= %s
+     AND (cur.superseded_at IS NULL OR cur.superseded_at > %s)
+WHERE p.created_at <= %s AND (p.archived_at IS NULL OR p.archived_at > %s){scope}
+GROUP BY {group_column}
+"""
+
+
+def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None) -> ScoreInputs:
+    """Two aggregate queries: the team/project × practice sums, and the project counts per group."""
+    if group_by not in ("team", "project"):
+        raise ValueError("group_by is 'team' or 'project'")
+    ops = connection.ops
+    group_column = "p.team_id" if group_by == "team" else "p.id"
+    scope_sql, scope_params = _in_clause("p.team_id", team_ids)
+    project_sql, project_params = _in_clause("p.id", project_ids)
+    scope_sql += project_sql
+    scope_params += project_params
+    t = ops.adapt_datetimefield_value(moment)
+    day = ops.adapt_datefield_value(moment.date())
+    tables = _tables()
+
+    sql = CELLS_SQL.format(
+        group_column=group_column, tier_case=_tier_case("p.risk_tier"), scope=scope_sql, points=LEVEL_POINTS, **tables
+    )
+    params = [t, t, t, *scope_params, t, t, t, day, day, t, t, t, day, False, True]
+    inputs = ScoreInputs()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for group_id, practice_id, wsum, wtot, covered, scored, verified, capped, stale, accepted in cursor.fetchall():
+            inputs.cells[(group_id, practice_id)] = Cell(
+                group_id=group_id, practice_id=practice_id, weighted_sum=float(wsum or 0), weight_total=float(wtot or 0),
+                covered=int(covered or 0), scored=int(scored or 0), verified=int(verified or 0),
+                capped=int(capped or 0), stale=bool(stale), accepted=bool(accepted),
+            )
+        cursor.execute(
+            TOTALS_SQL.format(group_column=group_column, scope=scope_sql, **tables), [t, t, t, t, *scope_params]
+        )
+        for group_id, projects, covered in cursor.fetchall():
+            inputs.totals[group_id] = GroupTotals(projects=int(projects), covered=int(covered))
+    return inputs
+
+
+def weighted_mean(pairs: Iterable[tuple[float | None, float]]) -> float | None:
+    """Mean of scores weighted by practice weight, skipping practices with no score."""
+    num = den = 0.0
+    for score, weight in pairs:
+        if score is not None:
+            num += score * weight
+            den += weight
+    return num / den if den else None
+
+
+def percent(part: int, whole: int) -> float | None:
+    return 100.0 * part / whole if whole else None

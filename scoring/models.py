@@ -1,0 +1,50 @@
+"""Daily score snapshots: the history behind trends and past `as_of` scorecards."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from accounts.models import Team
+from controls.models import Practice
+
+
+class ScoreSnapshotQuerySet(models.QuerySet):
+    def org_overall(self):
+        return self.filter(team__isnull=True, practice__isnull=True)
+
+
+class ScoreSnapshot(models.Model):
+    """One day's score for a team × practice, a team overall (practice null), or the organisation (team null).
+
+    The raw sums are kept beside the score so any roll-up (organisation, several teams) can be
+    recomputed exactly from snapshots.
+    """
+
+    day = models.DateField()
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="snapshots")
+    practice = models.ForeignKey(Practice, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(null=True)
+    coverage = models.FloatField(null=True)
+    verified = models.FloatField(null=True)
+    stale = models.BooleanField(default=False)
+    accepted = models.BooleanField(default=False)
+    weighted_sum = models.FloatField(default=0)
+    weight_total = models.FloatField(default=0)
+    projects = models.PositiveIntegerField(default=0)
+    covered = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0)
+    verified_count = models.PositiveIntegerField(default=0)
+    capped = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    objects = ScoreSnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["day"]
+        indexes = [
+            models.Index(fields=["day", "team", "practice"], name="snapshot_day_team_practice_idx"),
+            models.Index(fields=["team", "practice", "day"], name="snapshot_team_trend_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team or 'organisation'} {self.practice or 'overall'}: {self.score}"

@@ -1,0 +1,45 @@
+"""A lead signs in, fills a practice in the assessment form and saves it, in a real browser."""
+
+import pytest
+
+from accounts.tests.factories import PASSWORD
+from assessments.tests.factories import make_assessment
+
+from .conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_lead_fills_a_practice_and_saves_the_draft(live_server, watched_page, org):
+    assessment = make_assessment(org.project)
+    page = watched_page.page
+    sign_in(page, live_server.url, "lead", PASSWORD)
+    page.goto(f"{live_server.url}/assessments/{assessment.pk}/")
+    practice = page.locator("#practice-MLS-03")
+    practice.locator("input[type=radio][value='3']").check()
+    practice.locator("textarea[name='MLS-03-notes']").fill("Dependabot weekly; hashed lock files for training images.")
+    practice.locator("input[name='MLS-03-owner']").fill("Ana Ribeiro")
+    assert page.locator("#answered-count").inner_text() == "1"  # the progress indicator follows the form
+    page.click("button[name=save]")
+    page.wait_for_load_state("networkidle")
+    assert "Draft saved." in page.content()
+    answer = assessment.answers.get(practice__code="MLS-03")
+    assert (answer.level, answer.owner) == (3, "Ana Ribeiro")
+    assert page.locator("#practice-MLS-03 input[type=radio][value='3']").is_checked()
+    watched_page.assert_clean()
+
+
+def test_not_applicable_clears_the_level_in_the_browser(live_server, watched_page, org):
+    assessment = make_assessment(org.project, levels={"MLS-14": 1})
+    page = watched_page.page
+    sign_in(page, live_server.url, "member", PASSWORD)
+    page.goto(f"{live_server.url}/assessments/{assessment.pk}/")
+    practice = page.locator("#practice-MLS-14")
+    practice.locator(".na-toggle").check()
+    assert not practice.locator("input[type=radio][value='1']").is_checked()
+    practice.locator("textarea[name='MLS-14-justification']").fill("All data is pooled in one governed warehouse.")
+    page.click("button[name=save]")
+    page.wait_for_load_state("networkidle")
+    answer = assessment.answers.get(practice__code="MLS-14")
+    assert answer.not_applicable and answer.level is None
+    watched_page.assert_clean()

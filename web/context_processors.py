@@ -1,0 +1,50 @@
+"""Navigation and labels every page needs."""
+
+from django.urls import NoReverseMatch, reverse
+
+from accounts.choices import OrgRole
+from controls.models import CatalogRelease
+
+
+def _url(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:  # a page of a later part of the product, not installed here
+        return None
+
+
+def _nav(request):
+    user = request.user
+    items = []
+    if user.sees_everything:
+        items.append(("Dashboard", _url("dashboard")))
+    items.append(("My teams" if not user.sees_everything else "Teams", _url("home")))
+    if user.sees_everything:
+        items.append(("Review queue", _url("review-queue")))
+    items.append(("Catalogue", _url("catalogue")))
+    items.append(("Checks", _url("checks")))
+    if user.sees_everything:
+        items.append(("Audit log", _url("audit-log")))
+    items.append(("Reports", _url("reports")))
+    if user.is_org_admin or user.is_staff:
+        items.append(("Admin", _url("admin:index")))
+    items = [(label, url) for label, url in items if url]
+    path = request.path
+    result, best = [], ""
+    for _label, url in items:
+        if path.startswith(url) and len(url) > len(best) and url != "/":
+            best = url
+    for label, url in items:
+        result.append({"label": label, "url": url, "current": url == best or (url == "/" and path == "/")})
+    return result
+
+
+def portal(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"portal_catalog_version": CatalogRelease.current_version()}
+    return {
+        "portal_nav": _nav(request),
+        "portal_role_label": OrgRole(user.effective_role).label if user.effective_role != OrgRole.NONE else "team member",
+        "portal_catalog_version": CatalogRelease.current_version(),
+    }

@@ -1,0 +1,279 @@
+"""A believable demo organisation, small for a demo or large for benchmarks (bulk inserts throughout).
+
+Deterministic for a given seed. Each team has a maturity profile, each practice a difficulty, so the
+heatmap shows real contrasts; assessments exist in every state, previous cycles were approved weeks
+ago and superseded, so the 90-day history computed from them tells a true story of improvement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.choices import OrgRole, TeamRole
+from accounts.models import Membership, Team, User
+from assessments.choices import AcceptanceStatus, AssessmentStatus, DataClassification, Lifecycle, RiskTier
+from assessments.models import Answer, Assessment, Project, RiskAcceptance
+from audit.services import audit_record
+from controls.models import CatalogRelease, Practice
+
+DEMO_PASSWORD = "mlsec-demo-2026"  # noqa: S105 - printed by make demo; demo data only
+
+TEAMS = [
+    ("fraud-detection", "Fraud detection", "Card, account and merchant fraud models scoring every payment.", 2.6,
+     ["Card fraud scorer", "Account takeover detector", "Merchant risk model", "Chargeback predictor"]),
+    ("recommendations", "Recommendations", "Ranking and recommendation models for the storefront and e-mail.", 1.9,
+     ["Home feed ranker", "Similar items", "E-mail recommendations"]),
+    ("search-ranking", "Search ranking", "Query understanding and learning-to-rank for site search.", 2.2,
+     ["Query understanding", "Learning-to-rank", "Spelling correction"]),
+    ("computer-vision", "Computer vision", "Document and identity verification, shelf monitoring.", 1.5,
+     ["ID document verification", "Receipt OCR", "Shelf monitoring"]),
+    ("speech-language", "Speech and language", "The support assistant (an LLM application), transcription and moderation.", 1.7,
+     ["Support assistant (LLM)", "Call transcription", "Toxicity filter"]),
+    ("platform-security", "Platform security", "The ML platform: feature store, model registry and this portal.", 3.0,
+     ["Feature store", "Model registry"]),
+]
+
+# How much harder (negative) or easier (positive) each practice is than a team's average maturity.
+PRACTICE_DIFFICULTY = {
+    "MLS-01": 0.6, "MLS-02": 0.5, "MLS-03": -0.4, "MLS-04": 0.8, "MLS-05": 0.0, "MLS-06": -0.3, "MLS-07": 0.3,
+    "MLS-08": -0.6, "MLS-09": -0.9, "MLS-10": 0.4, "MLS-11": -0.2, "MLS-12": -0.5, "MLS-13": 0.1, "MLS-14": -1.5,
+    "MLS-15": -0.7, "MLS-16": -0.4, "MLS-17": -0.8, "MLS-18": -1.0, "MLS-19": -0.6, "MLS-20": 0.0, "MLS-21": 0.3,
+    "MLS-22": -0.3, "MLS-23": -0.1, "MLS-24": -0.9, "MLS-25": -1.1,
+}
+NA_REASONS = {
+    "MLS-14": "All training data sits in one governed warehouse; nothing needs to stay decentralised.",
+    "MLS-22": "Batch model: predictions are written to an internal table, never sent over a network.",
+    "MLS-12": "No external input: the model only reads curated internal features.",
+}
+OWNERS = ["Ana Ribeiro", "Ben Okafor", "Chloé Martin", "Dev Patel", "Elif Yılmaz", "Femi Adeyemi", "Grace Liu",
+          "Hugo Schmidt", "Ines Duarte", "Jonas Berg"]
+NOTES = {
+    "MLS-03": "Dependabot on all repositories; lock files with hashes for the training images.",
+    "MLS-04": "SSO with MFA for the ML platform; service accounts still use long-lived keys.",
+    "MLS-08": "External pen test covered the serving API last spring.",
+    "MLS-11": "Training runs in an isolated namespace with egress limited to the artifact store.",
+    "MLS-13": "bandit and detect-secrets in pre-commit and CI.",
+    "MLS-17": "Generic IR plan; no ML-specific playbook yet.",
+    "MLS-23": "Models registered with hashes; signing planned.",
+}
+
+
+@dataclass
+class DemoResult:
+    teams: int = 0
+    projects: int = 0
+    assessments: int = 0
+    answers: int = 0
+    users: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _level(rng: random.Random, maturity: float, code: str, tier: str) -> int:
+    bump = {"low": -0.2, "medium": 0.0, "high": 0.15, "critical": 0.3}[tier]
+    value = maturity + PRACTICE_DIFFICULTY.get(code, 0.0) + bump + rng.gauss(0, 0.7)
+    return max(0, min(4, round(value)))
+
+
+class DemoBuilder:
+    def __init__(self, *, teams: int | None = None, projects: int | None = None, seed: int = 42):
+        self.rng = random.Random(seed)
+        self.now = timezone.now()
+        self.team_count = teams
+        self.project_count = projects
+        self.practices = list(Practice.objects.active().order_by("number"))
+        self.password = make_password(DEMO_PASSWORD)
+        self.result = DemoResult()
+
+    # --- people ---------------------------------------------------------------------------------
+    def _team_specs(self):
+        if self.team_count is None and self.project_count is None:
+            return TEAMS
+        n = self.team_count or len(TEAMS)
+        total = self.project_count or n * 3
+        specs = []
+        for i in range(n):
+            base = TEAMS[i % len(TEAMS)]
+            count = total // n + (1 if i < total % n else 0)
+            names = [f"{base[4][j % len(base[4])]} {j // len(base[4]) + 1}" if j >= len(base[4]) else base[4][j]
+                     for j in range(count)]
+            slug = base[0] if i < len(TEAMS) else f"{base[0]}-{i // len(TEAMS) + 1}"
+            name = base[1] if i < len(TEAMS) else f"{base[1]} {i // len(TEAMS) + 1}"
+            specs.append((slug, name, base[2], max(0.8, min(3.4, base[3] + self.rng.uniform(-0.6, 0.6))), names))
+        return specs
+
+    def _user(self, username: str, role=OrgRole.NONE, first="", last="") -> User:
+        return User(username=username, email=f"{username}@demo.mlsec.example", org_role=role, first_name=first,
+                    last_name=last, password=self.password, is_staff=role == OrgRole.ADMIN,
+                    is_superuser=role == OrgRole.ADMIN)  # the Django admin is the administrators' tool
+
+    def build_people(self, specs) -> dict[str, Team]:
+        org_users = [
+            self._user("admin", OrgRole.ADMIN, "Alex", "Admin"),
+            self._user("officer", OrgRole.OFFICER, "Olivia", "Officer"),
+            self._user("officer2", OrgRole.OFFICER, "Omar", "Okoye"),
+            self._user("auditor", OrgRole.AUDITOR, "Aud", "Itor"),
+        ]
+        teams = Team.objects.bulk_create([Team(slug=s, name=n, description=d) for s, n, d, _, _ in specs])
+        team_users = []
+        for index, team in enumerate(teams):
+            lead_name = "lead" if index == 0 else f"lead-{team.slug}"
+            member_name = "member" if index == 0 else f"member-{team.slug}"
+            team_users += [self._user(lead_name, first=OWNERS[index % len(OWNERS)].split()[0], last="Lead"),
+                           self._user(member_name, first=OWNERS[(index + 3) % len(OWNERS)].split()[0], last="Member")]
+        users = User.objects.bulk_create(org_users + team_users)
+        by_name = {u.username: u for u in users}
+        memberships = []
+        for index, team in enumerate(teams):
+            lead = by_name["lead" if index == 0 else f"lead-{team.slug}"]
+            member = by_name["member" if index == 0 else f"member-{team.slug}"]
+            memberships += [Membership(team=team, user=lead, role=TeamRole.LEAD),
+                            Membership(team=team, user=member, role=TeamRole.MEMBER)]
+        # officer2 leads the platform team: the review queue shows why they cannot review its work.
+        platform = next((t for t in teams if t.slug == "platform-security"), None)
+        if platform:
+            memberships.append(Membership(team=platform, user=by_name["officer2"], role=TeamRole.LEAD))
+        Membership.objects.bulk_create(memberships)
+        self.users = by_name
+        self.result.teams = len(teams)
+        self.result.users = [("admin", "administrator"), ("officer", "security officer"), ("auditor", "auditor"),
+                             ("lead", f"lead of {teams[0].name}"), ("member", f"member of {teams[0].name}")]
+        return {t.slug: t for t in teams}
+
+    # --- projects and assessments ---------------------------------------------------------------
+    def build_projects(self, specs, teams) -> list[tuple[Project, float]]:
+        tiers = [RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL]
+        rows = []
+        for slug, _, _, maturity, names in specs:
+            for j, name in enumerate(names):
+                tier = tiers[(j + len(slug)) % 4] if j < 4 else self.rng.choice(tiers)
+                project_slug = "-".join(name.lower().replace("(", "").replace(")", "").split())[:60]
+                rows.append((Project(
+                    team=teams[slug], name=name, slug=project_slug, risk_tier=tier,
+                    description=f"{name}: owned by the {teams[slug].name} team.",
+                    lifecycle=self.rng.choice([Lifecycle.PRODUCTION] * 3 + [Lifecycle.STAGING, Lifecycle.DEVELOPMENT]),
+                    data_classification=self.rng.choice(list(DataClassification.values)),
+                ), maturity))
+        created = Project.objects.bulk_create([p for p, _ in rows], batch_size=1000)
+        self.result.projects = len(created)
+        return [(p, m) for p, (_, m) in zip(created, rows, strict=True)]
+
+    def _when(self, days_ago_low: int, days_ago_high: int) -> dt.datetime:
+        days = self.rng.uniform(days_ago_low, days_ago_high)
+        return self.now - dt.timedelta(days=days)
+
+    def build_assessments(self, projects) -> None:
+        version = CatalogRelease.current_version()
+        today = timezone.localdate()
+        current = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+        prev_q = (today.month - 1) // 3
+        previous = f"{today.year}-Q{prev_q}" if prev_q else f"{today.year - 1}-Q4"
+        lead_of = {m.team_id: m.user for m in Membership.objects.filter(role=TeamRole.LEAD).select_related("user")
+                   if m.user.username.startswith(("lead",))}
+        officer = self.users["officer"]
+        plan = []  # (assessment, levels by code, na codes)
+        for project, maturity in projects:
+            lead = lead_of[project.team_id]
+            roll = self.rng.random()
+            na = {code for code in NA_REASONS if self.rng.random() < (0.7 if code == "MLS-14" else 0.15)}
+            current_levels = {p.code: _level(self.rng, maturity, p.code, project.risk_tier) for p in self.practices}
+            if roll < 0.72:
+                prev_levels = {c: max(0, v - (1 if self.rng.random() < 0.35 else 0)) for c, v in current_levels.items()}
+                approved_at = self._when(95, 130)
+                plan.append((Assessment(project=project, cycle=previous, status=AssessmentStatus.APPROVED,
+                                        catalog_version=version, created_by=lead, submitted_by=lead, reviewed_by=officer,
+                                        submitted_at=approved_at - dt.timedelta(days=3), reviewed_at=approved_at,
+                                        review_comment="Evidence for MLS-03 and MLS-13 checked; fine for this cycle."), prev_levels, na))
+            if roll < 0.87:
+                status = self.rng.choices(
+                    [AssessmentStatus.APPROVED, AssessmentStatus.SUBMITTED, AssessmentStatus.RETURNED, AssessmentStatus.DRAFT],
+                    weights=[50, 18, 10, 22])[0]
+                levels = dict(current_levels)
+                if status == AssessmentStatus.DRAFT:  # drafts are partly filled in
+                    for code in self.rng.sample(sorted(levels), k=self.rng.randint(3, 15)):
+                        levels[code] = None
+                assessment = Assessment(project=project, cycle=current, status=status, catalog_version=version,
+                                        created_by=lead)
+                if status != AssessmentStatus.DRAFT:
+                    assessment.submitted_by, assessment.submitted_at = lead, self._when(3, 80)
+                if status in (AssessmentStatus.APPROVED, AssessmentStatus.RETURNED):
+                    assessment.reviewed_by = officer
+                    assessment.reviewed_at = min(self.now - dt.timedelta(hours=2),
+                                                 assessment.submitted_at + dt.timedelta(days=self.rng.uniform(0.2, 4)))
+                    assessment.review_comment = ("Good progress on encryption and access control." if status == AssessmentStatus.APPROVED else
+                                                 "Please attach evidence for MLS-08 and explain the MLS-04 level.")
+                plan.append((assessment, levels, na))
+        created = Assessment.objects.bulk_create([a for a, _, _ in plan], batch_size=1000)
+        self._supersede(created)
+        answers = []
+        owners = OWNERS
+        for assessment, (_, levels, na) in zip(created, plan, strict=True):
+            for practice in self.practices:
+                code = practice.code
+                if code in na:
+                    answers.append(Answer(assessment=assessment, practice=practice, not_applicable=True,
+                                          justification=NA_REASONS[code]))
+                    continue
+                level = levels.get(code)
+                gap = level is not None and level < 3
+                answers.append(Answer(
+                    assessment=assessment, practice=practice, level=level,
+                    owner=owners[(practice.number + assessment.project_id) % len(owners)] if level is not None else "",
+                    notes=NOTES.get(code, "") if level is not None and self.rng.random() < 0.3 else "",
+                    target_level=min(4, level + 1) if gap else None,
+                    due_date=(timezone.localdate() + dt.timedelta(days=self.rng.randint(30, 200))) if gap else None,
+                ))
+        Answer.objects.bulk_create(answers, batch_size=5000)
+        self.result.assessments = len(created)
+        self.result.answers = len(answers)
+        # bulk_create stamps "now" on auto_now_add fields: put creation where the story says it happened.
+        for assessment in created:
+            if assessment.submitted_at:
+                Assessment.objects.filter(pk=assessment.pk).update(created_at=assessment.submitted_at - dt.timedelta(days=5))
+
+    def _supersede(self, created: list[Assessment]) -> None:
+        approved: dict[int, list[Assessment]] = {}
+        for a in created:
+            if a.status == AssessmentStatus.APPROVED:
+                approved.setdefault(a.project_id, []).append(a)
+        for items in approved.values():
+            items.sort(key=lambda a: a.reviewed_at)
+            for older, newer in zip(items, items[1:], strict=False):
+                Assessment.objects.filter(pk=older.pk).update(superseded_at=newer.reviewed_at)
+
+    def build_acceptances(self, projects) -> None:
+        practice = {p.code: p for p in self.practices}
+        rows = []
+        for project, _ in projects[:: max(1, len(projects) // 6)]:
+            lead = Membership.objects.filter(team=project.team, role=TeamRole.LEAD).first().user
+            rows.append(RiskAcceptance(
+                project=project, practice=practice["MLS-15"], proposed_by=lead, status=AcceptanceStatus.APPROVED,
+                justification="Network flow logs arrive with the platform migration; compensated by egress allow-lists.",
+                expires_on=timezone.localdate() + dt.timedelta(days=self.rng.randint(20, 150)),
+                approved_by=self.users["officer"], decided_by=self.users["officer"], decided_at=self._when(10, 40),
+                decision_note="Accepted until the migration; review at expiry.",
+            ))
+        if projects:
+            project = projects[-1][0]
+            lead = Membership.objects.filter(team=project.team, role=TeamRole.LEAD).first().user
+            rows.append(RiskAcceptance(
+                project=project, practice=practice["MLS-09"], proposed_by=lead, status=AcceptanceStatus.PROPOSED,
+                justification="Anomaly detection on inference traffic needs the new telemetry pipeline (Q2).",
+                expires_on=timezone.localdate() + dt.timedelta(days=120)))
+        RiskAcceptance.objects.bulk_create(rows)
+
+    @transaction.atomic
+    def build(self) -> DemoResult:
+        specs = self._team_specs()
+        teams = self.build_people(specs)
+        projects = self.build_projects(specs, teams)
+        self.build_assessments(projects)
+        self.build_acceptances(projects)
+        audit_record(actor=None, action="demo.seed", object_type="demo", object_id="seed",
+                     after={"teams": self.result.teams, "projects": self.result.projects,
+                            "assessments": self.result.assessments, "answers": self.result.answers})
+        return self.result

@@ -1,0 +1,38 @@
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Team
+from controls.models import Practice
+from web.demo import DEMO_PASSWORD, DemoBuilder
+
+
+class Command(BaseCommand):
+    help = "Seed a believable demo organisation (or a large one for benchmarks: --teams 200 --projects 2000)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--teams", type=int, help="number of teams (default: the six demo teams)")
+        parser.add_argument("--projects", type=int, help="number of projects in all (default: the demo's)")
+        parser.add_argument("--seed", type=int, default=42, help="random seed (the same seed gives the same data)")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when teams already exist")
+
+    def handle(self, *args, teams, projects, seed, if_empty, **options):
+        if teams is not None and teams < 1 or projects is not None and projects < 1:
+            raise CommandError("--teams and --projects must be positive")
+        if Team.objects.exists():
+            if if_empty:
+                self.stdout.write("demo data already present: nothing seeded")
+                return
+            raise CommandError("the database already has teams; seed an empty database (or pass --if-empty)")
+        if not Practice.objects.exists():
+            call_command("load_catalog", stdout=self.stdout)
+        started = time.monotonic()
+        result = DemoBuilder(teams=teams, projects=projects, seed=seed).build()
+        self.stdout.write(
+            f"seeded {result.teams} teams, {result.projects} projects, {result.assessments} assessments, "
+            f"{result.answers} answers in {time.monotonic() - started:.1f}s"
+        )
+        self.stdout.write(f"demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, role in result.users:
+            self.stdout.write(f"  {username:<10} {role}")

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
+    path("catalogue/", views.catalogue, name="catalogue"),
+    path("", include("assessments.urls")),
+]
