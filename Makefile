@@ -30,3 +30,14 @@ lint: venv
 
 clean:
 	rm -rf var/test-db* var/celery-broker staticfiles
+
+BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
+
+## Scorecard API and dashboard at 1x and 10x against the raw SQL aggregate (a dedicated database).
+bench: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 MLSEC_REQUIRE_MFA=0 $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 MLSEC_REQUIRE_MFA=0 $(PY) manage.py bench
+
+## README screenshots from a running demo (start `make demo` first).
+screenshots: venv
+	$(PY) scripts/screenshots.py

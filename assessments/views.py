@@ -16,6 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Team
 from mlsec_portal.api import validation_error_body
+from scoring import charts
+from scoring.services import project_practice_rows
 
 from . import services
 from .choices import AssessmentStatus
@@ -80,8 +82,14 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     assessments = list(
         project.assessments.select_related("submitted_by", "reviewed_by").with_completion().order_by("-created_at")
     )
+    current, practice_rows = project_practice_rows(project)
     context = {
         "project": project,
+        "current": current,
+        "practice_rows": practice_rows,
+        "levels": charts.levels_figure([(r.practice.code, r.effective_level, r.answer.target_level if r.answer else None)
+                                        for r in practice_rows]),
+        "chart_config": charts.chart_config(),
         "assessments": assessments,
         "open_assessment": next((a for a in assessments if a.status != AssessmentStatus.APPROVED), None),
         "start_form": StartAssessmentForm(initial={"cycle": current_cycle(), "copy_previous": True}),
@@ -184,7 +192,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     """Submitted assessments waiting for an officer, oldest first."""
     queue = list(
         Assessment.objects.visible_to(request.user).review_queue()
-        .select_related("project__team", "submitted_by").with_completion()
+        .select_related("project__team", "submitted_by")
     )
     for item in queue:
         item.reviewable = item.can_be_reviewed_by(request.user)

@@ -23,3 +23,16 @@ def sync_check_definitions(using: str = "default") -> None:
             },
         )
         definition.practices.set([practices[c] for c in check.practices if c in practices])
+
+
+def failing_checks(user):
+    """The current failing verdicts in `user`'s scope, newest first (one query)."""
+    from .choices import RunStatus
+    from .models import CheckRun
+
+    return (
+        CheckRun.objects.visible_to(user)
+        .filter(status=RunStatus.FAILED, superseded_at__isnull=True, project__archived_at__isnull=True)
+        .select_related("project__team", "definition")
+        .order_by("-finished_at")
+    )

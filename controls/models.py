@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -116,5 +118,19 @@ class CatalogRelease(models.Model):
 
     @classmethod
     def current_version(cls) -> str:
-        latest = cls.objects.order_by("-loaded_at").values_list("version", flat=True).first()
-        return latest or "unloaded"
+        """The newest loaded version; remembered for a minute (it changes only with `load_catalog`)."""
+        now = time.monotonic()
+        cached = _VERSION_CACHE.get("value")
+        if cached is not None and now - _VERSION_CACHE["at"] < 60:
+            return cached
+        latest = cls.objects.order_by("-loaded_at").values_list("version", flat=True).first() or "unloaded"
+        if latest != "unloaded":
+            _VERSION_CACHE.update(value=latest, at=now)
+        return latest
+
+    @staticmethod
+    def forget_cached_version() -> None:
+        _VERSION_CACHE.clear()
+
+
+_VERSION_CACHE: dict = {}

@@ -78,6 +78,7 @@ def catalog_load(*, path: Path = CATALOG_FILE, actor=None) -> dict:
             version=version,
             defaults={"title": data["catalog"].get("title", ""), "sha256": sha256, "practice_count": len(seen)},
         )
+        CatalogRelease.forget_cached_version()
         audit_record(
             actor=actor, action="catalog.load", object_type="controls.catalogrelease",
             object_id=version, object_repr=f"catalogue {version}", after={"sha256": sha256, **counts},

@@ -7,6 +7,7 @@ from accounts.api.auth import ObtainTokenView, TotpConfirmView, TotpStartView
 from accounts.api.views import TeamViewSet, UserViewSet
 from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAcceptanceViewSet
 from controls.api.views import PracticeViewSet
+from scoring.api.views import ScorecardView
 
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
@@ -20,5 +21,6 @@ urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("auth/mfa/totp/", TotpStartView.as_view(), name="api-mfa-totp"),
     path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api-mfa-totp-confirm"),
+    path("scorecard/", ScorecardView.as_view(), name="api-scorecard"),
     path("", include(router.urls)),
 ]

@@ -1,6 +1,6 @@
 """The scoring rules of PRODUCT.md §3, computed by the database (see docs/scoring.md).
 
-`score_cells()` runs ONE aggregate SQL statement that returns, for every group (team or project)
+`score_inputs()` runs ONE aggregate SQL statement that returns, for every group (team or project)
 × practice, the raw sums the rules need; everything above it (team overall, organisation) is
 arithmetic over those few hundred sums, never a loop over answers.
 
@@ -9,6 +9,10 @@ Point in time: every input is filtered "as it stood at `moment`":
 - the check verdict that counts is the latest *decided* (passed/failed) run: finished_at <= moment < superseded_at;
 - evidence was stored by then and not yet superseded; it is stale when valid_until < that day;
 - a risk acceptance counts when approved by then and not expired that day.
+
+The check verdicts, evidence and acceptances are folded into one `flags` row per project × practice
+(UNION ALL, then GROUP BY) so the answers need a single outer join; not-applicable answers carry no
+level (a database constraint), so `ans.level IS NOT NULL` means "scored".
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from assessments.choices import RISK_TIER_WEIGHTS
 LEVEL_POINTS = 25.0  # level 0..4 → 0..100
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """One group (team or project) × practice: the sums behind its score."""
 
@@ -44,7 +48,7 @@ class Cell:
         return self.weighted_sum / self.weight_total if self.weight_total else None
 
 
-@dataclass
+@dataclass(slots=True)
 class GroupTotals:
     projects: int = 0  # projects in scope at the moment
     covered: int = 0  # of those, with an approved assessment
@@ -93,59 +97,48 @@ WITH cur AS (
     WHERE a.status = 'approved' AND a.reviewed_at <= %s AND (a.superseded_at IS NULL OR a.superseded_at > %s)
       AND (p.archived_at IS NULL OR p.archived_at > %s){scope}
 ),
-verdict AS (
-    SELECT r.project_id, cov.practice_id,
-           MAX(CASE WHEN r.status = 'failed' THEN 1 ELSE 0 END) AS failing,
-           MAX(CASE WHEN r.status = 'passed' THEN 1 ELSE 0 END) AS passing
-    FROM {run} r JOIN {coverage} cov ON cov.checkdefinition_id = r.check_key
-    WHERE r.status IN ('passed', 'failed') AND r.finished_at <= %s
-      AND (r.superseded_at IS NULL OR r.superseded_at > %s)
-      AND r.project_id IN (SELECT project_id FROM cur)
-    GROUP BY r.project_id, cov.practice_id
-),
-ev AS (
-    SELECT e.project_id, e.practice_id,
-           MAX(CASE WHEN e.status = 'accepted' AND e.reviewed_at <= %s
-                     AND (e.valid_until IS NULL OR e.valid_until >= %s) THEN 1 ELSE 0 END) AS accepted_evidence,
-           MAX(CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END) AS stale
-    FROM {evidence} e
-    WHERE e.kind <> 'check' AND e.created_at <= %s AND (e.superseded_at IS NULL OR e.superseded_at > %s)
-      AND e.project_id IN (SELECT project_id FROM cur)
-    GROUP BY e.project_id, e.practice_id
-),
-ra AS (
-    SELECT x.project_id, x.practice_id, 1 AS accepted
-    FROM {acceptance} x
-    WHERE x.status = 'approved' AND x.decided_at <= %s AND x.expires_on >= %s
-      AND x.project_id IN (SELECT project_id FROM cur)
-    GROUP BY x.project_id, x.practice_id
-),
-rows AS (
-    SELECT cur.group_id, ans.practice_id, cur.tier_weight,
-           CASE WHEN ans.not_applicable = %s AND ans.level IS NOT NULL THEN 1 ELSE 0 END AS is_scored,
-           CASE WHEN ans.level IS NOT NULL OR ans.not_applicable = %s THEN 1 ELSE 0 END AS is_covered,
-           CASE WHEN v.failing = 1 AND ans.level > 1 THEN 1 ELSE 0 END AS is_capped,
-           CASE WHEN v.failing = 1 AND ans.level > 1 THEN 1 ELSE ans.level END AS effective_level,
-           CASE WHEN (v.passing = 1 AND v.failing = 0) OR ev.accepted_evidence = 1 THEN 1 ELSE 0 END AS is_verified,
-           COALESCE(ev.stale, 0) AS is_stale,
-           COALESCE(ra.accepted, 0) AS is_accepted
-    FROM {answer} ans
-    JOIN cur ON cur.assessment_id = ans.assessment_id
-    LEFT JOIN verdict v ON v.project_id = cur.project_id AND v.practice_id = ans.practice_id
-    LEFT JOIN ev ON ev.project_id = cur.project_id AND ev.practice_id = ans.practice_id
-    LEFT JOIN ra ON ra.project_id = cur.project_id AND ra.practice_id = ans.practice_id
+flags AS (
+    SELECT project_id, practice_id, MAX(failing) AS failing, MAX(passing) AS passing,
+           MAX(accepted_evidence) AS accepted_evidence, MAX(stale) AS stale, MAX(accepted) AS accepted
+    FROM (
+        SELECT r.project_id, cov.practice_id,
+               CASE WHEN r.status = 'failed' THEN 1 ELSE 0 END AS failing,
+               CASE WHEN r.status = 'passed' THEN 1 ELSE 0 END AS passing,
+               0 AS accepted_evidence, 0 AS stale, 0 AS accepted
+        FROM {run} r JOIN {coverage} cov ON cov.checkdefinition_id = r.check_key
+        WHERE r.status IN ('passed', 'failed') AND r.finished_at <= %s
+          AND (r.superseded_at IS NULL OR r.superseded_at > %s)
+        UNION ALL
+        SELECT e.project_id, e.practice_id, 0, 0,
+               CASE WHEN e.status = 'accepted' AND e.reviewed_at <= %s
+                     AND (e.valid_until IS NULL OR e.valid_until >= %s) THEN 1 ELSE 0 END,
+               CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END,
+               0
+        FROM {evidence} e
+        WHERE e.kind <> 'check' AND e.created_at <= %s AND (e.superseded_at IS NULL OR e.superseded_at > %s)
+        UNION ALL
+        SELECT x.project_id, x.practice_id, 0, 0, 0, 0, 1
+        FROM {acceptance} x
+        WHERE x.status = 'approved' AND x.decided_at <= %s AND x.expires_on >= %s
+    ) facts
+    WHERE project_id IN (SELECT project_id FROM cur)
+    GROUP BY project_id, practice_id
 )
-SELECT group_id, practice_id,
-       SUM(CASE WHEN is_scored = 1 THEN tier_weight * effective_level * {points} ELSE 0 END),
-       SUM(CASE WHEN is_scored = 1 THEN tier_weight ELSE 0 END),
-       SUM(is_covered),
-       SUM(is_scored),
-       SUM(CASE WHEN is_scored = 1 THEN is_verified ELSE 0 END),
-       SUM(CASE WHEN is_scored = 1 THEN is_capped ELSE 0 END),
-       MAX(is_stale),
-       MAX(is_accepted)
-FROM rows
-GROUP BY group_id, practice_id
+SELECT cur.group_id, ans.practice_id,
+       SUM(cur.tier_weight * CASE WHEN f.failing = 1 AND ans.level > 1 THEN 1 ELSE ans.level END) * {points},
+       SUM(CASE WHEN ans.level IS NOT NULL THEN cur.tier_weight ELSE 0 END),
+       COUNT(*),
+       COUNT(ans.level),
+       SUM(CASE WHEN ans.level IS NOT NULL AND ((f.passing = 1 AND f.failing = 0) OR f.accepted_evidence = 1)
+                THEN 1 ELSE 0 END),
+       SUM(CASE WHEN f.failing = 1 AND ans.level > 1 THEN 1 ELSE 0 END),
+       MAX(f.stale),
+       MAX(f.accepted)
+FROM {answer} ans
+JOIN cur ON cur.assessment_id = ans.assessment_id
+LEFT JOIN flags f ON f.project_id = cur.project_id AND f.practice_id = ans.practice_id
+WHERE ans.level IS NOT NULL OR ans.not_applicable = %s
+GROUP BY cur.group_id, ans.practice_id
 """
 
 TOTALS_SQL = """
@@ -175,15 +168,15 @@ def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, 
     sql = CELLS_SQL.format(
         group_column=group_column, tier_case=_tier_case("p.risk_tier"), scope=scope_sql, points=LEVEL_POINTS, **tables
     )
-    params = [t, t, t, *scope_params, t, t, t, day, day, t, t, t, day, False, True]
+    params = [t, t, t, *scope_params, t, t, t, day, day, t, t, t, day, True]
     inputs = ScoreInputs()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        cells = inputs.cells
         for group_id, practice_id, wsum, wtot, covered, scored, verified, capped, stale, accepted in cursor.fetchall():
-            inputs.cells[(group_id, practice_id)] = Cell(
-                group_id=group_id, practice_id=practice_id, weighted_sum=float(wsum or 0), weight_total=float(wtot or 0),
-                covered=int(covered or 0), scored=int(scored or 0), verified=int(verified or 0),
-                capped=int(capped or 0), stale=bool(stale), accepted=bool(accepted),
+            cells[(group_id, practice_id)] = Cell(
+                group_id, practice_id, float(wsum or 0), float(wtot or 0), covered or 0, scored or 0, verified or 0,
+                capped or 0, bool(stale), bool(accepted),
             )
         cursor.execute(
             TOTALS_SQL.format(group_column=group_column, scope=scope_sql, **tables), [t, t, t, t, *scope_params]

@@ -16,7 +16,7 @@ from .engine import Cell, GroupTotals, ScoreInputs, percent, score_inputs, weigh
 from .models import ScoreSnapshot
 
 
-@dataclass
+@dataclass(slots=True)
 class PracticeScore:
     practice: Practice
     score: float | None
@@ -67,15 +67,19 @@ def end_of_day(day: dt.date) -> dt.datetime:
 def _merge(cells: list[Cell]) -> Cell:
     merged = Cell(group_id=0, practice_id=cells[0].practice_id if cells else 0)
     for cell in cells:
-        merged.weighted_sum += cell.weighted_sum
-        merged.weight_total += cell.weight_total
-        merged.covered += cell.covered
-        merged.scored += cell.scored
-        merged.verified += cell.verified
-        merged.capped += cell.capped
-        merged.stale |= cell.stale
-        merged.accepted |= cell.accepted
+        _add(merged, cell)
     return merged
+
+
+def _add(total: Cell, cell: Cell) -> None:
+    total.weighted_sum += cell.weighted_sum
+    total.weight_total += cell.weight_total
+    total.covered += cell.covered
+    total.scored += cell.scored
+    total.verified += cell.verified
+    total.capped += cell.capped
+    total.stale |= cell.stale
+    total.accepted |= cell.accepted
 
 
 def _practice_score(practice: Practice, cell: Cell | None, projects: int) -> PracticeScore:
@@ -83,38 +87,49 @@ def _practice_score(practice: Practice, cell: Cell | None, projects: int) -> Pra
         return PracticeScore(practice, None, percent(0, projects), None)
     return PracticeScore(
         practice, cell.score, percent(cell.covered, projects), percent(cell.verified, cell.scored),
-        stale=cell.stale, accepted=cell.accepted, capped=cell.capped, scored=cell.scored,
+        cell.stale, cell.accepted, cell.capped, cell.scored,
     )
 
 
 def assemble(inputs: ScoreInputs, teams: list[Team], practices: list[Practice], *, as_of: dt.date,
              moment: dt.datetime, source: str) -> Scorecard:
-    """Team and organisation figures from the group × practice sums (pure arithmetic, no queries)."""
+    """Team and organisation figures from the group × practice sums: pure arithmetic, one pass, no queries.
+
+    At 200 teams this loops over 5,000 cells, so it reads `.id` (not the `pk` property) and keeps the
+    practice ids and weights in local lists.
+    """
+    cells = inputs.cells
+    practice_ids = [p.id for p in practices]
+    weights = [p.weight for p in practices]
+    org_cells = [Cell(group_id=0, practice_id=pid) for pid in practice_ids]
     team_scores = []
+    projects = covered = org_verified = org_scored = 0
     for team in teams:
-        totals = inputs.totals.get(team.pk, GroupTotals())
-        rows = [_practice_score(p, inputs.cells.get((team.pk, p.pk)), totals.projects) for p in practices]
-        cells = [inputs.cells[(team.pk, p.pk)] for p in practices if (team.pk, p.pk) in inputs.cells]
+        team_id = team.id
+        totals = inputs.totals.get(team_id) or GroupTotals()
+        rows, verified, scored = [], 0, 0
+        for index, practice in enumerate(practices):
+            cell = cells.get((team_id, practice_ids[index]))
+            rows.append(_practice_score(practice, cell, totals.projects))
+            if cell is not None:
+                verified += cell.verified
+                scored += cell.scored
+                _add(org_cells[index], cell)
         team_scores.append(TeamScore(
-            team=team,
-            score=weighted_mean((r.score, r.practice.weight) for r in rows),
-            coverage=percent(totals.covered, totals.projects),
-            verified=percent(sum(c.verified for c in cells), sum(c.scored for c in cells)),
+            team=team, score=weighted_mean(zip((r.score for r in rows), weights)),
+            coverage=percent(totals.covered, totals.projects), verified=percent(verified, scored),
             projects=totals.projects, covered_projects=totals.covered, practices=rows,
         ))
-    team_ids = {t.pk for t in teams}
-    projects = sum(inputs.totals.get(pk, GroupTotals()).projects for pk in team_ids)
-    covered = sum(inputs.totals.get(pk, GroupTotals()).covered for pk in team_ids)
-    org_rows = []
-    for practice in practices:
-        cells = [inputs.cells[(pk, practice.pk)] for pk in team_ids if (pk, practice.pk) in inputs.cells]
-        org_rows.append(_practice_score(practice, _merge(cells) if cells else None, projects))
-    all_cells = [c for (pk, _), c in inputs.cells.items() if pk in team_ids]
+        projects += totals.projects
+        covered += totals.covered
+        org_verified += verified
+        org_scored += scored
+    org_rows = [_practice_score(p, org_cells[i] if org_cells[i].covered else None, projects)
+                for i, p in enumerate(practices)]
     return Scorecard(
         as_of=as_of, moment=moment, source=source, catalog_version=CatalogRelease.current_version(),
-        score=weighted_mean((r.score, r.practice.weight) for r in org_rows),
-        coverage=percent(covered, projects),
-        verified=percent(sum(c.verified for c in all_cells), sum(c.scored for c in all_cells)),
+        score=weighted_mean(zip((r.score for r in org_rows), weights)),
+        coverage=percent(covered, projects), verified=percent(org_verified, org_scored),
         teams=team_scores, practices=org_rows,
     )
 
@@ -124,6 +139,8 @@ def parse_as_of(value: str | None) -> dt.date | None:
     if value in (None, ""):
         return None
     try:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError(value)
         day = dt.date.fromisoformat(value)
     except (TypeError, ValueError):
         raise ValidationError({"as_of": ["Use a date in the form YYYY-MM-DD."]}) from None
@@ -210,3 +227,79 @@ def trend(*, team: Team | None = None, days: int = 90) -> list[tuple[dt.date, fl
     rows = ScoreSnapshot.objects.filter(day__gte=start, practice__isnull=True)
     rows = rows.filter(team=team) if team else rows.filter(team__isnull=True)
     return list(rows.order_by("day").values_list("day", "score", "coverage"))
+
+
+@dataclass
+class ProjectScore:
+    score: float | None
+    verified: float | None
+    cells: dict[int, Cell]  # practice id → the project's cell
+
+
+def project_scores(*, team_ids=None, project_ids=None, moment: dt.datetime | None = None) -> dict[int, ProjectScore]:
+    """Each project's overall score (practice-weight mean of its approved, capped levels): two queries."""
+    practices = {p.pk: p.weight for p in Practice.objects.active().only("pk", "weight")}
+    inputs = score_inputs(moment=moment or timezone.now(), group_by="project", team_ids=team_ids,
+                          project_ids=project_ids)
+    by_project: dict[int, dict[int, Cell]] = {}
+    for (project_id, practice_id), cell in inputs.cells.items():
+        if practice_id in practices:
+            by_project.setdefault(project_id, {})[practice_id] = cell
+    result = {}
+    for project_id, cells in by_project.items():
+        scored = [c for c in cells.values() if c.scored]
+        result[project_id] = ProjectScore(
+            score=weighted_mean((c.score, practices[pid]) for pid, c in cells.items()),
+            verified=percent(sum(c.verified for c in scored), sum(c.scored for c in scored)),
+            cells=cells,
+        )
+    return result
+
+
+@dataclass
+class PracticeRow:
+    """One practice on a project's page: its approved answer, its score after any cap, its support."""
+
+    practice: Practice
+    answer: object | None
+    cell: Cell | None
+    evidence_count: int = 0
+    checks: list = field(default_factory=list)  # latest run of each check covering the practice
+
+    @property
+    def score(self) -> float | None:
+        return self.cell.score if self.cell else None
+
+    @property
+    def effective_level(self) -> int | None:
+        if self.cell is None or self.cell.score is None:
+            return None
+        return int(self.cell.score // 25)
+
+
+def project_practice_rows(project) -> tuple[object | None, list[PracticeRow]]:
+    """The project page's practice table: six queries whatever the number of runs and evidence."""
+    from django.db.models import Count
+
+    from assessments.choices import AssessmentStatus
+    from checks.models import CheckDefinition, CheckRun
+    from evidence.models import Evidence
+
+    current = (project.assessments.filter(status=AssessmentStatus.APPROVED, superseded_at__isnull=True)
+               .order_by("-reviewed_at").first())
+    answers = {a.practice_id: a for a in current.answers.all()} if current else {}
+    cells = project_scores(project_ids=[project.pk]).get(project.pk)
+    evidence = dict(Evidence.objects.current().filter(project=project).exclude(status="rejected")
+                    .values_list("practice_id").annotate(n=Count("pk")))
+    latest = {run.definition_id: run for run in CheckRun.objects.filter(project=project).latest_per_check()}
+    covering: dict[int, list] = {}
+    for definition in CheckDefinition.objects.prefetch_related("practices"):
+        run = latest.get(definition.key)
+        for practice in definition.practices.all():
+            covering.setdefault(practice.pk, []).append((definition, run))
+    rows = [
+        PracticeRow(practice=p, answer=answers.get(p.pk), cell=(cells.cells.get(p.pk) if cells else None),
+                    evidence_count=evidence.get(p.pk, 0), checks=covering.get(p.pk, []))
+        for p in Practice.objects.active().order_by("number")
+    ]
+    return current, rows

@@ -18,7 +18,7 @@ def _nav(request):
     items = []
     if user.sees_everything:
         items.append(("Dashboard", _url("dashboard")))
-    items.append(("My teams" if not user.sees_everything else "Teams", _url("home")))
+    items.append(("Teams", _url("teams")) if user.sees_everything else ("My teams", _url("home")))
     if user.sees_everything:
         items.append(("Review queue", _url("review-queue")))
     items.append(("Catalogue", _url("catalogue")))

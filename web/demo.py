@@ -160,6 +160,10 @@ class DemoBuilder:
                 ), maturity))
         created = Project.objects.bulk_create([p for p, _ in rows], batch_size=1000)
         self.result.projects = len(created)
+        # The organisation did not start today: projects were registered over the last year or two.
+        for project in created:
+            project.created_at = self._when(160, 700)
+        Project.objects.bulk_update(created, ["created_at"], batch_size=1000)
         return [(p, m) for p, (_, m) in zip(created, rows, strict=True)]
 
     def _when(self, days_ago_low: int, days_ago_high: int) -> dt.datetime:
@@ -182,8 +186,8 @@ class DemoBuilder:
             na = {code for code in NA_REASONS if self.rng.random() < (0.7 if code == "MLS-14" else 0.15)}
             current_levels = {p.code: _level(self.rng, maturity, p.code, project.risk_tier) for p in self.practices}
             if roll < 0.72:
-                prev_levels = {c: max(0, v - (1 if self.rng.random() < 0.35 else 0)) for c, v in current_levels.items()}
-                approved_at = self._when(95, 130)
+                prev_levels = {c: max(0, v - (1 if self.rng.random() < 0.5 else 0)) for c, v in current_levels.items()}
+                approved_at = self._when(62, 150)  # last quarter's reviews
                 plan.append((Assessment(project=project, cycle=previous, status=AssessmentStatus.APPROVED,
                                         catalog_version=version, created_by=lead, submitted_by=lead, reviewed_by=officer,
                                         submitted_at=approved_at - dt.timedelta(days=3), reviewed_at=approved_at,
@@ -191,7 +195,7 @@ class DemoBuilder:
             if roll < 0.87:
                 status = self.rng.choices(
                     [AssessmentStatus.APPROVED, AssessmentStatus.SUBMITTED, AssessmentStatus.RETURNED, AssessmentStatus.DRAFT],
-                    weights=[50, 18, 10, 22])[0]
+                    weights=[60, 15, 8, 17])[0]
                 levels = dict(current_levels)
                 if status == AssessmentStatus.DRAFT:  # drafts are partly filled in
                     for code in self.rng.sample(sorted(levels), k=self.rng.randint(3, 15)):
@@ -199,7 +203,7 @@ class DemoBuilder:
                 assessment = Assessment(project=project, cycle=current, status=status, catalog_version=version,
                                         created_by=lead)
                 if status != AssessmentStatus.DRAFT:
-                    assessment.submitted_by, assessment.submitted_at = lead, self._when(3, 80)
+                    assessment.submitted_by, assessment.submitted_at = lead, self._when(3, 55)
                 if status in (AssessmentStatus.APPROVED, AssessmentStatus.RETURNED):
                     assessment.reviewed_by = officer
                     assessment.reviewed_at = min(self.now - dt.timedelta(hours=2),
@@ -232,18 +236,21 @@ class DemoBuilder:
         self.result.answers = len(answers)
         # bulk_create stamps "now" on auto_now_add fields: put creation where the story says it happened.
         for assessment in created:
-            if assessment.submitted_at:
-                Assessment.objects.filter(pk=assessment.pk).update(created_at=assessment.submitted_at - dt.timedelta(days=5))
+            assessment.created_at = (assessment.submitted_at or self._when(1, 20)) - dt.timedelta(days=5)
+        Assessment.objects.bulk_update(created, ["created_at"], batch_size=1000)
 
     def _supersede(self, created: list[Assessment]) -> None:
         approved: dict[int, list[Assessment]] = {}
         for a in created:
             if a.status == AssessmentStatus.APPROVED:
                 approved.setdefault(a.project_id, []).append(a)
+        superseded = []
         for items in approved.values():
             items.sort(key=lambda a: a.reviewed_at)
             for older, newer in zip(items, items[1:], strict=False):
-                Assessment.objects.filter(pk=older.pk).update(superseded_at=newer.reviewed_at)
+                older.superseded_at = newer.reviewed_at
+                superseded.append(older)
+        Assessment.objects.bulk_update(superseded, ["superseded_at"], batch_size=1000)
 
     def build_acceptances(self, projects) -> None:
         practice = {p.code: p for p in self.practices}
@@ -277,3 +284,13 @@ class DemoBuilder:
                      after={"teams": self.result.teams, "projects": self.result.projects,
                             "assessments": self.result.assessments, "answers": self.result.answers})
         return self.result
+
+
+def snapshot_history(days: int) -> int:
+    """Daily snapshots for the last `days` days, each computed from history as of the end of that day."""
+    from scoring.services import snapshot_scores
+
+    today = timezone.localdate()
+    for offset in range(days - 1, -1, -1):
+        snapshot_scores(day=today - dt.timedelta(days=offset))
+    return max(days, 0)

@@ -5,7 +5,9 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("teams/", views.teams_index, name="teams"),
     path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
     path("catalogue/", views.catalogue, name="catalogue"),
     path("", include("assessments.urls")),
+    path("", include("scoring.urls")),
 ]

@@ -1,54 +1,84 @@
-"""Landing pages: home (my teams / all teams), a team, the catalogue."""
+"""Landing pages: home (a lead's own team scorecards), the teams index, a team, the catalogue."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.models import Membership, Team
 from assessments.models import Assessment, Project
 from controls.models import Practice
+from scoring import charts
+from scoring.services import project_scores, scorecard_for, trend
 
 
-def _projects_with_latest(queryset):
-    """Projects with their assessments newest first (`project.latest` is the first), two queries."""
+def _projects_with_latest(queryset, scores=None):
+    """Projects with their assessments newest first (`project.latest`) and their score: two queries."""
     assessments = Assessment.objects.with_completion().order_by("-created_at")
-    projects = list(queryset.select_related("team").prefetch_related(Prefetch("assessments", queryset=assessments, to_attr="history")))
+    projects = list(queryset.select_related("team").prefetch_related(
+        Prefetch("assessments", queryset=assessments, to_attr="history")))
     for project in projects:
         project.latest = project.history[0] if project.history else None
+        found = (scores or {}).get(project.pk)
+        project.score = found.score if found else None
     return projects
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Officers, auditors and administrators land on the dashboard; team people on their teams."""
     user = request.user
     if user.sees_everything:
-        teams = Team.objects.annotate(
-            project_count=Count("projects", filter=Q(projects__archived_at__isnull=True), distinct=True),
-            member_count=Count("memberships", distinct=True),
-        ).order_by("name")
-        return render(request, "web/teams_index.html", {"teams": teams})
-    memberships = Membership.objects.filter(user=user).select_related("team").order_by("team__name")
-    projects = _projects_with_latest(Project.objects.visible_to(user).active().order_by("name"))
-    by_team: OrderedDict[int, list] = OrderedDict((m.team_id, []) for m in memberships)
+        return redirect("dashboard")
+    memberships = list(Membership.objects.filter(user=user).select_related("team").order_by("team__name"))
+    teams = [m.team for m in memberships]
+    card = scorecard_for(teams)
+    scores = project_scores(team_ids=[t.pk for t in teams])
+    projects = _projects_with_latest(Project.objects.visible_to(user).active().order_by("name"), scores)
+    by_team: OrderedDict[int, list] = OrderedDict((t.pk, []) for t in teams)
     for project in projects:
         by_team.setdefault(project.team_id, []).append(project)
-    teams = [{"membership": m, "team": m.team, "projects": by_team.get(m.team_id, [])} for m in memberships]
-    return render(request, "web/home.html", {"teams": teams})
+    team_scores = {t.team.pk: t for t in card.teams}
+    rows = [{"membership": m, "team": m.team, "score": team_scores.get(m.team_id), "projects": by_team.get(m.team_id, [])}
+            for m in memberships]
+    return render(request, "web/home.html", {"teams": rows})
+
+
+@login_required
+def teams_index(request: HttpRequest) -> HttpResponse:
+    teams = list(Team.objects.visible_to(request.user).annotate(
+        member_count=Count("memberships", distinct=True),
+    ).order_by("name"))
+    card = scorecard_for(teams)
+    scores = {t.team.pk: t for t in card.teams}
+    for team in teams:
+        team.card = scores.get(team.pk)
+    return render(request, "web/teams_index.html", {"teams": teams})
 
 
 @login_required
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
-    projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"))
+    user = request.user
+    team = get_object_or_404(Team.objects.visible_to(user), slug=slug)
+    # Officers compare the team with the organisation; team people see only their own teams' figures.
+    scope = list(Team.objects.order_by("name")) if user.sees_everything else [team]
+    card = scorecard_for(scope)
+    team_score = next(t for t in card.teams if t.team.pk == team.pk)
+    scores = project_scores(team_ids=[team.pk])
+    projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores)
     members = Membership.objects.filter(team=team).select_related("user").order_by("role", "user__username")
-    can_add_project = request.user.is_org_admin or request.user.is_officer or request.user.is_lead_of(team.pk)
+    can_add_project = user.is_org_admin or user.is_officer or user.is_lead_of(team.pk)
     return render(request, "web/team_detail.html", {
-        "team": team, "projects": projects, "members": members, "can_add_project": can_add_project,
+        "team": team, "team_score": team_score, "projects": projects, "members": members,
+        "can_add_project": can_add_project,
+        "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
+        "trend": charts.trend_figure(trend(team=team, days=90)),
+        "chart_config": charts.chart_config(),
+        "gaps": sorted((p for p in team_score.practices if p.score is not None), key=lambda p: p.score)[:5],
     })
 
 
@@ -59,3 +89,5 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     for practice in practices:
         groups.setdefault(practice.category, []).append(practice)
     return render(request, "web/catalogue.html", {"groups": groups})
+
+

@@ -1,6 +1,7 @@
 """The server-rendered pages: who sees what, the assessment form round trip, the review queue."""
 
 import pytest
+from django.utils import timezone
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -166,12 +167,14 @@ def test_the_catalogue_page_lists_every_practice(web, org):
 
 
 def _queries(client, url):
+    client.get(url)  # warm per-process caches (the catalogue version) so only the page's own queries count
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("who,url", [("lead", "/"), ("officer", "/"), ("officer", "/teams/fraud/"),
+@pytest.mark.parametrize("who,url", [("lead", "/"), ("officer", "/dashboard/"), ("officer", "/teams/"),
+                                     ("officer", "/teams/fraud/"), ("lead", "/teams/fraud/"),
                                      ("officer", "/review-queue/")])
 def test_pages_cost_the_same_queries_for_few_and_many_projects(web, org, who, url):
     client = web(getattr(org, who))
@@ -187,3 +190,33 @@ def test_the_assessment_form_costs_the_same_queries_whatever_is_answered(web, or
     empty = make_assessment(org.project, cycle="2026-Q3")
     full = make_assessment(org.project, cycle="2026-Q4", levels=3)
     assert _queries(client, f"/assessments/{empty.pk}/") == _queries(client, f"/assessments/{full.pk}/")
+
+
+def test_officers_land_on_the_dashboard(web, org):
+    response = web(org.officer).get("/")
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    assert web(org.lead).get("/dashboard/")["Location"] == "/"
+
+
+def test_the_project_page_shows_each_practice_with_its_level_score_and_checks(web, org):
+    from checks.models import CheckRun
+
+    make_assessment(org.project, levels=3, na=("MLS-14",), status=AssessmentStatus.APPROVED)
+    CheckRun.objects.create(project=org.project, definition_id="dependency-vulnerabilities", status="failed",
+                            summary="2 vulnerable packages", finished_at=timezone.now())
+    content = web(org.member).get(f"/projects/{org.project.pk}/").content.decode()
+    assert "dependency-vulnerabilities: failed" in content and "capped" in content
+    assert 'id="levels"' in content and "N/A" in content
+
+
+def test_the_project_page_costs_the_same_queries_with_more_history(web, org):
+    from checks.models import CheckRun
+
+    client = web(org.member)
+    make_assessment(org.project, levels=3, status=AssessmentStatus.APPROVED)
+    CheckRun.objects.create(project=org.project, definition_id="source-secrets", status="passed", finished_at=timezone.now())
+    few = _queries(client, f"/projects/{org.project.pk}/")
+    for key in ("source-secrets", "model-integrity", "endpoint-transport") * 4:
+        CheckRun.objects.create(project=org.project, definition_id=key, status="failed", finished_at=timezone.now())
+    make_assessment(org.project, cycle="2026-Q3", levels=2)
+    assert _queries(client, f"/projects/{org.project.pk}/") == few

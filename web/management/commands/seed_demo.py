@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
 from controls.models import Practice
-from web.demo import DEMO_PASSWORD, DemoBuilder
+from mlsec_portal.dbmaint import refresh_planner_statistics
+from web.demo import DEMO_PASSWORD, DemoBuilder, snapshot_history
 
 
 class Command(BaseCommand):
@@ -16,8 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--projects", type=int, help="number of projects in all (default: the demo's)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (the same seed gives the same data)")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when teams already exist")
+        parser.add_argument("--history-days", type=int, default=90, help="days of score history to compute (default 90)")
 
-    def handle(self, *args, teams, projects, seed, if_empty, **options):
+    def handle(self, *args, teams, projects, seed, if_empty, history_days, **options):
         if teams is not None and teams < 1 or projects is not None and projects < 1:
             raise CommandError("--teams and --projects must be positive")
         if Team.objects.exists():
@@ -33,6 +35,10 @@ class Command(BaseCommand):
             f"seeded {result.teams} teams, {result.projects} projects, {result.assessments} assessments, "
             f"{result.answers} answers in {time.monotonic() - started:.1f}s"
         )
+        refresh_planner_statistics()
+        started = time.monotonic()
+        days = snapshot_history(history_days)
+        self.stdout.write(f"computed {days} days of score history in {time.monotonic() - started:.1f}s")
         self.stdout.write(f"demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role in result.users:
             self.stdout.write(f"  {username:<10} {role}")

@@ -1,0 +1,97 @@
+"""`make bench`: how the scorecard API and the dashboard scale, against the raw SQL aggregate.
+
+Seeds organisations of increasing size into a DEDICATED benchmark database (it flushes it), then
+measures in-process server time (the whole Django stack, as the test client drives it) and queries.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, reset_queries
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from assessments.models import Answer
+
+RAW_AGGREGATE = """
+SELECT p.team_id, a.practice_id, AVG(a.level)
+FROM assessments_answer a
+JOIN assessments_assessment s ON s.id = a.assessment_id
+JOIN assessments_project p ON p.id = s.project_id
+WHERE s.status = 'approved' AND a.level IS NOT NULL
+GROUP BY p.team_id, a.practice_id
+"""
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()  # warm caches and connections
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+class Command(BaseCommand):
+    help = "Benchmark the scorecard API and the dashboard at 1x and 10x (flushes the bench database)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sizes", default="20:200,200:2000", help="teams:projects pairs (default 20:200,200:2000)")
+        parser.add_argument("--repeat", type=int, default=15)
+        parser.add_argument("--history-days", type=int, default=90)
+
+    def handle(self, *args, sizes, repeat, history_days, **options):
+        name = str(settings.DATABASES["default"]["NAME"])
+        if "bench" not in name:
+            raise CommandError(f"refusing to flush '{name}': point DATABASE_URL at a database whose name contains 'bench'")
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        self.stdout.write(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+                          f"{platform.python_version()}, {connection.vendor} ({name.rsplit('/', 1)[-1]})")
+        rows = []
+        for pair in sizes.split(","):
+            teams, projects = (int(x) for x in pair.split(":"))
+            rows.append(self.measure(teams, projects, repeat, history_days))
+        header = ("teams", "projects", "answers", "scorecard q", "scorecard ms", "dashboard q", "dashboard ms",
+                  "raw SQL ms", "scorecard/raw", "dashboard/raw")
+        self.stdout.write(" | ".join(header))
+        for row in rows:
+            self.stdout.write(" | ".join(str(v) for v in row))
+
+    def measure(self, teams: int, projects: int, repeat: int, history_days: int):
+        call_command("flush", interactive=False, verbosity=0)
+        call_command("load_catalog", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        call_command("seed_demo", teams=teams, projects=projects, history_days=history_days,
+                     stdout=open(os.devnull, "w"))  # noqa: SIM115
+        client = Client()
+        client.force_login(User.objects.get(username="officer"))
+
+        def get(url):
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+
+        def count(url):
+            with CaptureQueriesContext(connection) as ctx:
+                get(url)
+            return len(ctx.captured_queries)
+
+        def raw():
+            with connection.cursor() as cursor:
+                cursor.execute(RAW_AGGREGATE)
+                cursor.fetchall()
+
+        scorecard_q, dashboard_q = count("/api/v1/scorecard/"), count("/dashboard/")
+        reset_queries()
+        scorecard_ms = median_ms(lambda: get("/api/v1/scorecard/"), repeat)
+        dashboard_ms = median_ms(lambda: get("/dashboard/"), repeat)
+        raw_ms = median_ms(raw, repeat)
+        return (teams, projects, Answer.objects.count(), scorecard_q, f"{scorecard_ms:.1f}", dashboard_q,
+                f"{dashboard_ms:.1f}", f"{raw_ms:.1f}", f"{scorecard_ms / raw_ms:.2f}", f"{dashboard_ms / raw_ms:.2f}")

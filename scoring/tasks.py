@@ -1,0 +1,23 @@
+"""Periodic scoring work (thin: the logic is in services)."""
+
+import datetime as dt
+
+from celery import shared_task
+from django.utils import timezone
+
+from mlsec_portal.dbmaint import refresh_planner_statistics
+
+from .models import ScoreSnapshot
+from .services import snapshot_scores
+
+
+@shared_task(name="scoring.tasks.snapshot_scores_task", acks_late=True)
+def snapshot_scores_task() -> int:
+    """Snapshot today (again: the last run of the day wins) and fill a missed yesterday."""
+    refresh_planner_statistics()
+    today = timezone.localdate()
+    yesterday = today - dt.timedelta(days=1)
+    written = 0
+    if not ScoreSnapshot.objects.filter(day=yesterday).exists():
+        written += snapshot_scores(day=yesterday)
+    return written + snapshot_scores(day=today)

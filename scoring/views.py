@@ -1,0 +1,40 @@
+"""The organisation dashboard: what security officers open every morning."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.models import Team
+from assessments.models import Assessment
+from checks.services import failing_checks
+from evidence.services import evidence_expiring
+
+from . import charts
+from .services import scorecard_for, trend
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not request.user.sees_everything:
+        return redirect("home")
+    teams = list(Team.objects.order_by("name"))
+    card = scorecard_for(teams)
+    # Submitted means complete (submit refuses gaps): no completion to count here.
+    queue = Assessment.objects.review_queue().select_related("project__team", "submitted_by")
+    queue_items = list(queue[:8])
+    context = {
+        "card": card,
+        "projects": sum(t.projects for t in card.teams),
+        "covered": sum(t.covered_projects for t in card.teams),
+        "weakest": card.weakest(5),
+        "queue": queue_items,
+        "queue_count": queue.count(),
+        "heatmap": charts.heatmap_figure(card),
+        "trend": charts.trend_figure(trend(days=90)),
+        "chart_config": charts.chart_config(),
+    }
+    context["failing_checks"] = list(failing_checks(request.user)[:10])
+    context["expiring_evidence"] = list(evidence_expiring(request.user, days=30)[:10])
+    return render(request, "scoring/dashboard.html", context)

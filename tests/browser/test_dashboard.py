@@ -1,0 +1,63 @@
+"""Officers see the heatmap and the trend drawn by plotly.js served locally; a lead sees no other team."""
+
+import pytest
+
+from accounts.tests.factories import PASSWORD
+from assessments.choices import AssessmentStatus
+from assessments.tests.factories import make_assessment
+from scoring.services import snapshot_scores
+
+from .conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def scored(org):
+    make_assessment(org.project, levels=3, status=AssessmentStatus.APPROVED)
+    make_assessment(org.other_project, levels=1, status=AssessmentStatus.APPROVED)
+    snapshot_scores()
+    return org
+
+
+def test_an_officer_sees_the_heatmap_and_the_trend_drawn(live_server, watched_page, scored):
+    page = watched_page.page
+    sign_in(page, live_server.url, "officer", PASSWORD)
+    assert page.url.rstrip("/").endswith("/dashboard")  # officers land on the dashboard
+    page.wait_for_selector("#heatmap svg.main-svg")
+    page.wait_for_selector("#trend svg.main-svg")
+    # plotly drew one heatmap trace with both teams, and the trend's lines
+    assert page.locator("#heatmap .heatmaplayer, #heatmap g.hm").count() >= 1
+    labels = page.locator("#heatmap .ytick text").all_text_contents()
+    assert "Fraud detection" in labels and "Recommendations" in labels
+    assert page.locator("#trend .scatterlayer .trace").count() == 2
+    assert page.locator("[data-kpi=score]").inner_text().startswith("50")
+    watched_page.assert_clean()
+
+
+def test_clicking_a_heatmap_cell_opens_the_team(live_server, watched_page, scored):
+    page = watched_page.page
+    sign_in(page, live_server.url, "officer", PASSWORD)
+    page.wait_for_selector("#heatmap svg.main-svg")
+    box = page.locator("#heatmap .nsewdrag").first.bounding_box()
+    # the first row is Fraud detection (rows read top to bottom): click inside its first cell
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.wait_for_url("**/teams/fraud/")
+    watched_page.assert_clean()
+
+
+def test_a_lead_sees_no_other_team(live_server, watched_page, scored):
+    page = watched_page.page
+    sign_in(page, live_server.url, "lead", PASSWORD)
+    content = page.content()
+    assert "Fraud detection" in content and "Recommendations" not in content and "Home feed ranker" not in content
+    page.goto(f"{live_server.url}/dashboard/")
+    assert "/dashboard" not in page.url  # the organisation dashboard is not for team people
+    response = page.goto(f"{live_server.url}/teams/recs/")
+    assert response.status == 404
+    page.goto(f"{live_server.url}/teams/fraud/")
+    page.wait_for_selector("#polar svg.main-svg")
+    assert "Recommendations" not in page.content()
+    console_404 = [e for e in watched_page.console_errors if "404" in e]
+    watched_page.console_errors[:] = [e for e in watched_page.console_errors if e not in console_404]
+    watched_page.assert_clean()
