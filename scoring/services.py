@@ -116,7 +116,7 @@ def assemble(inputs: ScoreInputs, teams: list[Team], practices: list[Practice], 
                 scored += cell.scored
                 _add(org_cells[index], cell)
         team_scores.append(TeamScore(
-            team=team, score=weighted_mean(zip((r.score for r in rows), weights)),
+            team=team, score=weighted_mean(zip((r.score for r in rows), weights, strict=True)),
             coverage=percent(totals.covered, totals.projects), verified=percent(verified, scored),
             projects=totals.projects, covered_projects=totals.covered, practices=rows,
         ))
@@ -128,7 +128,7 @@ def assemble(inputs: ScoreInputs, teams: list[Team], practices: list[Practice], 
                 for i, p in enumerate(practices)]
     return Scorecard(
         as_of=as_of, moment=moment, source=source, catalog_version=CatalogRelease.current_version(),
-        score=weighted_mean(zip((r.score for r in org_rows), weights)),
+        score=weighted_mean(zip((r.score for r in org_rows), weights, strict=True)),
         coverage=percent(covered, projects), verified=percent(org_verified, org_scored),
         teams=team_scores, practices=org_rows,
     )

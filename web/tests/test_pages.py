@@ -1,9 +1,9 @@
 """The server-rendered pages: who sees what, the assessment form round trip, the review queue."""
 
 import pytest
-from django.utils import timezone
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.tests.factories import PASSWORD
 from assessments.choices import AssessmentStatus
