@@ -37,10 +37,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _load_catalogue()
 
 
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+        or (marker is not None and marker.kwargs.get("transaction"))
+    )
+
+
 @pytest.fixture(autouse=True)
 def _catalogue_present(request):
-    """Transactional tests flush the database; put the catalogue back before each such test."""
-    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+    """Transactional tests flush the database (which re-creates the check definitions, but no
+    practices): put the catalogue back, and link the checks to it, before each such test."""
+    if _is_transactional(request):
         request.getfixturevalue("transactional_db")
         _load_catalogue()
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Team
+from checks.models import ArtifactBaseline, CheckRun
 from mlsec_portal.api import validation_error_body
 from scoring import charts
 from scoring.services import project_practice_rows
@@ -94,6 +95,13 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "open_assessment": next((a for a in assessments if a.status != AssessmentStatus.APPROVED), None),
         "start_form": StartAssessmentForm(initial={"cycle": current_cycle(), "copy_previous": True}),
         "can_edit": project.can_be_edited_by(request.user),
+        "latest_runs": list(CheckRun.objects.filter(project=project).latest_per_check()
+                            .select_related("definition").order_by("definition__title")),
+        "run_history": list(CheckRun.objects.filter(project=project).select_related("definition")
+                            .order_by("-created_at", "-pk")[:15]),
+        "baseline": ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first(),
+        "can_run_checks": project.can_run_checks(request.user) and not project.archived_at,
+        "can_approve_baseline": request.user.is_officer or request.user.is_lead_of(project.team_id),
         "can_start": project.can_start_assessment(request.user) and not project.archived_at,
     }
     return render(request, "assessments/project_detail.html", context)

@@ -1,13 +1,34 @@
-"""Check definitions, runs and their effects on evidence, scores and notifications."""
+"""Check runs from request to verdict: queue, claim, run, finish, and what a verdict changes.
+
+A run is queued by a person or a schedule, claimed by exactly one worker with a conditional UPDATE,
+executed by its plain-Python runner, and finished in one transaction that stores the findings,
+supersedes the previous verdict, files the result as evidence for every practice the check covers,
+records a first model baseline, and notifies people when the verdict turns to failed.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
+import datetime as dt
+import logging
+import socket
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from assessments.models import Project
+from audit.services import audit_record
 from controls.models import Practice
 
-from .models import CheckDefinition
-from .registry import registry
+from .choices import DECIDED_STATUSES, RunStatus, Trigger
+from .models import ArtifactBaseline, CheckDefinition, CheckRun
+from .registry import check_keys, get_check, registry
+
+log = logging.getLogger(__name__)
+
+SOFT_MARGIN_S = 10  # the soft limit fires this long before the hard one, so the run can record "error"
+REAP_GRACE_S = 120  # a running run older than its hard limit plus this was abandoned by its worker
+QUEUED_TIMEOUT = dt.timedelta(hours=6)  # a queued run nobody picked up in this long is given up
 
 
 @transaction.atomic
@@ -25,11 +46,267 @@ def sync_check_definitions(using: str = "default") -> None:
         definition.practices.set([practices[c] for c in check.practices if c in practices])
 
 
+# --- queueing -----------------------------------------------------------------------------------
+
+def _skip_reason(project: Project, key: str) -> str | None:
+    reason = (project.check_opt_outs or {}).get(key)
+    if reason:
+        return f"opted out: {reason}"
+    from .context import targets_for
+
+    if not get_check(key)().applies(targets_for(project)):
+        return "no target configured for this check"
+    return None
+
+
+def queue_runs(*, project: Project, keys: list[str] | None = None, actor=None, trigger: str = Trigger.MANUAL,
+               record_skips: bool = True) -> list[CheckRun]:
+    """Queue one run per check (all registered checks by default) and return them.
+
+    A check already queued or running on the project is not queued twice: its active run is returned
+    (a partial unique index makes this hold even for two triggers racing). Checks the project opted
+    out of, or has no target for, are recorded as `skipped` at once when `record_skips`.
+    """
+    keys = sorted(check_keys()) if not keys else keys
+    unknown = sorted(set(keys) - check_keys())
+    if unknown:
+        raise ValidationError({"checks": [f"Unknown checks: {', '.join(unknown)}."]})
+    if actor is not None and not project.can_run_checks(actor):
+        raise PermissionDenied("Only the team, a security officer or an administrator can run this project's checks.")
+    if project.archived_at:
+        raise ValidationError("An archived project is not checked.")
+    runs = []
+    for key in keys:
+        reason = _skip_reason(project, key)
+        if reason:
+            if record_skips:
+                now = timezone.now()
+                runs.append(CheckRun.objects.create(
+                    project=project, definition_id=key, status=RunStatus.SKIPPED, trigger=trigger,
+                    requested_by=actor, started_at=now, finished_at=now, summary=reason))
+            continue
+        runs.append(_queue_one(project, key, actor, trigger))
+    if actor is not None:
+        audit_record(actor=actor, action="checks.run", obj=project,
+                     after={"checks": keys, "runs": [r.pk for r in runs]})
+    return runs
+
+
+def _queue_one(project: Project, key: str, actor, trigger: str) -> CheckRun:
+    try:
+        with transaction.atomic():
+            run = CheckRun.objects.create(project=project, definition_id=key, trigger=trigger, requested_by=actor)
+    except IntegrityError:  # already queued or running: the one-active-run constraint said so
+        return CheckRun.objects.filter(project=project, definition_id=key,
+                                       status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).first() or _queue_one(
+            project, key, actor, trigger)
+    transaction.on_commit(lambda: enqueue(run))
+    return run
+
+
+def enqueue(run: CheckRun) -> None:
+    """Send the run to its queue: model scanners that read large files go to `heavy`."""
+    from .tasks import run_check_task
+
+    definition = get_check(run.definition_id)
+    hard = definition.time_limit_s
+    run_check_task.apply_async(
+        args=[run.pk], queue="heavy" if definition.heavy else "checks",
+        time_limit=hard, soft_time_limit=max(1, hard - SOFT_MARGIN_S),
+    )
+
+
+# --- running ------------------------------------------------------------------------------------
+
+def claim_run(run_id: int, worker: str | None = None) -> CheckRun | None:
+    """Move a run from queued to running; exactly one caller wins (a conditional UPDATE)."""
+    claimed = CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=timezone.now(), worker=(worker or socket.gethostname())[:200],
+    )
+    if not claimed:
+        return None
+    return CheckRun.objects.select_related("project__team").get(pk=run_id)
+
+
+def execute_run(run: CheckRun):
+    """Run the check's runner (never raises: a crash becomes an `error` result)."""
+    from .context import context_for
+    from .runners import run_check
+
+    definition = get_check(run.definition_id)
+    context = context_for(run.project, run.definition_id)
+    result = run_check(run.definition_id, context, registry=registry())
+    if result.status == "error" and "SoftTimeLimitExceeded" in result.summary:
+        result.summary = f"time limit of {definition.time_limit_s} s exceeded: the check could not decide"
+        result.findings = []
+    return result
+
+
+@transaction.atomic
+def finish_run(run: CheckRun, result) -> CheckRun:
+    """Store the verdict and everything that follows from it, in one transaction."""
+    run = CheckRun.objects.select_for_update().select_related("project__team", "definition").get(pk=run.pk)
+    if run.status != RunStatus.RUNNING:
+        return run  # the reaper already gave up on it
+    now = timezone.now()
+    previous = _current_verdict(run)
+    run.status = result.status
+    run.summary = result.summary[:2000]
+    run.findings = [f.as_dict() for f in result.findings][:500]
+    run.data = result.data or {}
+    run.finished_at = now
+    run.save(update_fields=["status", "summary", "findings", "data", "finished_at"])
+    if run.status in DECIDED_STATUSES:
+        CheckRun.objects.filter(
+            project_id=run.project_id, definition_id=run.definition_id, status__in=DECIDED_STATUSES,
+            superseded_at__isnull=True,
+        ).exclude(pk=run.pk).update(superseded_at=now)
+    if run.status != RunStatus.SKIPPED:
+        _file_as_evidence(run, now)
+    if run.definition_id == "model-integrity" and result.data.get("baseline_recorded"):
+        _record_first_baseline(run, result.data.get("artifacts") or {})
+    if run.status in DECIDED_STATUSES and (previous or None) != run.status:
+        _state_changed(run, previous)
+    return run
+
+
+def _current_verdict(run: CheckRun) -> str | None:
+    return (CheckRun.objects.filter(project_id=run.project_id, definition_id=run.definition_id,
+                                    status__in=DECIDED_STATUSES, superseded_at__isnull=True)
+            .exclude(pk=run.pk).values_list("status", flat=True).first())
+
+
+def _file_as_evidence(run: CheckRun, now) -> None:
+    """The run becomes evidence for each practice it covers; it supersedes the previous run's evidence."""
+    from evidence.models import Evidence, EvidenceKind, EvidenceStatus
+
+    practices = list(run.definition.practices.all())
+    previous = {e.practice_id: e for e in Evidence.objects.filter(
+        project_id=run.project_id, kind=EvidenceKind.CHECK, check_run__definition_id=run.definition_id,
+        superseded_at__isnull=True)}
+    created = []
+    for practice in practices:
+        before = previous.get(practice.pk)
+        if before:
+            Evidence.objects.filter(pk=before.pk).update(superseded_at=now)
+        created.append(Evidence(
+            project_id=run.project_id, practice=practice, kind=EvidenceKind.CHECK, check_run=run,
+            title=f"{run.definition.title}: {run.status}", text=run.summary, previous=before,
+            version=(before.version + 1) if before else 1,
+            # Machine evidence is authentic by construction; its verdict lives on the run.
+            status=EvidenceStatus.ACCEPTED, reviewed_at=now,
+            review_note=f"recorded automatically by check run #{run.pk}",
+        ))
+    Evidence.objects.bulk_create(created)
+
+
+def _record_first_baseline(run: CheckRun, artifacts: dict) -> None:
+    if not ArtifactBaseline.objects.filter(project_id=run.project_id).exists():
+        ArtifactBaseline.objects.create(project_id=run.project_id, artifacts=artifacts, approved_at=run.finished_at,
+                                        source_run=run)
+        audit_record(actor=None, action="baseline.record", object_type="assessments.project",
+                     object_id=str(run.project_id), object_repr=str(run.project),
+                     after={"artifacts": len(artifacts), "run": run.pk})
+
+
+def _state_changed(run: CheckRun, previous: str | None) -> None:
+    audit_record(actor=None, action="check.verdict_changed", obj=run,
+                 before={"status": previous}, after={"status": run.status, "summary": run.summary[:300]})
+    if run.status == RunStatus.FAILED:
+        from .notifications import notify_failing
+
+        transaction.on_commit(lambda: notify_failing(run.pk))
+
+
+def record_error(run_id: int, summary: str) -> None:
+    """End a run that could not finish normally as `error` (never as a verdict)."""
+    CheckRun.objects.filter(pk=run_id, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).update(
+        status=RunStatus.ERROR, summary=summary[:2000], finished_at=timezone.now())
+
+
+def run_now(run: CheckRun) -> CheckRun:
+    """Claim, execute and finish a queued run in this process (`run_checks --sync`, the worker task)."""
+    claimed = claim_run(run.pk)
+    if claimed is None:
+        return CheckRun.objects.get(pk=run.pk)
+    return finish_run(claimed, execute_run(claimed))
+
+
+# --- housekeeping -------------------------------------------------------------------------------
+
+def reap_stale_runs(now: dt.datetime | None = None) -> int:
+    """Runs left `running` by a dead worker, or `queued` and never picked up, end as `error`."""
+    now = now or timezone.now()
+    reaped = 0
+    for definition in CheckDefinition.objects.all():
+        limit = now - dt.timedelta(seconds=definition.timeout_s + REAP_GRACE_S)
+        reaped += CheckRun.objects.filter(definition=definition, status=RunStatus.RUNNING, started_at__lt=limit).update(
+            status=RunStatus.ERROR, finished_at=now,
+            summary=f"abandoned: still running {definition.timeout_s + REAP_GRACE_S} s after it started "
+                    "(the worker stopped or exceeded its time limit); the check could not decide")
+    reaped += CheckRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - QUEUED_TIMEOUT).update(
+        status=RunStatus.ERROR, finished_at=now,
+        summary="no worker picked this run up within 6 hours; is a worker consuming its queue?")
+    return reaped
+
+
+def dispatch_scheduled(key: str) -> int:
+    """Queue `key` on every active project it applies to (the schedule of one check)."""
+    queued = 0
+    for project in Project.objects.active().select_related("team").iterator(chunk_size=500):
+        if _skip_reason(project, key) is None:
+            _queue_one(project, key, None, Trigger.SCHEDULE)
+            queued += 1
+    return queued
+
+
+def prune_history(*, retention_days: int, now: dt.datetime | None = None) -> dict:
+    """Delete superseded check runs (and their evidence) and daily snapshots older than the retention.
+
+    The verdict that counts today and the last run of each check are never pruned.
+    """
+    from scoring.models import ScoreSnapshot
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=retention_days)
+    old_runs = CheckRun.objects.filter(finished_at__lt=cutoff).exclude(
+        status__in=DECIDED_STATUSES, superseded_at__isnull=True)
+    keep = CheckRun.objects.latest_per_check().values("pk")
+    runs, _ = old_runs.exclude(pk__in=keep).delete()
+    snapshots, _ = ScoreSnapshot.objects.filter(day__lt=cutoff.date()).delete()
+    return {"check_runs": runs, "snapshots": snapshots}
+
+
+# --- baselines ----------------------------------------------------------------------------------
+
+@transaction.atomic
+def baseline_approve(*, actor, project: Project) -> ArtifactBaseline:
+    """Re-approve the project's model artifacts as they are now (their SHA-256 computed here)."""
+    from .context import context_for
+    from .runners.model_integrity import ModelIntegrityCheck
+
+    if not (actor.is_officer or actor.is_lead_of(project.team_id)):
+        raise PermissionDenied("Only the team's lead or a security officer can approve the model baseline.")
+    context = context_for(project, "model-integrity")
+    context.baseline = None
+    if not ModelIntegrityCheck().applies(context.targets):
+        raise ValidationError("This project has no model artifacts configured.")
+    result = ModelIntegrityCheck().run(context)
+    if result.status == "error":
+        raise ValidationError(f"The artifacts could not be read: {result.summary}")
+    artifacts = result.data.get("artifacts") or {}
+    current = ArtifactBaseline.objects.filter(project=project).first()
+    before = dict(current.artifacts) if current else None
+    baseline, _ = ArtifactBaseline.objects.update_or_create(
+        project=project, defaults={"artifacts": artifacts, "approved_by": actor, "approved_at": timezone.now(),
+                                   "source_run": None})
+    audit_record(actor=actor, action="baseline.approve", obj=project, before={"artifacts": before},
+                 after={"artifacts": artifacts})
+    return baseline
+
+
 def failing_checks(user):
     """The current failing verdicts in `user`'s scope, newest first (one query)."""
-    from .choices import RunStatus
-    from .models import CheckRun
-
     return (
         CheckRun.objects.visible_to(user)
         .filter(status=RunStatus.FAILED, superseded_at__isnull=True, project__archived_at__isnull=True)

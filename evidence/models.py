@@ -65,7 +65,7 @@ class Evidence(models.Model):
     )
     version = models.PositiveIntegerField(default=1)
     previous = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_version"
     )
     superseded_at = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)

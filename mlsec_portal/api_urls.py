@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api.auth import ObtainTokenView, TotpConfirmView, TotpStartView
 from accounts.api.views import TeamViewSet, UserViewSet
 from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAcceptanceViewSet
+from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from scoring.api.views import ScorecardView
 
@@ -16,6 +17,8 @@ router.register("teams", TeamViewSet, basename="team")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("risk-acceptances", RiskAcceptanceViewSet, basename="riskacceptance")
+router.register("checks", CheckViewSet, basename="check")
+router.register("check-runs", CheckRunViewSet, basename="checkrun")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

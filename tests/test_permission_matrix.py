@@ -15,6 +15,7 @@ from django.utils import timezone
 from assessments.choices import AcceptanceStatus, AssessmentStatus
 from assessments.models import RiskAcceptance
 from assessments.tests.factories import make_assessment
+from checks.models import CheckRun
 from controls.models import Practice
 
 ROLES = ["admin", "officer", "auditor", "lead", "member", "other_lead", "anon"]
@@ -30,7 +31,13 @@ class World:
 
 
 @pytest.fixture
-def world(org):
+def world(org, tmp_path):
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"weights")
+    org.project.check_targets = {"model_artifacts": [str(model)], "source_path": str(tmp_path)}
+    org.project.save()
+    run = CheckRun.objects.create(project=org.project, definition_id="source-secrets", status="passed",
+                                  finished_at=timezone.now(), summary="no secrets")
     draft = make_assessment(org.project, cycle="2026-Q4", levels=2)
     submitted = make_assessment(org.project, cycle="2026-Q3", levels=3, status=AssessmentStatus.SUBMITTED)
     acceptance = RiskAcceptance.objects.create(
@@ -38,7 +45,7 @@ def world(org):
         justification="Federated learning is out of scope until the data platform exists.",
         expires_on=timezone.localdate() + dt.timedelta(days=90), status=AcceptanceStatus.PROPOSED,
     )
-    return World(org=org, draft=draft, submitted=submitted, acceptance=acceptance)
+    return World(org=org, draft=draft, submitted=submitted, acceptance=acceptance, extra={"run": run})
 
 
 def future(days=60):
@@ -124,6 +131,14 @@ CASES = [
      lambda w: {"status": "approved", "decision_note": "Revisit in Q2."}, _expect(("officer",))),
     ("acceptance reword", "patch", lambda w: f"/api/v1/risk-acceptances/{w.acceptance.pk}/",
      lambda w: {"justification": "Out of scope until the data platform exists; reviewed quarterly."}, _expect(("lead",))),
+    ("checks list", "get", lambda w: "/api/v1/checks/", None, _expect(EVERYONE)),
+    ("run checks", "post", lambda w: f"/api/v1/projects/{w.org.project.pk}/run-checks/",
+     lambda w: {"checks": ["source-secrets", "model-integrity"]}, _expect(("admin", "officer", "lead", "member"), ok=202)),
+    ("check runs list", "get", lambda w: "/api/v1/check-runs/", None, _expect(EVERYONE)),
+    ("check run detail", "get", lambda w: f"/api/v1/check-runs/{w.extra['run'].pk}/", None, _expect(IN_SCOPE)),
+    ("baseline read", "get", lambda w: f"/api/v1/projects/{w.org.project.pk}/artifact-baseline/", None, _expect(IN_SCOPE)),
+    ("baseline approve", "post", lambda w: f"/api/v1/projects/{w.org.project.pk}/artifact-baseline/", None,
+     _expect(("officer", "lead"))),
 ]
 
 

@@ -64,7 +64,21 @@ def add_practices(org, n):
                                description="d", levels=[{"level": j, "summary": f"l{j}"} for j in range(5)])
 
 
+def add_check_runs(org, n):
+    from checks.models import CheckRun
+    from evidence.models import Evidence
+
+    for _ in range(n):
+        run = CheckRun.objects.create(project=ProjectFactory(team=org.other_team), definition_id="source-secrets",
+                                      status="failed", finished_at=timezone.now(),
+                                      findings=[{"severity": "high", "title": "t", "detail": "", "ref": "a.py:1"}])
+        Evidence.objects.create(project=run.project, practice=Practice.objects.get(code="MLS-13"), kind="check",
+                                check_run=run, title="check")
+
+
 LISTS = [
+    ("/api/v1/check-runs/", add_check_runs),
+    ("/api/v1/checks/", lambda org, n: None),
     ("/api/v1/users/", add_users),
     ("/api/v1/teams/", add_teams),
     ("/api/v1/teams/recs/members/", add_members),

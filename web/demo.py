@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +24,7 @@ from assessments.models import Answer, Assessment, Project, RiskAcceptance
 from audit.services import audit_record
 from controls.models import CatalogRelease, Practice
 
+DEMO_ADVISORIES = Path(__file__).resolve().parent.parent / "checks" / "demo_advisories"
 DEMO_PASSWORD = "mlsec-demo-2026"  # noqa: S105 - printed by make demo; demo data only
 
 TEAMS = [
@@ -70,6 +73,7 @@ class DemoResult:
     projects: int = 0
     assessments: int = 0
     answers: int = 0
+    targets: int = 0
     users: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -273,11 +277,29 @@ class DemoBuilder:
                 expires_on=timezone.localdate() + dt.timedelta(days=120)))
         RiskAcceptance.objects.bulk_create(rows)
 
+    def build_targets(self, projects) -> None:
+        """Real files for the checks on a demo-sized organisation (a benchmark org gets none)."""
+        from web.demo_targets import write_targets
+
+        base = settings.MLSEC_BASE_URL.rstrip("/")
+        changed = []
+        for index, (project, _) in enumerate(projects):
+            careless = index % 3 == 1
+            endpoint = f"{base}/api/v1/projects/" if index % 5 == 0 else ""
+            project.check_targets = write_targets(f"{project.team.slug}-{project.slug}", careless, endpoint)
+            if index % 7 == 3:
+                project.check_opt_outs = {"dataset-sensitive-data": "Synthetic data only; reviewed by the DPO in Q3."}
+            changed.append(project)
+        Project.objects.bulk_update(changed, ["check_targets", "check_opt_outs"], batch_size=500)
+        self.result.targets = len(changed)
+
     @transaction.atomic
-    def build(self) -> DemoResult:
+    def build(self, *, with_targets: bool = True) -> DemoResult:
         specs = self._team_specs()
         teams = self.build_people(specs)
         projects = self.build_projects(specs, teams)
+        if with_targets:
+            self.build_targets(projects)
         self.build_assessments(projects)
         self.build_acceptances(projects)
         audit_record(actor=None, action="demo.seed", object_type="demo", object_id="seed",

@@ -10,4 +10,5 @@ urlpatterns = [
     path("catalogue/", views.catalogue, name="catalogue"),
     path("", include("assessments.urls")),
     path("", include("scoring.urls")),
+    path("", include("checks.urls")),
 ]

@@ -6,6 +6,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from checks import services as check_services
+from checks.api.serializers import (
+    BaselineSerializer,
+    CheckRunSerializer,
+    RunChecksResponseSerializer,
+    RunChecksSerializer,
+)
+from checks.models import ArtifactBaseline, CheckRun
+
 from .. import services
 from ..filtersets import AssessmentFilter, ProjectFilter, RiskAcceptanceFilter
 from ..models import Answer, Assessment, Project, RiskAcceptance
@@ -47,6 +56,36 @@ class ProjectViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.project_archive(actor=self.request.user, project=instance)
+
+    @extend_schema(request=RunChecksSerializer, responses={202: RunChecksResponseSerializer})
+    @action(detail=True, methods=["post"], url_path="run-checks")
+    def run_checks(self, request, pk=None):
+        """Queue the project's checks (all by default); answers 202 at once with the queued runs."""
+        project = self.get_object()
+        if not project.can_run_checks(request.user):
+            raise PermissionDenied("Only the team, a security officer or an administrator can run this project's checks.")
+        serializer = RunChecksSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        runs = check_services.queue_runs(project=project, keys=serializer.validated_data.get("checks"),
+                                         actor=request.user)
+        runs = CheckRun.objects.filter(pk__in=[r.pk for r in runs]).prefetch_related("evidence").select_related(
+            "requested_by").order_by("definition_id")
+        return Response({"check_runs": CheckRunSerializer(runs, many=True).data}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(methods=["GET"], request=None, responses=BaselineSerializer)
+    @extend_schema(methods=["POST"], request=None, responses=BaselineSerializer)
+    @action(detail=True, methods=["get", "post"], url_path="artifact-baseline")
+    def artifact_baseline(self, request, pk=None):
+        """GET the approved SHA-256 of each model artifact; POST re-approves the files as they are now."""
+        project = self.get_object()
+        if request.method == "POST":
+            baseline = check_services.baseline_approve(actor=request.user, project=project)
+            return Response(BaselineSerializer(baseline).data)
+        baseline = ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first()
+        if baseline is None:
+            return Response({"project": project.pk, "artifacts": {}, "approved_by": None, "approved_at": None,
+                             "source_run": None})
+        return Response(BaselineSerializer(baseline).data)
 
 
 class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -14,7 +14,8 @@ DEBUG = False
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MLSEC_REQUIRE_MFA = False
-MLSEC_EVIDENCE_KEYS = [Fernet.generate_key().decode()]
+# One key per test session, inherited by the worker processes the integration tests start.
+MLSEC_EVIDENCE_KEYS = [os.environ.setdefault("MLSEC_TEST_EVIDENCE_KEY", Fernet.generate_key().decode())]  # noqa: F405
 MLSEC_SIGNING_KEY = local_signing_key(VAR_DIR / "test")
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="mlsec-test-media-"))
 MLSEC_CHECK_ROOTS = [tempfile.gettempdir()]
@@ -35,3 +36,13 @@ STORAGES = {
 }
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+
+if not os.environ.get("CELERY_BROKER_URL"):  # noqa: F405
+    # Never the demo's broker folder: a demo worker must not consume test tasks. A worker the
+    # integration tests start receives the same folder through MLSEC_TEST_BROKER_DIR.
+    _test_broker = os.environ.setdefault("MLSEC_TEST_BROKER_DIR", tempfile.mkdtemp(prefix="mlsec-test-broker-"))  # noqa: F405
+    os.makedirs(os.path.join(_test_broker, "processed"), exist_ok=True)  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _test_broker, "data_folder_out": _test_broker,
+        "processed_folder": os.path.join(_test_broker, "processed"), "store_processed": False,  # noqa: F405
+    }

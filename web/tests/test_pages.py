@@ -207,6 +207,7 @@ def test_the_project_page_shows_each_practice_with_its_level_score_and_checks(we
     content = web(org.member).get(f"/projects/{org.project.pk}/").content.decode()
     assert "dependency-vulnerabilities: failed" in content and "capped" in content
     assert 'id="levels"' in content and "N/A" in content
+    assert "<title>Card fraud scorer · MLSec Portal</title>" in content
 
 
 def test_the_project_page_costs_the_same_queries_with_more_history(web, org):

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("checks/", views.checks_index, name="checks"),
+    path("check-runs/<int:pk>/", views.check_run_detail, name="check-run-detail"),
+    path("projects/<int:pk>/run-checks/", views.project_run_checks, name="project-run-checks"),
+    path("projects/<int:pk>/artifact-baseline/", views.project_approve_baseline, name="project-approve-baseline"),
+]

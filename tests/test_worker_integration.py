@@ -1,0 +1,147 @@
+"""A real Celery worker process on the configured broker (Redis in CI, the embedded file-system
+broker otherwise): checks queued through the API finish; a killed run is reaped as error; two
+concurrent triggers produce one run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from checks import services
+from checks.models import CheckRun
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("worker")]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_app():
+    from mlsec_portal.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def worker(celery_app, tmp_path):
+    log = tmp_path / "worker.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.test", "DATABASE_URL": database_url()}
+    name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "mlsec_portal", "worker", "-Q", "checks,heavy,maintenance",
+             "--concurrency", "2", "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + 90
+    while b" ready." not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the Celery worker did not start:\n" + log.read_text()[-3000:])
+        time.sleep(0.3)
+    yield process
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(predicate, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_checks_queued_through_the_api_finish_on_a_real_worker(org, api, worker, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "train.py").write_text("import subprocess\n\nsubprocess.call(input(), shell=True)\n")
+    (tmp_path / "customers.csv").write_text("id,email\n1,j***@example.org\n2,k***@example.org\n")
+    org.project.check_targets = {"source_path": str(source), "datasets": [str(tmp_path / "customers.csv")]}
+    org.project.save()
+    response = api(org.lead).post(f"/api/v1/projects/{org.project.pk}/run-checks/",
+                                  {"checks": ["source-static-analysis", "dataset-sensitive-data"]}, format="json")
+    assert response.status_code == 202
+    assert {r["status"] for r in response.data["check_runs"]} == {"queued"}
+    ids = [r["id"] for r in response.data["check_runs"]]
+    finished = wait_for(lambda: all(CheckRun.objects.get(pk=i).finished_at for i in ids) and ids, what="the runs")
+    runs = {r.definition_id: r for r in CheckRun.objects.filter(pk__in=finished)}
+    assert runs["source-static-analysis"].status == "failed"
+    assert runs["dataset-sensitive-data"].status == "passed"
+    assert runs["source-static-analysis"].worker.startswith("celery") or runs["source-static-analysis"].worker
+    detail = api(org.lead).get(f"/api/v1/check-runs/{runs['source-static-analysis'].pk}/").data
+    assert detail["status"] == "failed" and detail["evidence"] and detail["findings"]
+
+
+def test_a_run_killed_mid_way_is_reaped_as_error(org, api, worker):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # accepts connections and never answers: the check blocks until its timeout
+    port = silent.getsockname()[1]
+    org.project.check_targets = {"endpoint_url": f"http://127.0.0.1:{port}/predict"}
+    org.project.save()
+    try:
+        response = api(org.lead).post(f"/api/v1/projects/{org.project.pk}/run-checks/",
+                                      {"checks": ["endpoint-authentication"]}, format="json")
+        run_id = response.data["check_runs"][0]["id"]
+        wait_for(lambda: CheckRun.objects.get(pk=run_id).status == "running", what="the run to start")
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker dies mid-run
+        worker.wait(10)
+        run = CheckRun.objects.get(pk=run_id)
+        assert run.status == "running"
+        later = run.started_at + dt.timedelta(seconds=run.definition.timeout_s + services.REAP_GRACE_S + 1)
+        assert services.reap_stale_runs(now=later) == 1
+        run.refresh_from_db()
+        assert run.status == "error" and "abandoned" in run.summary
+    finally:
+        silent.close()
+
+
+def test_two_concurrent_triggers_produce_one_run(org, api):
+    org.project.check_targets = {"source_path": "/tmp"}
+    org.project.save()
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def trigger():
+        client = api(org.member)
+        barrier.wait()
+        answers.append(client.post(f"/api/v1/projects/{org.project.pk}/run-checks/",
+                                   {"checks": ["source-secrets"]}, format="json"))
+        connection.close()
+
+    threads = [threading.Thread(target=trigger) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [r.status_code for r in answers] == [202, 202]
+    assert len({r.data["check_runs"][0]["id"] for r in answers}) == 1
+    assert CheckRun.objects.filter(project=org.project, definition_id="source-secrets").count() == 1
