@@ -26,7 +26,7 @@ def run_check_task(run_id: int) -> str:
     """
     run = services.claim_run(run_id)
     if run is None:
-        return "not queued (already claimed, finished or reaped)"
+        return f"run {run_id} not queued (already claimed, finished or reaped)"
     try:
         result = services.execute_run(run)
     except SoftTimeLimitExceeded:

@@ -4,6 +4,10 @@ import os
 
 from celery import Celery
 
+from .broker import register as register_embedded_broker
+
+register_embedded_broker()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlsec_portal.settings.local")
 
 app = Celery("mlsec_portal")

@@ -210,15 +210,16 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 if not CELERY_BROKER_URL:
-    # Embedded default: a real broker on the local file system, so `make demo` runs checks in a real
-    # worker process without Redis. Production and CI set CELERY_BROKER_URL to Redis.
+    # Embedded default: a real broker on the local file system (mlsec_portal/broker.py), so
+    # `make demo` runs checks in a real worker process without Redis. Production and CI use Redis.
     _broker_dir = VAR_DIR / "celery-broker"
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "mlsecfs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control, shared by everyone
         "store_processed": False,
     }
 else:

@@ -37,12 +37,26 @@ STORAGES = {
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 
-if not os.environ.get("CELERY_BROKER_URL"):  # noqa: F405
-    # Never the demo's broker folder: a demo worker must not consume test tasks. A worker the
-    # integration tests start receives the same folder through MLSEC_TEST_BROKER_DIR.
-    _test_broker = os.environ.setdefault("MLSEC_TEST_BROKER_DIR", tempfile.mkdtemp(prefix="mlsec-test-broker-"))  # noqa: F405
-    os.makedirs(os.path.join(_test_broker, "processed"), exist_ok=True)  # noqa: F405
+# Each test process gets its own broker (an xdist worker runs its own Celery worker: they must not
+# take each other's messages). A Celery worker the integration tests start is told the exact broker.
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")  # noqa: F405
+if os.environ.get("MLSEC_TEST_BROKER_EXACT"):  # noqa: F405
+    CELERY_BROKER_URL = os.environ["MLSEC_TEST_BROKER_EXACT"]  # noqa: F405
+    _test_broker_dir = os.environ.get("MLSEC_TEST_BROKER_DIR", "")  # noqa: F405
+elif os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):  # noqa: F405
+    # redis://host:port/15 → database 15 for the first test process, 14 for gw1, …
+    _base, _, _db = os.environ["CELERY_BROKER_URL"].rpartition("/")  # noqa: F405
+    _index = int(_xdist[2:]) if _xdist.startswith("gw") and _xdist[2:].isdigit() else 0
+    CELERY_BROKER_URL = f"{_base}/{max(0, (int(_db) if _db.isdigit() else 15) - _index)}"
+    _test_broker_dir = ""
+else:
+    _test_broker_dir = tempfile.mkdtemp(prefix=f"mlsec-test-broker-{_xdist or 'main'}-")
+    CELERY_BROKER_URL = "mlsecfs://"
+if _test_broker_dir:
+    os.environ["MLSEC_TEST_BROKER_DIR"] = _test_broker_dir  # noqa: F405
+    os.makedirs(os.path.join(_test_broker_dir, "processed"), exist_ok=True)  # noqa: F405
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": _test_broker, "data_folder_out": _test_broker,
-        "processed_folder": os.path.join(_test_broker, "processed"), "store_processed": False,  # noqa: F405
+        "data_folder_in": _test_broker_dir, "data_folder_out": _test_broker_dir,
+        "processed_folder": os.path.join(_test_broker_dir, "processed"), "store_processed": False,  # noqa: F405
+        "control_folder": os.path.join(_test_broker_dir, "control"),  # noqa: F405
     }
