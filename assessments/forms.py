@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from .choices import DataClassification, Lifecycle, RiskTier
+from controls.models import Practice
+
 from .models import Answer, Project
 
 LEVEL_CHOICES = [("", "—"), *[(str(i), str(i)) for i in range(5)]]
@@ -107,3 +109,15 @@ class ApproveForm(forms.Form):
 class StartAssessmentForm(forms.Form):
     cycle = forms.CharField(max_length=10, help_text="e.g. 2026-Q4")
     copy_previous = forms.BooleanField(required=False, initial=True, label="Start from the last approved answers")
+
+
+class AcceptanceForm(forms.Form):
+    practice = forms.ModelChoiceField(queryset=Practice.objects.active().order_by("number"), to_field_name="code")
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
+                                    help_text="Why the gap is acceptable for now, and what compensates for it.")
+    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="At most a year from today.")
+
+
+class DecisionForm(forms.Form):
+    status = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
+    note = forms.CharField(required=False, max_length=4000)

@@ -10,4 +10,6 @@ urlpatterns = [
     path("assessments/<int:pk>/", views.assessment_form, name="assessment-form"),
     path("assessments/<int:pk>/review/", views.assessment_review, name="assessment-review"),
     path("review-queue/", views.review_queue, name="review-queue"),
+    path("projects/<int:pk>/risk-acceptances/", views.acceptance_propose, name="acceptance-propose"),
+    path("risk-acceptances/<int:pk>/decide/", views.acceptance_decide, name="acceptance-decide"),
 ]

@@ -16,14 +16,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Team
 from checks.models import ArtifactBaseline, CheckRun
+from evidence.models import Evidence, EvidenceKind
 from mlsec_portal.api import validation_error_body
 from scoring import charts
 from scoring.services import project_practice_rows
 
 from . import services
 from .choices import AssessmentStatus
-from .forms import AnswerForm, ApproveForm, ProjectForm, ReturnForm, StartAssessmentForm
-from .models import Answer, Assessment, Project
+from .forms import AcceptanceForm, AnswerForm, ApproveForm, DecisionForm, ProjectForm, ReturnForm, StartAssessmentForm
+from .models import Answer, Assessment, Project, RiskAcceptance
 
 
 def current_cycle() -> str:
@@ -100,6 +101,14 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run_history": list(CheckRun.objects.filter(project=project).select_related("definition")
                             .order_by("-created_at", "-pk")[:15]),
         "baseline": ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first(),
+        "evidence": list(Evidence.objects.current().filter(project=project).exclude(kind=EvidenceKind.CHECK)
+                         .select_related("practice", "uploaded_by").order_by("practice__number", "-created_at")),
+        "acceptances": list(project.risk_acceptances.select_related("practice", "proposed_by", "approved_by")
+                            .order_by("-proposed_at")),
+        "acceptance_form": AcceptanceForm(),
+        "can_propose": request.user.is_lead_of(project.team_id) and not project.archived_at,
+        "can_decide": request.user.is_officer and not request.user.belongs_to(project.team_id),
+        "today": timezone.localdate(),
         "can_run_checks": project.can_run_checks(request.user) and not project.archived_at,
         "can_approve_baseline": request.user.is_officer or request.user.is_lead_of(project.team_id),
         "can_start": project.can_start_assessment(request.user) and not project.archived_at,
@@ -152,6 +161,12 @@ def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     answers = list(assessment.answers.all())
     forms = [AnswerForm(request.POST or None, answer=a) for a in answers]
+    evidence: dict[int, list] = {}
+    for item in (Evidence.objects.current().filter(project=assessment.project).exclude(kind=EvidenceKind.CHECK)
+                 .order_by("-created_at")):
+        evidence.setdefault(item.practice_id, []).append(item)
+    for form in forms:
+        form.evidence = evidence.get(form.answer.practice_id, [])
     if request.method == "POST":
         if all(f.is_valid() for f in forms):
             try:
@@ -173,6 +188,7 @@ def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assessments/assessment_form.html", {
         "assessment": assessment, "project": assessment.project, "groups": _grouped(forms),
         "editable": editable, "can_submit": editable and assessment.can_be_submitted_by(user),
+        "can_attach": user.belongs_to(assessment.project.team_id) and not assessment.project.archived_at,
         "can_review": assessment.status == AssessmentStatus.SUBMITTED and assessment.can_be_reviewed_by(user),
         "answered": answered, "total": len(answers),
         "percent": round(100 * answered / len(answers)) if answers else 0,
@@ -232,3 +248,37 @@ def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
         return redirect("assessment-form", pk=pk)
     return redirect("review-queue")
+
+
+@login_required
+@require_POST
+def acceptance_propose(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
+    form = AcceptanceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the practice, a justification and an expiry date.")
+        return redirect(f"/projects/{pk}/#acceptances")
+    try:
+        services.acceptance_propose(actor=request.user, project=project, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+    else:
+        messages.success(request, "Risk acceptance proposed; a security officer will decide on it.")
+    return redirect(f"/projects/{pk}/#acceptances")
+
+
+@login_required
+@require_POST
+def acceptance_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    acceptance = get_object_or_404(RiskAcceptance.objects.visible_to(request.user), pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve or reject.")
+    else:
+        try:
+            services.acceptance_decide(actor=request.user, acceptance=acceptance, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+        else:
+            messages.success(request, f"Risk acceptance {form.cleaned_data['status']}.")
+    return redirect(f"/projects/{acceptance.project_id}/#acceptances")

@@ -124,6 +124,8 @@ def claim_run(run_id: int, worker: str | None = None) -> CheckRun | None:
         status=RunStatus.RUNNING, started_at=timezone.now(), worker=(worker or socket.gethostname())[:200],
     )
     if not claimed:
+        current = CheckRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+        log.info("run %s not claimed: its status is %s", run_id, current or "missing")
         return None
     return CheckRun.objects.select_related("project__team").get(pk=run_id)
 

@@ -1,12 +1,157 @@
-"""Evidence: storing, versioning, reviewing and finding what expires."""
+"""Evidence: storing (encrypted, versioned), reviewing, reading back, and reminding before expiry."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
 from django.utils import timezone
 
-from .models import Evidence
+from accounts.choices import TeamRole
+from accounts.models import Membership
+from assessments.models import Answer, Project
+from audit.services import audit_record
+from controls.models import Practice
+
+from . import storage
+from .models import Evidence, EvidenceKind, EvidenceStatus
+
+SNAPSHOT_FIELDS = ("project", "practice", "answer", "kind", "title", "url", "sha256", "size", "content_type",
+                   "original_name", "version", "valid_until", "status")
+
+
+def max_upload_bytes() -> int:
+    return settings.MLSEC_MAX_UPLOAD_MB * 1024 * 1024
+
+
+def can_add_evidence(user, project: Project) -> bool:
+    return user.belongs_to(project.team_id)
+
+
+def _read_upload(upload) -> bytes:
+    """The uploaded bytes, refusing empty and oversized files before reading more than the limit."""
+    limit = max_upload_bytes()
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError({"file": [f"Files are limited to {settings.MLSEC_MAX_UPLOAD_MB} MB."]})
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError({"file": [f"Files are limited to {settings.MLSEC_MAX_UPLOAD_MB} MB."]})
+    if not data:
+        raise ValidationError({"file": ["The file is empty."]})
+    return data
+
+
+def _validate(kind, title, url, text, upload, valid_until, project, practice, answer, previous) -> dict:
+    errors: dict[str, list[str]] = {}
+    if kind not in EvidenceKind.values or kind == EvidenceKind.CHECK:
+        errors["kind"] = ["Choose file, link or note (check results are filed by the checks)."]
+    if not (title or "").strip():
+        errors["title"] = ["Give the evidence a title."]
+    if kind == EvidenceKind.FILE and upload is None:
+        errors["file"] = ["Choose a file to upload."]
+    if kind != EvidenceKind.FILE and upload is not None:
+        errors["file"] = ["Only file evidence carries a file."]
+    if kind == EvidenceKind.LINK:
+        parts = urlsplit(url or "")
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            errors["url"] = ["An http(s) link is required."]
+    if kind == EvidenceKind.NOTE and not (text or "").strip():
+        errors["text"] = ["Write the note."]
+    if valid_until is not None and valid_until < timezone.localdate():
+        errors["valid_until"] = ["Evidence that has already expired cannot be added."]
+    if not practice.is_active:
+        errors["practice"] = ["This practice is no longer in the catalogue."]
+    if answer is not None and (answer.assessment.project_id != project.pk or answer.practice_id != practice.pk):
+        errors["answer"] = ["This answer belongs to another project or practice."]
+    if previous is not None and (previous.project_id != project.pk or previous.practice_id != practice.pk
+                                 or previous.superseded_at is not None or previous.kind == EvidenceKind.CHECK):
+        errors["supersedes"] = ["Only the current version of this project's evidence for this practice can be replaced."]
+    return errors
+
+
+def evidence_add(*, actor, project: Project, practice: Practice, kind: str, title: str, url: str = "", text: str = "",
+                 upload=None, valid_until: dt.date | None = None, answer: Answer | None = None,
+                 supersedes: Evidence | None = None) -> Evidence:
+    """Store a new piece of evidence (or a new version of one). Refusals leave no row and no file."""
+    if not can_add_evidence(actor, project):
+        raise PermissionDenied("Only members of the project's team can attach evidence.")
+    if project.archived_at:
+        raise ValidationError("An archived project takes no new evidence.")
+    errors = _validate(kind, title, url, text, upload, valid_until, project, practice, answer, supersedes)
+    if errors:
+        raise ValidationError(errors)
+    evidence = Evidence(project=project, practice=practice, answer=answer, kind=kind, title=title.strip()[:200],
+                        url=url if kind == EvidenceKind.LINK else "", text=text if kind == EvidenceKind.NOTE else "",
+                        valid_until=valid_until, uploaded_by=actor)
+    if upload is not None:
+        data = _read_upload(upload)
+        evidence.content_type = storage.detect_content_type(data)  # raises before anything is written
+        evidence.sha256, evidence.size = hashlib.sha256(data).hexdigest(), len(data)
+        evidence.original_name = storage.sanitise_name(getattr(upload, "name", "") or "evidence")
+    elif kind == EvidenceKind.NOTE:
+        evidence.sha256, evidence.size = hashlib.sha256(text.encode()).hexdigest(), len(text.encode())
+    stored = storage.write(data) if upload is not None else ""
+    try:
+        with transaction.atomic():
+            if supersedes is not None:
+                locked = Evidence.objects.select_for_update().get(pk=supersedes.pk)
+                if locked.superseded_at is not None:
+                    raise ValidationError({"supersedes": ["A newer version was stored meanwhile; reload and try again."]})
+                evidence.previous, evidence.version = locked, locked.version + 1
+                locked.superseded_at = timezone.now()
+                locked.save(update_fields=["superseded_at"])
+            evidence.storage_name = stored
+            evidence.save()
+            audit_record(actor=actor, action="evidence.add", obj=evidence,
+                         after={name: getattr(evidence, f"{name}_id", None) if name in ("project", "practice", "answer")
+                                else getattr(evidence, name) for name in SNAPSHOT_FIELDS},
+                         extra={"supersedes": supersedes.pk if supersedes else None})
+    except BaseException:
+        if stored:
+            storage.remove(stored)
+        raise
+    return evidence
+
+
+def can_review_evidence(user, evidence: Evidence) -> bool:
+    return user.is_officer and not user.belongs_to(evidence.project.team_id)
+
+
+@transaction.atomic
+def evidence_review(*, actor, evidence: Evidence, status: str, note: str = "") -> Evidence:
+    """An officer (outside the team) accepts or rejects evidence, with a note."""
+    evidence = Evidence.objects.select_for_update().select_related("project").get(pk=evidence.pk)
+    if not can_review_evidence(actor, evidence):
+        raise PermissionDenied("Only a security officer outside the team can review its evidence.")
+    if status not in (EvidenceStatus.ACCEPTED, EvidenceStatus.REJECTED):
+        raise ValidationError({"status": ["Choose accepted or rejected."]})
+    if evidence.kind == EvidenceKind.CHECK:
+        raise ValidationError("Check results are authentic by construction; their verdict is the check's.")
+    if status == EvidenceStatus.REJECTED and not (note or "").strip():
+        raise ValidationError({"note": ["Say why the evidence is rejected."]})
+    before = {"status": evidence.status, "note": evidence.review_note}
+    evidence.status, evidence.review_note = status, (note or "").strip()
+    evidence.reviewed_by, evidence.reviewed_at = actor, timezone.now()
+    evidence.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
+    audit_record(actor=actor, action=f"evidence.{status}", obj=evidence, before=before,
+                 after={"status": status, "note": evidence.review_note})
+    return evidence
+
+
+def evidence_bytes(evidence: Evidence) -> bytes:
+    """The decrypted content of a file, checked against the SHA-256 recorded at upload."""
+    if evidence.kind != EvidenceKind.FILE or not evidence.storage_name:
+        raise ValidationError("This evidence has no file.")
+    data = storage.read(evidence.storage_name)
+    if hashlib.sha256(data).hexdigest() != evidence.sha256:
+        raise ValidationError("The stored file does not match its recorded SHA-256: it was altered.")
+    return data
 
 
 def evidence_expiring(user, *, days: int = 30):
@@ -18,3 +163,30 @@ def evidence_expiring(user, *, days: int = 30):
         .select_related("project__team", "practice")
         .order_by("valid_until", "pk")
     )
+
+
+def send_expiry_reminders(*, days: int | None = None) -> int:
+    """E-mail each team's leads, once per piece of evidence, before it expires."""
+    days = settings.MLSEC_EVIDENCE_REMINDER_DAYS if days is None else days
+    today = timezone.localdate()
+    due = (Evidence.objects.expiring_between(today, today + dt.timedelta(days=days))
+           .exclude(kind=EvidenceKind.CHECK).filter(reminder_sent_at__isnull=True)
+           .select_related("project__team", "practice").order_by("project__team_id", "valid_until"))
+    by_team: dict[int, list[Evidence]] = {}
+    for item in due:
+        by_team.setdefault(item.project.team_id, []).append(item)
+    leads = {}
+    for team_id, email in Membership.objects.filter(team_id__in=by_team, role=TeamRole.LEAD, user__is_active=True).exclude(
+            user__email="").values_list("team_id", "user__email"):
+        leads.setdefault(team_id, []).append(email)
+    sent = 0
+    for team_id, items in by_team.items():
+        if not leads.get(team_id):
+            continue
+        lines = [f"- {e.practice.code} {e.title} ({e.project.name}) expires on {e.valid_until:%Y-%m-%d}" for e in items]
+        send_mail(f"[MLSec Portal] {len(items)} piece(s) of evidence expire soon",
+                  "Renew this evidence before it expires, or the practices it supports are marked stale:\n\n"
+                  + "\n".join(lines) + f"\n\n{settings.MLSEC_BASE_URL}", settings.DEFAULT_FROM_EMAIL, leads[team_id])
+        Evidence.objects.filter(pk__in=[e.pk for e in items]).update(reminder_sent_at=timezone.now())
+        sent += len(items)
+    return sent

@@ -8,6 +8,7 @@ from accounts.api.views import TeamViewSet, UserViewSet
 from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAcceptanceViewSet
 from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
+from evidence.api.views import EvidenceViewSet
 from scoring.api.views import ScorecardView
 
 router = DefaultRouter()
@@ -17,6 +18,7 @@ router.register("teams", TeamViewSet, basename="team")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("risk-acceptances", RiskAcceptanceViewSet, basename="riskacceptance")
+router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("checks", CheckViewSet, basename="check")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("assessments.urls")),
     path("", include("scoring.urls")),
     path("", include("checks.urls")),
+    path("", include("evidence.urls")),
 ]

@@ -1,0 +1,138 @@
+"""The evidence store: every file encrypted at rest, named at random, typed from its bytes.
+
+Files are Fernet tokens (AES-128-CBC + HMAC-SHA256) under `MEDIA_ROOT/evidence/YYYY/MM/<random>.bin`;
+the plaintext never touches the disk. `MLSEC_EVIDENCE_KEY` may list several keys (comma-separated):
+the first encrypts, all decrypt (MultiFernet), so keys rotate without downtime (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.utils import timezone
+
+# What evidence may be: documents, images, spreadsheets, archives of reports, text and data.
+ALLOWED_BINARY = {
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "application/zip", "application/gzip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+}
+# Text that a browser would execute is refused even as an attachment.
+ACTIVE_TEXT = re.compile(rb"^\s*(<!doctype\s+html|<html|<svg|<\?xml[^>]*>\s*<svg|<script)", re.IGNORECASE)
+
+
+def _cipher() -> MultiFernet:
+    keys = [k for k in settings.MLSEC_EVIDENCE_KEYS if k]
+    if not keys:
+        raise ImproperlyConfigured("MLSEC_EVIDENCE_KEY is not set: evidence cannot be stored encrypted")
+    return MultiFernet([Fernet(k.encode() if isinstance(k, str) else k) for k in keys])
+
+
+def encrypt(data: bytes) -> bytes:
+    return _cipher().encrypt(data)
+
+
+def decrypt(token: bytes) -> bytes:
+    try:
+        return _cipher().decrypt(token)
+    except InvalidToken:
+        raise ValidationError("This evidence file cannot be decrypted with the configured keys.") from None
+
+
+def detect_content_type(data: bytes) -> str:
+    """The type the bytes say they are (never the file name); refuse what a browser would run."""
+    kind = filetype.guess(data[:8192])
+    if kind is not None:
+        if kind.mime in ALLOWED_BINARY:
+            return kind.mime
+        raise ValidationError(f"Files of type {kind.mime} are not accepted as evidence.")
+    head = data[:4096]
+    if ACTIVE_TEXT.match(head):
+        raise ValidationError("HTML and SVG files are not accepted as evidence: export them to PDF.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError("This file's type could not be recognised; upload a PDF, an image, an office "
+                              "document, a ZIP, or UTF-8 text.") from None
+    if "\x00" in text:
+        raise ValidationError("Binary data with an unknown format is not accepted as evidence.")
+    stripped = text.lstrip()
+    if stripped[:1] in "{[":
+        try:
+            json.loads(text)
+            return "application/json"
+        except ValueError:
+            pass
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        rows = list(csv.reader(io.StringIO(text[:4096]), dialect))
+        if len(rows) >= 2 and len(rows[0]) >= 2 and len({len(r) for r in rows[:-1]}) == 1:
+            return "text/csv"
+    except csv.Error:
+        pass
+    return "text/plain"
+
+
+def sanitise_name(name: str) -> str:
+    """A safe display name: no directories, no control characters, no leading dots, 200 characters."""
+    name = unicodedata.normalize("NFKC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = re.sub(r"[^\w.\- ()]+", "_", name).strip(" .")
+    return (name or "evidence")[:200]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    storage_name: str
+    sha256: str
+    size: int
+    content_type: str
+
+
+def root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def write(data: bytes) -> str:
+    """Encrypt and write atomically; returns the storage name (relative to MEDIA_ROOT)."""
+    now = timezone.now()
+    relative = Path("evidence") / f"{now:%Y}" / f"{now:%m}" / f"{secrets.token_hex(16)}.bin"
+    target = root() / relative
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = encrypt(data)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(token)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return relative.as_posix()
+
+
+def read(storage_name: str) -> bytes:
+    path = (root() / storage_name).resolve()
+    if root().resolve() not in path.parents:
+        raise ValidationError("Invalid evidence location.")
+    return decrypt(path.read_bytes())
+
+
+def remove(storage_name: str) -> None:
+    (root() / storage_name).unlink(missing_ok=True)

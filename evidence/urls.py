@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("projects/<int:pk>/evidence/new/", views.evidence_new, name="evidence-new"),
+    path("evidence/<int:pk>/", views.evidence_detail, name="evidence-detail"),
+    path("evidence/<int:pk>/download/", views.evidence_download, name="evidence-download"),
+    path("evidence/<int:pk>/review/", views.evidence_review, name="evidence-review"),
+]

@@ -1,0 +1,357 @@
+"""PDF report for auditors, drawn offline with reportlab (platypus and reportlab.graphics charts).
+
+Contents: a title page (scope, as_of, who generated it when, catalogue version, the fingerprint of
+the key that signs bundles), a summary scorecard with a bar chart of practice scores and one of team
+scores, then per project: facts, assessment status and review sign-off, the answers, the evidence
+with full SHA-256 hashes, the latest check runs with their findings, and the risk acceptances.
+
+All user text goes through `_x`, which escapes Paragraph markup (`<`, `&` in a project name must
+neither break rendering nor inject tags) and, when no Unicode font is available, replaces what
+Helvetica cannot draw. DejaVu is used when installed (Debian's fonts-dejavu-core, or matplotlib's
+copy); otherwise the built-in Helvetica with a Latin-1 fallback: rendering never crashes on text.
+
+The projects are materialised (a PDF is laid out as a whole); a team of 20 projects × 25 practices
+renders in about a second. Plain strings are used in table cells that need no wrapping, because
+Paragraphs are what costs time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from typing import Any, BinaryIO
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.charts.barcharts import HorizontalBarChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from .common import STATUSES, answer_status, strip_control
+
+PAGE_W, PAGE_H = A4
+MARGIN = 15 * mm
+WIDTH = PAGE_W - 2 * MARGIN
+GREY, LINE = colors.HexColor("#f1f3f5"), colors.HexColor("#ced4da")
+STATUS_COLOURS = dict(zip(STATUSES, ["#e9ecef", "#e9ecef", "#f8d7da", "#fff3cd", "#ffe5b4", "#d1e7dd", "#ffffff"],
+                          strict=True))
+
+
+def _font_dirs() -> list[str]:
+    dirs = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/share/fonts/TTF"]
+    spec = importlib.util.find_spec("matplotlib")  # found without importing matplotlib
+    if spec and spec.origin:
+        dirs.append(os.path.join(os.path.dirname(spec.origin), "mpl-data", "fonts", "ttf"))
+    return dirs
+
+
+@lru_cache(maxsize=1)
+def fonts() -> tuple[str, str, str, bool]:
+    """(regular, bold, monospace, unicode?): DejaVu when found, else Helvetica/Courier (Latin-1 only)."""
+    for folder in _font_dirs():
+        paths = [os.path.join(folder, f) for f in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")]
+        if all(os.path.isfile(p) for p in paths):
+            try:
+                for name, path in zip(("MLSecSans", "MLSecSans-Bold", "MLSecMono"), paths, strict=True):
+                    pdfmetrics.registerFont(TTFont(name, path))
+                pdfmetrics.registerFontFamily("MLSecSans", normal="MLSecSans", bold="MLSecSans-Bold",
+                                              italic="MLSecSans", boldItalic="MLSecSans-Bold")
+                return "MLSecSans", "MLSecSans-Bold", "MLSecMono", True
+            except Exception:  # noqa: S112 - a broken font file: try the next folder, then fall back
+                continue
+    return "Helvetica", "Helvetica-Bold", "Courier", False
+
+
+def _plain(value: Any, limit: int | None = None) -> str:
+    """Text for canvas strings and plain table cells: no markup, only characters the font can draw."""
+    text = strip_control(value).replace("\n", " ")
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _drawable(text)
+
+
+_ASCII = str.maketrans({"–": "-", "—": "-", "…": "...", "→": "->", "‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def _drawable(text: str) -> str:
+    """Without a Unicode font, only Latin-1 can be drawn: map typography to ASCII, the rest to '?'."""
+    if fonts()[3]:
+        return text
+    return text.translate(_ASCII).encode("latin-1", "replace").decode("latin-1")
+
+
+def _x(value: Any, limit: int | None = None) -> str:
+    """User text made safe for a Paragraph: markup escaped, newlines kept as line breaks."""
+    text = strip_control(value)
+    if limit and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return "<br/>".join(escape(_plain(line)) for line in text.split("\n"))
+
+
+def _when(value: Any) -> str:
+    """A compact timestamp for tables: '2026-10-01 03:15 UTC' from an ISO date-time (else as given)."""
+    text = strip_control(value)
+    if len(text) >= 16 and text[10] == "T":
+        zone = text[19:].lstrip("0123456789.")
+        return f"{text[:10]} {text[11:16]}" + (" UTC" if zone in ("+00:00", "Z") else f" {zone}" if zone else "")
+    return text or "–"
+
+
+def _num(value: Any, suffix: str = "") -> str:
+    if value is None or value == "":
+        return "–" if fonts()[3] else "-"
+    if isinstance(value, float):
+        return f"{value:.1f}{suffix}"
+    return f"{value}{suffix}"
+
+
+class _Styles:
+    def __init__(self):
+        regular, bold, mono, _ = fonts()
+        self.mono = mono
+        self.body = ParagraphStyle("body", fontName=regular, fontSize=8.5, leading=11)
+        self.small = ParagraphStyle("small", parent=self.body, fontSize=7, leading=8.6)
+        self.title = ParagraphStyle("title", fontName=bold, fontSize=20, leading=25, spaceAfter=12)
+        self.h2 = ParagraphStyle("h2", fontName=bold, fontSize=13, leading=16, spaceBefore=4, spaceAfter=6)
+        self.h3 = ParagraphStyle("h3", fontName=bold, fontSize=10, leading=13, spaceBefore=8, spaceAfter=4)
+        self.big = ParagraphStyle("big", fontName=bold, fontSize=16, leading=19, alignment=1)
+        self.label = ParagraphStyle("label", parent=self.small, alignment=1, textColor=colors.HexColor("#495057"))
+
+    def table(self, rows: list, widths: list[float], header: bool = True, extra: list | None = None) -> Table:
+        regular, bold, _, _ = fonts()
+        table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
+        style = [("FONT", (0, 0), (-1, -1), regular, 7), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                 ("GRID", (0, 0), (-1, -1), 0.3, LINE), ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                 ("RIGHTPADDING", (0, 0), (-1, -1), 3), ("TOPPADDING", (0, 0), (-1, -1), 2),
+                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
+        if header:
+            style += [("FONT", (0, 0), (-1, 0), bold, 7), ("BACKGROUND", (0, 0), (-1, 0), GREY)]
+        table.setStyle(TableStyle(style + (extra or [])))
+        return table
+
+
+def _bar_chart(labels: list[str], values: list[float | None], title: str, label_width: float = 45) -> Drawing:
+    """A horizontal bar chart of 0-100 scores, first label at the top; a missing score draws no bar."""
+    regular, bold, _, _ = fonts()
+    height = max(60.0, 13.0 * len(labels)) + 40
+    drawing = Drawing(WIDTH, height)
+    chart = HorizontalBarChart()
+    chart.x, chart.y, chart.width, chart.height = label_width + 5, 20, WIDTH - label_width - 40, height - 40
+    chart.data = [tuple(values[::-1])]
+    chart.categoryAxis.categoryNames = [_plain(label, 40) for label in labels[::-1]]
+    chart.categoryAxis.labels.fontName, chart.categoryAxis.labels.fontSize = regular, 7
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 20
+    chart.valueAxis.labels.fontName, chart.valueAxis.labels.fontSize = regular, 7
+    chart.bars[0].fillColor, chart.bars[0].strokeColor = colors.HexColor("#4c6ef5"), None
+    chart.barLabelFormat, chart.barLabels.nudge = "%.1f", 10
+    chart.barLabels.fontName, chart.barLabels.fontSize = regular, 6
+    drawing.add(chart)
+    drawing.add(String(0, height - 10, _plain(title), fontName=bold, fontSize=9))
+    return drawing
+
+
+def _summary(ds: dict, st: _Styles) -> list:
+    summary = ds.get("summary") or {}
+    cells = [("Overall score", _num(summary.get("score"))), ("Coverage", _num(summary.get("coverage"), " %")),
+             ("Verified", _num(summary.get("verified"), " %")), ("Projects", _num(summary.get("projects"))),
+             ("Covered projects", _num(summary.get("covered_projects")))]
+    kpis = Table([[Paragraph(v, st.big) for _k, v in cells], [Paragraph(k, st.label) for k, _v in cells]],
+                 colWidths=[WIDTH / len(cells)] * len(cells))
+    kpis.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.5, LINE), ("BACKGROUND", (0, 0), (-1, -1), GREY)]))
+    practices = ds.get("practices") or []
+    story = [Paragraph("Summary scorecard", st.h2), kpis, Spacer(1, 8),
+             _bar_chart([p.get("code", "") for p in practices], [p.get("score") for p in practices],
+                        "Practice scores (0–100, tier-weighted mean over the scope's projects)")]
+    rows = [["Code", "Practice", "Category", "Weight", "Score", "Coverage", "Verified", "Flags"]]
+    extra = []
+    for i, p in enumerate(practices, start=1):
+        flags = [f for f in ("stale", "accepted") if p.get(f)] + ([f"capped x{p['capped']}"] if p.get("capped") else [])
+        rows.append([_plain(p.get("code")), Paragraph(_x(p.get("title")), st.small), _plain(p.get("category"), 30),
+                     _num(p.get("weight")), _num(p.get("score")), _num(p.get("coverage"), " %"),
+                     _num(p.get("verified"), " %"), _plain(", ".join(flags))])
+        score = p.get("score")
+        if score is not None:
+            colour = "#f8d7da" if score < 40 else "#fff3cd" if score < 70 else "#d1e7dd"
+            extra.append(("BACKGROUND", (4, i), (4, i), colors.HexColor(colour)))
+    story += [CondPageBreak(120), Paragraph("Practices", st.h3),
+              st.table(rows, [36, 140, 118, 34, 34, 42, 40, 66], extra=extra)]
+    teams = ds.get("teams") or []
+    if teams:
+        story += [CondPageBreak(160), Paragraph("Teams", st.h3)]
+        if len(teams) > 1:
+            story.append(_bar_chart([t.get("name") or t.get("slug") for t in teams], [t.get("score") for t in teams],
+                                    "Team scores", label_width=110))
+        rows = [["Team", "Projects", "Covered", "Score", "Coverage", "Verified"]]
+        rows += [[Paragraph(_x(t.get("name") or t.get("slug")), st.small), _num(t.get("projects")),
+                  _num(t.get("covered_projects")), _num(t.get("score")), _num(t.get("coverage"), " %"),
+                  _num(t.get("verified"), " %")] for t in teams]
+        story.append(st.table(rows, [200, 62, 62, 62, 62, 62]))
+    return story
+
+
+def _facts(rows: list[tuple[str, Any]], st: _Styles) -> Table:
+    cells = [[Paragraph(f"<b>{escape(k)}</b>", st.small), Paragraph(_x(v if v not in (None, "") else "–"), st.small)]
+             for k, v in rows]
+    return st.table(cells, [110, WIDTH - 110], header=False)
+
+
+def _project(p: dict, ds: dict, st: _Styles) -> list:
+    name = p.get("name") or f"Project {p.get('id')}"
+    heading = Paragraph(_x(name), st.h2)
+    heading.outline_title = _plain(name)
+    a = p.get("assessment") or {}
+    story = [PageBreak(), heading, _facts([
+        ("Team", p.get("team_name") or p.get("team")), ("Risk tier", p.get("risk_tier")),
+        ("Lifecycle", p.get("lifecycle")), ("Data classification", p.get("data_classification")),
+        ("Project score", _num(p.get("score")))], st)]
+    story += [CondPageBreak(90), Paragraph("Assessment and review sign-off", st.h3)]
+    if a:
+        story.append(_facts([
+            ("Cycle / status", f"{a.get('cycle') or '–'} / {a.get('status') or '–'}"),
+            ("Catalogue version", a.get("catalog_version")),
+            ("Submitted", f"by {a.get('submitted_by') or '–'} at {_when(a.get('submitted_at'))}"),
+            ("Reviewed", f"by {a.get('reviewed_by') or '–'} at {_when(a.get('reviewed_at'))}"),
+            ("Review comment", a.get("review_comment"))], st))
+    else:
+        story.append(Paragraph(_drawable(f"No approved assessment as of {_x(ds.get('as_of'))}: every practice of this "
+                               "project is <b>not assessed</b>."), st.body))
+    answers = p.get("answers") or []
+    if a and answers:
+        rows = [["Code", "Practice", "Level", "Target", "Score", "Status", "Owner", "Notes"]]
+        extra = []
+        for i, ans in enumerate(answers, start=1):
+            status = answer_status(ans)
+            level = "N/A" if ans.get("not_applicable") else _num(ans.get("level"))
+            if ans.get("capped"):
+                level = _plain(f"{level}→{ans.get('effective_level')}")
+            note = ans.get("notes") or ""
+            if ans.get("not_applicable"):
+                note = f"N/A: {ans.get('justification') or ''}"
+            rows.append([_plain(ans.get("code")), Paragraph(_x(ans.get("title")), st.small), level,
+                         _num(ans.get("target_level")), _num(ans.get("score")), status, _plain(ans.get("owner"), 16),
+                         Paragraph(_x(note, 140), st.small) if note else ""])
+            extra.append(("BACKGROUND", (5, i), (5, i), colors.HexColor(STATUS_COLOURS[status])))
+        story += [CondPageBreak(90), Paragraph("Answers", st.h3), st.table(rows, [36, 128, 34, 30, 30, 56, 62, 134], extra=extra)]
+    evidence = sorted(p.get("evidence") or [], key=lambda e: (str(e.get("practice")), e.get("id") or 0))
+    if evidence:
+        rows = [["Practice", "Evidence", "SHA-256"]]
+        for e in evidence:
+            where = e.get("file") or e.get("url") or ""
+            meta = " · ".join(x for x in [e.get("kind"), e.get("status"), f"v{e.get('version') or 1}",
+                                          f"valid until {e['valid_until']}" if e.get("valid_until") else "",
+                                          f"by {e['uploaded_by']}" if e.get("uploaded_by") else ""] if x)
+            text = f"<b>{_x(e.get('title'))}</b> (#{_x(e.get('id'))})<br/>{_x(meta)}"
+            if where:
+                text += f"<br/>{_x(where, 160)}"
+            rows.append([_plain(e.get("practice")), Paragraph(text, st.small), e.get("sha256") or "–"])
+        story += [CondPageBreak(90), Paragraph("Evidence", st.h3),
+                  st.table(rows, [40, WIDTH - 292, 252], extra=[("FONT", (2, 1), (2, -1), st.mono, 6.4)])]
+    runs = p.get("check_runs") or []
+    if runs:
+        rows = [["Check", "Status", "Finished", "Practices", "Summary and findings"]]
+        for r in runs:
+            lines = [_x(r.get("summary"))] + [
+                f"<b>{_x(f.get('severity'))}</b> {_x(f.get('title'))}" + (f" ({_x(f.get('ref'))})" if f.get("ref") else "")
+                for f in r.get("findings") or ()]
+            rows.append([Paragraph(_x(r.get("title") or r.get("check")), st.small), _plain(r.get("status")),
+                         _plain(_when(r.get("finished_at") or r.get("started_at"))),
+                         Paragraph(_x(", ".join(r.get("practices") or ())), st.small),
+                         Paragraph("<br/>".join(lines), st.small)])
+        story += [CondPageBreak(90), Paragraph("Latest check runs", st.h3), st.table(rows, [90, 40, 84, 56, WIDTH - 270])]
+    accs = p.get("risk_acceptances") or []
+    if accs:
+        rows = [["Practice", "Status", "Expires", "Proposed by", "Decided", "Justification"]]
+        rows += [[_plain(r.get("practice")), _plain(r.get("status")), _plain(r.get("expires_on")),
+                  _plain(r.get("proposed_by"), 16),
+                  Paragraph(_x(f"{r.get('approved_by') or '–'} {_when(r.get('decided_at')) if r.get('decided_at') else ''}"),
+                            st.small),
+                  Paragraph(_x(r.get("justification")), st.small)] for r in accs]
+        story += [CondPageBreak(90), KeepTogether([Paragraph("Risk acceptances", st.h3),
+                                st.table(rows, [40, 44, 48, 56, 90, WIDTH - 278])])]
+    return story
+
+
+def _title_page(ds: dict, st: _Styles) -> list:
+    scope = ds.get("scope") or {}
+    portal = ds.get("portal") or {}
+    return [Spacer(1, 40), Paragraph(_x(ds.get("title") or "ML security report"), st.title), _facts([
+        ("Scope", f"{scope.get('kind') or '–'}: {scope.get('label') or '–'}"), ("As of", ds.get("as_of")),
+        ("Data taken at", ds.get("moment")), ("Generated at", ds.get("generated_at")),
+        ("Generated by", ds.get("generated_by")), ("Catalogue version", ds.get("catalog_version")),
+        ("Portal", f"{portal.get('name') or ''} {portal.get('base_url') or ''}"),
+        ("Signing key fingerprint", portal.get("public_key_fingerprint"))], st), Spacer(1, 12),
+        Paragraph(_drawable("Scores are 0–100 (level / 4 × 100) from each project's latest approved assessment as it stood "
+                  "at the moment above; <i>coverage</i> is the share of projects (or answers) assessed, "
+                  "<i>verified</i> the share of scored answers backed by a passing check or accepted evidence. "
+                  "A failing automated check caps a practice at level 1. The ZIP bundle that carries this "
+                  "report lists every file's SHA-256 in a manifest signed with the key whose fingerprint is "
+                  "shown above: check it with <i>verify_bundle.py</i> before relying on any file."), st.body)]
+
+
+def _numbered_canvas(footer: str, regular: str):
+    class NumberedCanvas(Canvas):
+        """Draws 'Page N of M' once the page count is known (pages are kept until save)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):  # noqa: N802 - reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.setFont(regular, 7)
+                self.setFillColor(colors.HexColor("#6c757d"))
+                self.drawString(MARGIN, 8 * mm, footer)
+                self.drawRightString(PAGE_W - MARGIN, 8 * mm, f"Page {self._pageNumber} of {total}")
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+class _Doc(SimpleDocTemplate):
+    def afterFlowable(self, flowable):  # noqa: N802 - reportlab's name
+        title = getattr(flowable, "outline_title", None)
+        if title:
+            key = f"p{id(flowable)}"
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(title, key, level=0)
+
+
+def render_pdf(dataset: dict, out: BinaryIO) -> None:
+    """Render the report into the binary stream `out` (projects are read once, then kept for layout)."""
+    projects = list(dataset.get("projects") or ())
+    st = _Styles()
+    scope = dataset.get("scope") or {}
+    portal = dataset.get("portal") or {}
+    footer = _plain(f"{portal.get('name') or 'MLSec Portal'} · {scope.get('kind')}: {scope.get('label')} · "
+                    f"as of {dataset.get('as_of')}", 110)
+    doc = _Doc(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=16 * mm,
+               title=_plain(dataset.get("title")), author=_plain(dataset.get("generated_by")),
+               subject=_plain(f"{scope.get('kind')}: {scope.get('label')} as of {dataset.get('as_of')}"),
+               creator="MLSec Portal", invariant=1)
+    story = _title_page(dataset, st) + [PageBreak()] + _summary(dataset, st)
+    for project in projects:
+        story += _project(project, dataset, st)
+    doc.build(story, canvasmaker=_numbered_canvas(footer, fonts()[0]))
