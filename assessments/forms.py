@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from .choices import DataClassification, Lifecycle, RiskTier
 from controls.models import Practice
 
+from .choices import DataClassification, Lifecycle, RiskTier
 from .models import Answer, Project
 
 LEVEL_CHOICES = [("", "—"), *[(str(i), str(i)) for i in range(5)]]
