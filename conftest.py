@@ -54,6 +54,12 @@ def _catalogue_present(request):
         _load_catalogue()
 
 
+@pytest.fixture(autouse=True)
+def _private_media_root(settings, tmp_path):
+    """Files outlive a test's rolled-back transaction: give every test a media root of its own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 @dataclass
 class Org:
     admin: object

@@ -8,13 +8,16 @@ the first encrypts, all decrypt (MultiFernet), so keys rotate without downtime (
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 import re
 import secrets
+import struct
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +139,89 @@ def read(storage_name: str) -> bytes:
 
 def remove(storage_name: str) -> None:
     (root() / storage_name).unlink(missing_ok=True)
+
+
+# --- streams (reports): encrypted in 1 MiB frames so neither writing nor reading holds the whole file ---
+
+FRAME = 1 << 20
+_LENGTH = struct.Struct(">I")
+
+
+class EncryptedWriter(io.RawIOBase):
+    """A binary stream that encrypts what is written to it, frame by frame, and hashes the plaintext."""
+
+    def __init__(self, subdir: str = "reports"):
+        relative = Path(subdir) / f"{secrets.token_hex(16)}.bin"
+        self.storage_name = relative.as_posix()
+        target = root() / relative
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._file = open(target, "wb")  # noqa: SIM115 - closed in close()
+        os.chmod(target, 0o600)
+        self._buffer = bytearray()
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self._sha256.update(data)
+        self.size += len(data)
+        self._buffer += data
+        while len(self._buffer) >= FRAME:
+            self._emit(FRAME)
+        return len(data)
+
+    def _emit(self, count: int) -> None:
+        token = encrypt(bytes(self._buffer[:count]))
+        del self._buffer[:count]
+        self._file.write(_LENGTH.pack(len(token)) + token)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    def close(self) -> None:
+        if not self.closed:
+            if self._buffer:
+                self._emit(len(self._buffer))
+            self._file.close()
+        super().close()
+
+    def discard(self) -> None:
+        self.close()
+        remove(self.storage_name)
+
+
+def iter_decrypted(storage_name: str) -> Iterator[bytes]:
+    """Yield the plaintext of a framed file, one frame at a time."""
+    path = (root() / storage_name).resolve()
+    if root().resolve() not in path.parents:
+        raise ValidationError("Invalid stored file location.")
+    with open(path, "rb") as handle:
+        while header := handle.read(_LENGTH.size):
+            (length,) = _LENGTH.unpack(header)
+            yield decrypt(handle.read(length))
+
+
+def rotate(storage_name: str, framed: bool = False) -> None:
+    """Re-encrypt one stored file with the first key (after a new key was put first in MLSEC_EVIDENCE_KEY)."""
+    path = (root() / storage_name).resolve()
+    if root().resolve() not in path.parents:
+        raise ValidationError("Invalid stored file location.")
+    cipher = _cipher()
+    if framed:
+        with open(path, "rb") as handle:
+            frames = []
+            while header := handle.read(_LENGTH.size):
+                (length,) = _LENGTH.unpack(header)
+                frames.append(cipher.rotate(handle.read(length)))
+        body = b"".join(_LENGTH.pack(len(token)) + token for token in frames)
+    else:
+        body = cipher.rotate(path.read_bytes())
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".rotate-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(body)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)

@@ -6,9 +6,11 @@ from rest_framework.routers import DefaultRouter
 from accounts.api.auth import ObtainTokenView, TotpConfirmView, TotpStartView
 from accounts.api.views import TeamViewSet, UserViewSet
 from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAcceptanceViewSet
+from audit.api.views import AuditEventViewSet
 from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
+from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 
 router = DefaultRouter()
@@ -20,6 +22,8 @@ router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("risk-acceptances", RiskAcceptanceViewSet, basename="riskacceptance")
 router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("checks", CheckViewSet, basename="check")
+router.register("reports", ReportViewSet, basename="report")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
 
 urlpatterns = [

@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.models import Team
-from assessments.models import Assessment
+from assessments.choices import AcceptanceStatus
+from assessments.models import Assessment, RiskAcceptance
 from checks.services import failing_checks
+from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from evidence.services import evidence_expiring
 
 from . import charts
@@ -36,5 +38,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart_config": charts.chart_config(),
     }
     context["failing_checks"] = list(failing_checks(request.user)[:10])
+    context["proposed_acceptances"] = list(
+        RiskAcceptance.objects.filter(status=AcceptanceStatus.PROPOSED).select_related("project__team", "practice")
+        .order_by("proposed_at")[:8])
+    context["pending_evidence"] = list(
+        Evidence.objects.current().filter(status=EvidenceStatus.PENDING).exclude(kind=EvidenceKind.CHECK)
+        .select_related("project", "practice").order_by("created_at")[:8])
     context["expiring_evidence"] = list(evidence_expiring(request.user, days=30)[:10])
     return render(request, "scoring/dashboard.html", context)

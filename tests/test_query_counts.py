@@ -76,7 +76,32 @@ def add_check_runs(org, n):
                                 check_run=run, title="check")
 
 
+def add_evidence(org, n):
+    from evidence.models import Evidence
+
+    for i in range(n):
+        Evidence.objects.create(project=ProjectFactory(team=org.other_team), practice=Practice.objects.get(code="MLS-08"),
+                                kind="note", title=f"note {i}", text="t", uploaded_by=org.other_lead)
+
+
+def add_events(org, n):
+    from audit.services import audit_record
+
+    for i in range(n):
+        audit_record(actor=org.lead, action="test.event", object_type="x", object_id=str(i), after={"i": i})
+
+
+def add_reports(org, n):
+    from reports.models import Report
+
+    for _ in range(n):
+        Report.objects.create(requested_by=org.other_lead, scope="team", team=org.other_team, format="csv")
+
+
 LISTS = [
+    ("/api/v1/evidence/", add_evidence),
+    ("/api/v1/audit-events/", add_events),
+    ("/api/v1/reports/", add_reports),
     ("/api/v1/check-runs/", add_check_runs),
     ("/api/v1/checks/", lambda org, n: None),
     ("/api/v1/users/", add_users),

@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("", include("checks.urls")),
     path("", include("evidence.urls")),
+    path("", include("reports.urls")),
+    path("", include("audit.urls")),
 ]

@@ -1,0 +1,19 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .filtersets import AuditEventFilter
+from .models import AuditEvent
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    if not request.user.sees_everything:
+        raise PermissionDenied
+    events = AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.visible_to(request.user).order_by("-seq"))
+    page = Paginator(events.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/log.html", {"filter": events, "page": page, "query": query.urlencode()})

@@ -1,0 +1,246 @@
+"""The export dataset: everything an auditor takes away, as it stood at one moment.
+
+`build_dataset()` returns the dict the renderers consume (`reports/renderers`): a header with the
+scorecard for the scope, and `projects` as a generator that reads the database in chunks of 200
+projects with a fixed number of queries per chunk, so the CSV and JSON exports stream in constant
+memory whatever the size of the organisation.
+
+"As it stood at `moment`": the approved assessment that counted then, evidence stored by then (and
+its review only if made by then), the latest check run of each check finished by then, risk
+acceptances proposed by then (with the decision only if taken by then), projects that existed then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import Team
+from assessments.choices import AcceptanceStatus, AssessmentStatus
+from assessments.models import Answer, Assessment, Project, RiskAcceptance
+from checks.models import CheckDefinition, CheckRun
+from controls.models import CatalogRelease, Practice
+from evidence.models import Evidence, EvidenceKind, EvidenceStatus
+from scoring.engine import score_inputs
+from scoring.services import assemble, end_of_day
+
+from .bundle import evidence_member_path
+
+CHUNK = 200
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def moment_for(as_of: dt.date | None) -> tuple[dt.date, dt.datetime]:
+    today = timezone.localdate()
+    if as_of is None or as_of >= today:
+        return today, timezone.now()
+    return as_of, end_of_day(as_of)
+
+
+class EvidenceFiles(Mapping):
+    """`path in bundle → bytes loader`, filled while the projects are generated (for `build_bundle`)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def add(self, path: str, evidence_id: int) -> None:
+        self._ids[path] = evidence_id
+
+    def __getitem__(self, path: str):
+        evidence_id = self._ids[path]
+
+        def load() -> bytes:
+            from evidence.services import evidence_bytes
+
+            return evidence_bytes(Evidence.objects.get(pk=evidence_id))
+
+        return load
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+@dataclass
+class Scope:
+    kind: str  # org | team | project
+    team: Team | None = None
+    project: Project | None = None
+    teams: list[Team] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "project":
+            return f"{self.project.name} ({self.project.team.name})"
+        return self.team.name if self.kind == "team" else "Organisation"
+
+
+def _practice_row(ps) -> dict:
+    p = ps.practice
+    return {"code": p.code, "title": p.title, "category": p.category, "weight": p.weight, "score": _round(ps.score),
+            "coverage": _round(ps.coverage), "verified": _round(ps.verified), "stale": ps.stale,
+            "accepted": ps.accepted, "capped": ps.capped}
+
+
+def build_dataset(*, scope: Scope, as_of: dt.date | None, generated_by: str, base_url: str = "",
+                  fingerprint: str = "", files: EvidenceFiles | None = None) -> dict:
+    as_of, moment = moment_for(as_of)
+    practices = list(Practice.objects.active().order_by("number"))
+    inputs = score_inputs(moment=moment, team_ids=[t.pk for t in scope.teams])
+    card = assemble(inputs, scope.teams, practices, as_of=as_of, moment=moment, source="history")
+    projects = Project.objects.filter(team__in=scope.teams, created_at__lte=moment).filter(
+        Q(archived_at__isnull=True) | Q(archived_at__gt=moment)).select_related("team").order_by("team__name", "name")
+    if scope.kind == "project":
+        projects = projects.filter(pk=scope.project.pk)
+    summary = {"score": _round(card.score), "coverage": _round(card.coverage), "verified": _round(card.verified),
+               "projects": sum(t.projects for t in card.teams), "covered_projects": sum(t.covered_projects for t in card.teams)}
+    title = f"ML security posture — {scope.label}"
+    return {
+        "title": title,
+        "generated_at": timezone.now().isoformat(timespec="seconds"),
+        "generated_by": generated_by,
+        "as_of": as_of.isoformat(),
+        "moment": moment.isoformat(),
+        "scope": {"kind": scope.kind, "label": scope.label, "team": scope.team.slug if scope.team else None,
+                  "project": scope.project.pk if scope.project else None},
+        "catalog_version": CatalogRelease.current_version(),
+        "portal": {"name": "MLSec Portal", "base_url": base_url, "public_key_fingerprint": fingerprint},
+        "summary": summary,
+        "practices": [_practice_row(p) for p in card.practices],
+        "teams": [{"slug": t.team.slug, "name": t.team.name, "score": _round(t.score), "coverage": _round(t.coverage),
+                   "verified": _round(t.verified), "projects": t.projects, "covered_projects": t.covered_projects,
+                   "practices": [_practice_row(p) for p in t.practices]} for t in card.teams],
+        "projects": _projects(projects, practices, moment, files),
+    }
+
+
+def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: EvidenceFiles | None) -> Iterator[dict]:
+    coverage = {d.key: [p.code for p in d.practices.all()] for d in CheckDefinition.objects.prefetch_related("practices")}
+    titles = dict(CheckDefinition.objects.values_list("key", "title"))
+    ids = list(queryset.values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(queryset.filter(pk__in=ids[start:start + CHUNK]))
+        yield from _chunk(chunk, practices, moment, files, coverage, titles)
+
+
+def _chunk(projects, practices, moment, files, coverage, titles) -> Iterator[dict]:
+    """Seven queries for up to 200 projects."""
+    ids = [p.pk for p in projects]
+    weights = {p.pk: p.weight for p in practices}
+    assessments = {a.project_id: a for a in Assessment.objects.filter(
+        project_id__in=ids, status=AssessmentStatus.APPROVED, reviewed_at__lte=moment).filter(
+        Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment)).select_related("submitted_by", "reviewed_by")}
+    answers: dict[int, dict[int, Answer]] = {}
+    for answer in Answer.objects.filter(assessment_id__in=[a.pk for a in assessments.values()]):
+        answers.setdefault(answer.assessment_id, {})[answer.practice_id] = answer
+    cells = score_inputs(moment=moment, group_by="project", project_ids=ids).cells
+    evidence: dict[int, list[Evidence]] = {}
+    for item in (Evidence.objects.filter(project_id__in=ids).as_of(moment)
+                 .select_related("practice", "uploaded_by", "reviewed_by").order_by("practice__number", "created_at")):
+        evidence.setdefault(item.project_id, []).append(item)
+    newer = CheckRun.objects.filter(project_id=OuterRef("project_id"), definition_id=OuterRef("definition_id"),
+                                    finished_at__lte=moment, finished_at__gt=OuterRef("finished_at"))
+    runs: dict[int, list[CheckRun]] = {}
+    for run in (CheckRun.objects.filter(project_id__in=ids, finished_at__lte=moment).exclude(Exists(newer))
+                .order_by("definition_id")):
+        runs.setdefault(run.project_id, []).append(run)
+    acceptances: dict[int, list[RiskAcceptance]] = {}
+    for item in (RiskAcceptance.objects.filter(project_id__in=ids, proposed_at__lte=moment)
+                 .select_related("practice", "proposed_by", "approved_by").order_by("proposed_at")):
+        acceptances.setdefault(item.project_id, []).append(item)
+
+    for project in projects:
+        assessment = assessments.get(project.pk)
+        by_practice = answers.get(assessment.pk, {}) if assessment else {}
+        project_evidence = evidence.get(project.pk, [])
+        counts: dict[int, int] = {}
+        for item in project_evidence:
+            if _status_then(item, moment) != EvidenceStatus.REJECTED:
+                counts[item.practice_id] = counts.get(item.practice_id, 0) + 1
+        rows, num, den = [], 0.0, 0.0
+        for practice in practices:
+            cell = cells.get((project.pk, practice.pk))
+            answer = by_practice.get(practice.pk)
+            score = cell.score if cell else None
+            if score is not None:
+                num, den = num + score * weights[practice.pk], den + weights[practice.pk]
+            rows.append({
+                "code": practice.code, "title": practice.title,
+                "level": answer.level if answer else None, "not_applicable": bool(answer and answer.not_applicable),
+                "justification": answer.justification if answer else "", "notes": answer.notes if answer else "",
+                "owner": answer.owner if answer else "", "target_level": answer.target_level if answer else None,
+                "due_date": _iso(answer.due_date) if answer else None, "score": _round(score),
+                "effective_level": int(score // 25) if score is not None else None,
+                "capped": bool(cell and cell.capped), "stale": bool(cell and cell.stale),
+                "accepted": bool(cell and cell.accepted), "verified": bool(cell and cell.verified),
+                "evidence_count": counts.get(practice.pk, 0),
+            })
+        yield {
+            "id": project.pk, "name": project.name, "slug": project.slug, "team": project.team.slug,
+            "team_name": project.team.name, "risk_tier": project.risk_tier, "lifecycle": project.lifecycle,
+            "data_classification": project.data_classification, "score": _round(num / den) if den else None,
+            "assessment": _assessment(assessment),
+            "answers": rows,
+            "evidence": [_evidence(item, moment, files) for item in project_evidence],
+            "check_runs": [{"id": r.pk, "check": r.definition_id, "title": titles.get(r.definition_id, r.definition_id),
+                            "status": r.status, "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
+                            "summary": r.summary, "findings": r.findings, "practices": coverage.get(r.definition_id, [])}
+                           for r in runs.get(project.pk, [])],
+            "risk_acceptances": [_acceptance(item, moment) for item in acceptances.get(project.pk, [])],
+        }
+
+
+def _assessment(assessment: Assessment | None) -> dict | None:
+    if assessment is None:
+        return None
+    return {"id": assessment.pk, "cycle": assessment.cycle, "status": assessment.status,
+            "catalog_version": assessment.catalog_version,
+            "submitted_by": assessment.submitted_by.username if assessment.submitted_by else None,
+            "submitted_at": _iso(assessment.submitted_at),
+            "reviewed_by": assessment.reviewed_by.username if assessment.reviewed_by else None,
+            "reviewed_at": _iso(assessment.reviewed_at), "review_comment": assessment.review_comment}
+
+
+def _status_then(item: Evidence, moment: dt.datetime) -> str:
+    """A review made after the moment had not happened yet: the evidence was still pending."""
+    if item.kind == EvidenceKind.CHECK or (item.reviewed_at is not None and item.reviewed_at <= moment):
+        return item.status
+    return EvidenceStatus.PENDING
+
+
+def _evidence(item: Evidence, moment: dt.datetime, files: EvidenceFiles | None) -> dict:
+    path = None
+    if item.kind == EvidenceKind.FILE and item.storage_name:
+        path = evidence_member_path(item.pk, item.original_name)
+        if files is not None:
+            files.add(path, item.pk)
+    reviewed = item.reviewed_at is not None and item.reviewed_at <= moment
+    return {"id": item.pk, "practice": item.practice.code, "kind": item.kind, "title": item.title, "url": item.url,
+            "text": item.text, "sha256": item.sha256, "size": item.size, "content_type": item.content_type,
+            "original_name": item.original_name, "version": item.version, "status": _status_then(item, moment),
+            "valid_until": _iso(item.valid_until), "created_at": _iso(item.created_at),
+            "uploaded_by": item.uploaded_by.username if item.uploaded_by else None,
+            "reviewed_by": item.reviewed_by.username if item.reviewed_by and reviewed else None,
+            "reviewed_at": _iso(item.reviewed_at) if reviewed else None, "check_run": item.check_run_id, "file": path}
+
+
+def _acceptance(item: RiskAcceptance, moment: dt.datetime) -> dict:
+    decided = item.decided_at is not None and item.decided_at <= moment
+    return {"id": item.pk, "practice": item.practice.code, "justification": item.justification,
+            "expires_on": _iso(item.expires_on), "status": item.status if decided else AcceptanceStatus.PROPOSED,
+            "proposed_by": item.proposed_by.username,
+            "approved_by": item.approved_by.username if item.approved_by and decided else None,
+            "decided_at": _iso(item.decided_at) if decided else None}

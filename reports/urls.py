@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("reports/", views.reports_page, name="reports"),
+    path("reports/<uuid:pk>/download/", views.report_download, name="report-download"),
+    path("settings/", views.settings_page, name="settings"),
+]

@@ -1,0 +1,89 @@
+"""Pages: request an export, follow its progress, download it; the portal's settings page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from accounts.models import Team
+from assessments.models import Project
+from checks.models import Advisory
+from controls.models import CatalogRelease
+from evidence import storage
+from mlsec_portal.api import validation_error_body
+
+from . import services
+from .models import Report, ReportFormat, ReportScope, ReportStatus
+
+
+def download_response(report: Report) -> StreamingHttpResponse:
+    """The decrypted export, streamed frame by frame, as an attachment."""
+    response = StreamingHttpResponse(storage.iter_decrypted(report.storage_name), content_type=report.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    response["Content-Length"] = str(report.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class ReportForm(forms.Form):
+    scope = forms.ChoiceField(choices=ReportScope.choices)
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, to_field_name="slug")
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False)
+    as_of = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="Empty: now. A past day exports everything as it stood at the end of that day.")
+    format = forms.ChoiceField(choices=ReportFormat.choices, initial=ReportFormat.ZIP)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.visible_to(user).order_by("name")
+        self.fields["project"].queryset = Project.objects.visible_to(user).active().select_related("team").order_by(
+            "team__name", "name")
+        if not user.sees_everything:
+            self.fields["scope"].choices = [c for c in ReportScope.choices if c[0] != ReportScope.ORG]
+
+
+@login_required
+def reports_page(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None, user=request.user, initial={"scope": "team" if not request.user.sees_everything else "org"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            report = services.report_request(actor=request.user, scope=data["scope"], format=data["format"],
+                                             team=data.get("team"), project=data.get("project"), as_of=data.get("as_of"))
+        except ValidationError as exc:
+            for field, errors in validation_error_body(exc).items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, f"Export queued: {report.get_format_display()} of {report.scope_label}.")
+            return redirect("reports")
+    reports = Report.objects.visible_to(request.user).select_related("requested_by", "team", "project")[:30]
+    return render(request, "reports/index.html", {"form": form, "reports": reports,
+                                                  "pending": [str(r.pk) for r in reports if r.status in ("queued", "running")]})
+
+
+@login_required
+def report_download(request: HttpRequest, pk) -> StreamingHttpResponse:
+    report = get_object_or_404(Report.objects.visible_to(request.user), pk=pk)
+    if report.status != ReportStatus.READY:
+        raise Http404("This report is not ready.")
+    return download_response(report)
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    pem, fingerprint = services.signing_public_key()
+    return render(request, "reports/settings.html", {
+        "public_key_pem": pem, "fingerprint": fingerprint, "catalog_version": CatalogRelease.current_version(),
+        "advisories": Advisory.objects.count(), "require_mfa": settings.MLSEC_REQUIRE_MFA,
+        "max_upload_mb": settings.MLSEC_MAX_UPLOAD_MB, "retention_days": settings.MLSEC_RETENTION_DAYS,
+        "check_roots": settings.MLSEC_CHECK_ROOTS if request.user.sees_everything else None, "now": timezone.now(),
+    })
