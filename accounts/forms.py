@@ -11,7 +11,7 @@ class LoginForm(forms.Form):
     username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
     password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     otp = forms.CharField(
-        label="One-time code", required=False, max_length=16,
+        label="One-time code", required=False, max_length=24,
         help_text="The 6-digit code from your authenticator app, or a recovery code. Leave empty if you have not enrolled.",
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )

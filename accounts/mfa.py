@@ -26,7 +26,7 @@ def must_enrol(user) -> bool:
 
 def verify_code(user, code: str):
     """The confirmed device that accepts `code` (TOTP first, then a one-time recovery code), or None."""
-    code = (code or "").strip().replace(" ", "")
+    code = (code or "").strip().replace(" ", "").replace("-", "").lower()
     if not code or len(code) > 16:
         return None
     for device in TOTPDevice.objects.filter(user=user, confirmed=True):
@@ -72,8 +72,10 @@ def recovery_codes_regenerate(*, user, audit: bool = True) -> list[str]:
     """Replace the user's recovery codes with ten new single-use ones."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
-    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    # 16 hex characters (django-otp stores at most 16), shown in groups of four for reading aloud.
+    raw = [secrets.token_hex(8) for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in raw)
+    codes = ["-".join(c[i:i + 4] for i in range(0, 16, 4)) for c in raw]
     if audit:
         audit_record(actor=user, action="mfa.recovery_codes", object_type="accounts.user", object_id=str(user.pk),
                      object_repr=user.get_username())

@@ -58,7 +58,7 @@ def post_webhook(url: str, payload: dict, timeout: float = 5.0) -> bool:
         headers={"Content-Type": "application/json", "User-Agent": "MLSecPortal/1"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - http(s) only, checked above
             return 200 <= response.status < 300
     except OSError as exc:
         log.warning("webhook delivery failed: %s", type(exc).__name__)

@@ -277,6 +277,38 @@ class DemoBuilder:
                 expires_on=timezone.localdate() + dt.timedelta(days=120)))
         RiskAcceptance.objects.bulk_create(rows)
 
+    def build_self_assessment(self, teams) -> tuple[Project, float] | None:
+        """The portal itself, assessed honestly by the Platform security team (web/self_assessment.py)."""
+        from web.self_assessment import SELF_ASSESSMENT
+
+        team = teams.get("platform-security")
+        if team is None:
+            return None
+        project = Project.objects.create(
+            team=team, name="MLSec Portal", slug="mlsec-portal", risk_tier=RiskTier.HIGH, lifecycle=Lifecycle.PRODUCTION,
+            data_classification=DataClassification.CONFIDENTIAL,
+            description="This portal: it holds every team's weaknesses, so it must pass the practices it scores.",
+            check_targets={"source_path": str(settings.BASE_DIR), "dependency_files": [str(settings.BASE_DIR / "requirements.txt")]},
+        )
+        Project.objects.filter(pk=project.pk).update(created_at=self._when(300, 400))
+        lead = Membership.objects.get(team=team, user__username="lead-platform-security").user
+        reviewed = self._when(10, 20)
+        assessment = Assessment.objects.create(
+            project=project, cycle=f"{reviewed.year}-Q{(reviewed.month - 1) // 3 + 1}", status=AssessmentStatus.APPROVED,
+            catalog_version=CatalogRelease.current_version(), created_by=lead, submitted_by=lead,
+            submitted_at=reviewed - dt.timedelta(days=2), reviewed_by=self.users["officer"], reviewed_at=reviewed,
+            review_comment="Honest and well argued; MLS-08 (no pen test yet) is the priority.")
+        answers = []
+        for practice in self.practices:
+            level, text = SELF_ASSESSMENT.get(practice.code, (None, ""))
+            if level is None:
+                answers.append(Answer(assessment=assessment, practice=practice, not_applicable=True, justification=text))
+            else:
+                answers.append(Answer(assessment=assessment, practice=practice, level=level, notes=text,
+                                      owner="Platform security", target_level=min(4, level + 1) if level < 3 else None))
+        Answer.objects.bulk_create(answers)
+        return project, 3.0
+
     def build_targets(self, projects) -> None:
         """Real files for the checks on a demo-sized organisation (a benchmark org gets none)."""
         from web.demo_targets import write_targets
@@ -293,6 +325,51 @@ class DemoBuilder:
         Project.objects.bulk_update(changed, ["check_targets", "check_opt_outs"], batch_size=500)
         self.result.targets = len(changed)
 
+    EVIDENCE = [  # practice, kind, title, text or url, validity in days
+        ("MLS-08", "link", "External penetration test report", "https://wiki.example.internal/security/pentest-2026", 365),
+        ("MLS-10", "note", "Security awareness training: completion export", "97 % of the team completed the 2026 course.", 365),
+        ("MLS-17", "link", "Incident-response plan with ML playbooks", "https://wiki.example.internal/ir/ml-playbooks", 365),
+        ("MLS-25", "note", "ML security workshop attendance", "Prompt injection and unsafe deserialisation lab, 14 attendees.", 365),
+        ("MLS-01", "note", "KMS key policy for training data buckets", "All buckets use SSE-KMS with yearly rotation.", 180),
+        ("MLS-02", "link", "Quarterly access review sign-off", "https://wiki.example.internal/iam/reviews/2026-q3", 90),
+        ("MLS-21", "link", "Data map and retention schedule", "https://wiki.example.internal/data/map", 365),
+    ]
+
+    def build_evidence(self, projects) -> None:
+        """Evidence as teams really keep it: mostly accepted, some pending, some about to expire or expired."""
+        from evidence.models import Evidence, EvidenceKind, EvidenceStatus
+
+        practice = {p.code: p for p in self.practices}
+        leads = {m.team_id: m.user for m in Membership.objects.filter(role=TeamRole.LEAD).select_related("user")
+                 if m.user.username.startswith("lead")}
+        officer = self.users["officer"]
+        today = timezone.localdate()
+        rows = []
+        for index, (project, maturity) in enumerate(projects):
+            careful = maturity >= 2.0 and index % 3 != 1
+            for code, kind, title, body, days in self.EVIDENCE[: 7 if careful else 3]:
+                created = self._when(20, 200)
+                roll = self.rng.random()
+                valid = created.date() + dt.timedelta(days=days)
+                if roll < 0.06:
+                    valid = today + dt.timedelta(days=self.rng.randint(3, 28))  # about to expire
+                elif roll < 0.10:
+                    valid = today - dt.timedelta(days=self.rng.randint(2, 40))  # already stale
+                status = EvidenceStatus.PENDING if roll > 0.92 else EvidenceStatus.ACCEPTED
+                rows.append(Evidence(
+                    project=project, practice=practice[code], kind=kind, title=title,
+                    url=body if kind == EvidenceKind.LINK else "", text=body if kind == EvidenceKind.NOTE else "",
+                    valid_until=valid, status=status, uploaded_by=leads.get(project.team_id),
+                    reviewed_by=officer if status == EvidenceStatus.ACCEPTED else None,
+                    reviewed_at=created + dt.timedelta(days=2) if status == EvidenceStatus.ACCEPTED else None,
+                    review_note="Checked against the source." if status == EvidenceStatus.ACCEPTED else "",
+                ))
+                rows[-1]._created = created
+        created_rows = Evidence.objects.bulk_create(rows, batch_size=2000)
+        for item, row in zip(created_rows, rows, strict=True):
+            item.created_at = row._created
+        Evidence.objects.bulk_update(created_rows, ["created_at"], batch_size=2000)
+
     @transaction.atomic
     def build(self, *, with_targets: bool = True) -> DemoResult:
         specs = self._team_specs()
@@ -300,8 +377,12 @@ class DemoBuilder:
         projects = self.build_projects(specs, teams)
         if with_targets:
             self.build_targets(projects)
+        portal = self.build_self_assessment(teams) if self.team_count is None and self.project_count is None else None
         self.build_assessments(projects)
         self.build_acceptances(projects)
+        self.build_evidence(projects)
+        if portal is not None:
+            self.result.projects += 1
         audit_record(actor=None, action="demo.seed", object_type="demo", object_id="seed",
                      after={"teams": self.result.teams, "projects": self.result.projects,
                             "assessments": self.result.assessments, "answers": self.result.answers})

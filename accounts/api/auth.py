@@ -16,7 +16,7 @@ from ..mfa import has_confirmed_device, must_enrol, totp_confirm, totp_secret, t
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
-    otp = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    otp = serializers.CharField(max_length=24, required=False, allow_blank=True)
 
 
 TokenResponse = inline_serializer("TokenResponse", {

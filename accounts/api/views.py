@@ -85,7 +85,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         services.membership_remove(actor=request.user, team=team, user=serializer.validated_data["user"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None}, operation_id="v1_teams_members_destroy_by_user")
     @action(detail=True, methods=["delete"], url_path=r"members/(?P<user_id>[0-9]+)")
     def remove_member_by_id(self, request, slug=None, user_id=None):
         team = self.get_object()

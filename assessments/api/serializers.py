@@ -92,7 +92,7 @@ class AssessmentDetailSerializer(AssessmentSerializer):
         fields = [*AssessmentSerializer.Meta.fields, "answers"]
 
 
-class ReviewSerializer(serializers.Serializer):
+class ApproveSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
 
 

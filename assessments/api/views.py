@@ -21,11 +21,11 @@ from ..models import Answer, Assessment, Project, RiskAcceptance
 from .serializers import (
     ANSWER_DEFAULTS,
     AnswerSerializer,
+    ApproveSerializer,
     AssessmentDetailSerializer,
     AssessmentSerializer,
     ProjectSerializer,
     ReturnSerializer,
-    ReviewSerializer,
     RiskAcceptanceSerializer,
 )
 
@@ -125,11 +125,11 @@ class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         assessment = services.assessment_submit(actor=request.user, assessment=self.get_object())
         return Response(self._detail(assessment))
 
-    @extend_schema(request=ReviewSerializer, responses=AssessmentSerializer)
+    @extend_schema(request=ApproveSerializer, responses=AssessmentSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         assessment = self.get_object()
-        serializer = ReviewSerializer(data=request.data)
+        serializer = ApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         assessment = services.assessment_approve(actor=request.user, assessment=assessment,
                                                  comment=serializer.validated_data["comment"])

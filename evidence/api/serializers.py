@@ -43,6 +43,6 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return obj.is_stale(timezone.localdate())
 
 
-class ReviewSerializer(serializers.Serializer):
+class EvidenceReviewSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "rejected"])
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")

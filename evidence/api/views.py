@@ -9,7 +9,7 @@ from .. import services
 from ..filtersets import EvidenceFilter
 from ..models import Evidence
 from ..views import attachment_response
-from .serializers import EvidenceSerializer, ReviewSerializer
+from .serializers import EvidenceReviewSerializer, EvidenceSerializer
 
 
 class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -40,13 +40,13 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         evidence = self.get_object()
         return attachment_response(evidence)
 
-    @extend_schema(request=ReviewSerializer, responses=EvidenceSerializer)
+    @extend_schema(request=EvidenceReviewSerializer, responses=EvidenceSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         evidence = self.get_object()
         if not services.can_review_evidence(request.user, evidence):
             raise PermissionDenied("Only a security officer outside the team can review its evidence.")
-        serializer = ReviewSerializer(data=request.data)
+        serializer = EvidenceReviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         evidence = services.evidence_review(actor=request.user, evidence=evidence, **serializer.validated_data)
         return Response(EvidenceSerializer(evidence, context=self.get_serializer_context()).data)

@@ -204,7 +204,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "AssessmentStatusEnum": "assessments.choices.AssessmentStatus",
+        "AcceptanceStatusEnum": "assessments.choices.AcceptanceStatus",
+        "AcceptanceDecisionEnum": [("approved", "Approved"), ("rejected", "Rejected")],
+        "CheckRunStatusEnum": "checks.choices.RunStatus",
+        "EvidenceStatusEnum": "evidence.models.EvidenceStatus",
+        "EvidenceDecisionEnum": [("accepted", "Accepted"), ("rejected", "Rejected")],
+        "ReportStatusEnum": "reports.models.ReportStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -1,0 +1,73 @@
+"""`seed_demo`: a believable organisation with a login per role, every assessment state, real check
+targets, history, and the portal's own honest self-assessment."""
+
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import User
+from assessments.models import Answer, Assessment, Project
+from checks.models import Advisory, CheckRun
+from evidence.models import Evidence
+from scoring.models import ScoreSnapshot
+from web.demo import DEMO_PASSWORD
+from web.self_assessment import SELF_ASSESSMENT
+
+
+@pytest.fixture
+def demo(db, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.VAR_DIR = tmp_path
+    settings.MLSEC_CHECK_ROOTS = [str(tmp_path), str(settings.BASE_DIR)]
+    call_command("seed_demo", history_days=3)
+
+
+def test_the_demo_has_a_login_for_each_role(demo):
+    roles = {u.username: (u.org_role, list(u.memberships.values_list("role", flat=True))) for u in User.objects.all()}
+    assert roles["admin"][0] == "admin" and roles["officer"][0] == "officer" and roles["auditor"][0] == "auditor"
+    assert roles["lead"][1] == ["lead"] and roles["member"][1] == ["member"]
+    assert User.objects.get(username="officer").check_password(DEMO_PASSWORD)
+
+
+def test_the_demo_has_every_assessment_state_and_every_risk_tier(demo):
+    assert set(Assessment.objects.values_list("status", flat=True)) == {"draft", "submitted", "returned", "approved"}
+    assert set(Project.objects.values_list("risk_tier", flat=True)) == {"low", "medium", "high", "critical"}
+    assert Assessment.objects.filter(superseded_at__isnull=False).exists()  # history: older cycles were superseded
+
+
+def test_the_demo_checks_are_queued_on_real_targets_with_fictional_advisories(demo):
+    assert Advisory.objects.filter(osv_id__startswith="MLSEC-DEMO-").count() == 4
+    assert CheckRun.objects.filter(status="queued").count() > 50
+    careless = Project.objects.exclude(check_targets={}).first()
+    assert careless.check_targets["dependency_files"][0].endswith("requirements.txt")
+
+
+def test_the_demo_keeps_evidence_and_history(demo):
+    statuses = Counter(Evidence.objects.values_list("status", flat=True))
+    assert statuses["accepted"] > statuses["pending"] > 0
+    assert Evidence.objects.filter(valid_until__lt=timezone.localdate()).exists()  # some evidence is stale
+    assert ScoreSnapshot.objects.values("day").distinct().count() == 3
+
+
+def test_the_portal_assesses_itself_honestly(demo):
+    portal = Project.objects.get(slug="mlsec-portal", team__slug="platform-security")
+    assessment = portal.assessments.get(status="approved")
+    answers = {a.practice.code: a for a in Answer.objects.filter(assessment=assessment).select_related("practice")}
+    assert len(answers) == 25 and all(a.is_answered for a in answers.values())
+    for code, (level, text) in SELF_ASSESSMENT.items():
+        answer = answers[code]
+        if level is None:
+            assert answer.not_applicable and answer.justification == text
+        else:
+            assert answer.level == level and answer.notes == text
+    assert answers["MLS-08"].level == 1  # no penetration test yet, and it says so
+    assert portal.check_targets["dependency_files"][0].endswith("requirements.txt")
+
+
+def test_a_benchmark_sized_organisation(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", teams=20, projects=200, history_days=1)
+    assert Project.objects.count() == 200
+    assert 5000 < Answer.objects.count() < 9000
+    assert not CheckRun.objects.exists()  # benchmark organisations get no check targets
