@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: venv demo test lint fuzz bench loadtest screenshots clean
+.PHONY: venv demo test lint bench bench-checks loadtest screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,12 @@ bench: venv
 ## README screenshots from a running demo (start `make demo` first).
 screenshots: venv
 	$(PY) scripts/screenshots.py
+
+## Locust against gunicorn (2 workers) on the seeded 2,000-project organisation; results in var/loadtest/.
+loadtest: venv
+	scripts/loadtest.sh
+
+## Check throughput of two Celery workers on a seeded organisation (a dedicated database).
+bench-checks: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py bench_checks --workers 2

@@ -129,6 +129,7 @@ class Assessment(models.Model):
         indexes = [
             models.Index(fields=["status", "reviewed_at", "superseded_at"], name="assessment_scoring_idx"),
             models.Index(fields=["project", "status"], name="assessment_project_status_idx"),
+            models.Index(fields=["-created_at"], name="assessment_created_idx"),  # the assessments list
         ]
 
     def __str__(self) -> str:

@@ -61,6 +61,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["actor", "at"], name="audit_actor_at_idx"),
+            models.Index(fields=["actor_username", "seq"], name="audit_actor_name_idx"),  # ?actor= filter
         ]
 
     def __str__(self) -> str:

@@ -79,6 +79,7 @@ class CheckRun(models.Model):
             models.Index(fields=["project", "definition", "status"], name="checkrun_project_check_idx"),
             models.Index(fields=["status", "started_at"], name="checkrun_status_started_idx"),
             models.Index(fields=["status", "finished_at", "superseded_at"], name="checkrun_verdict_idx"),
+            models.Index(fields=["-created_at"], name="checkrun_created_idx"),  # the check-runs list, newest first
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 BASE = os.environ.get("MLSEC_URL", "http://127.0.0.1:8000")
-PASSWORD = "mlsec-demo-2026"  # noqa: S105 - the printed demo password
+PASSWORD = "mlsec-demo-2026"  # noqa: S105 - the printed demo password  # pragma: allowlist secret
 OUT = Path(__file__).resolve().parent.parent / "docs" / "img"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]

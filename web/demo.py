@@ -25,7 +25,7 @@ from audit.services import audit_record
 from controls.models import CatalogRelease, Practice
 
 DEMO_ADVISORIES = Path(__file__).resolve().parent.parent / "checks" / "demo_advisories"
-DEMO_PASSWORD = "mlsec-demo-2026"  # noqa: S105 - printed by make demo; demo data only
+DEMO_PASSWORD = "mlsec-demo-2026"  # noqa: S105 - printed by make demo; demo data only  # pragma: allowlist secret
 
 TEAMS = [
     ("fraud-detection", "Fraud detection", "Card, account and merchant fraud models scoring every payment.", 2.6,
@@ -284,11 +284,14 @@ class DemoBuilder:
         team = teams.get("platform-security")
         if team is None:
             return None
+        from web.demo_targets import export_portal_source
+
+        source = export_portal_source()
         project = Project.objects.create(
             team=team, name="MLSec Portal", slug="mlsec-portal", risk_tier=RiskTier.HIGH, lifecycle=Lifecycle.PRODUCTION,
             data_classification=DataClassification.CONFIDENTIAL,
             description="This portal: it holds every team's weaknesses, so it must pass the practices it scores.",
-            check_targets={"source_path": str(settings.BASE_DIR), "dependency_files": [str(settings.BASE_DIR / "requirements.txt")]},
+            check_targets={"source_path": str(source), "dependency_files": [str(source / "requirements.txt")]},
         )
         Project.objects.filter(pk=project.pk).update(created_at=self._when(300, 400))
         lead = Membership.objects.get(team=team, user__username="lead-platform-security").user

@@ -8,6 +8,7 @@ model whose `__reduce__` calls os.system, raw e-mails and card numbers). The pic
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -31,7 +32,7 @@ def train(config: dict) -> None:
 # AWS's published documentation example credentials, assembled here so this repository itself holds
 # no credential-shaped literal; the demo writes them into a careless project's source tree.
 _EXAMPLE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
-_EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+_EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"  # pragma: allowlist secret
 CARELESS_SOURCE = f'''"""Quick experiment script (to be cleaned up)."""
 import subprocess
 
@@ -99,3 +100,30 @@ def write_targets(slug: str, careless: bool, endpoint_url: str = "") -> dict:
     if endpoint_url:
         targets["endpoint_url"] = endpoint_url
     return targets
+
+
+def export_portal_source() -> Path:
+    """The portal's own committed files, as a team would check out its repository for the checks.
+
+    A working tree also holds `var/` (the demo's generated keys) and virtual environments, which are
+    not the code under review. `git archive` gives exactly what is committed; without git (an
+    unpacked release), the tree is copied without those folders.
+    """
+    import shutil
+    import subprocess
+    import tarfile
+
+    base = Path(settings.BASE_DIR)
+    target = Path(settings.VAR_DIR) / "demo-targets" / "mlsec-portal"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    try:
+        archive = subprocess.run(["git", "-C", str(base), "archive", "--format=tar", "HEAD"],  # noqa: S603, S607
+                                 capture_output=True, check=True, timeout=60).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+    except (OSError, subprocess.SubprocessError, tarfile.TarError):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(base, target, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "var", "node_modules", "__pycache__", "staticfiles", "secrets", "check-targets"))
+    return target

@@ -3,7 +3,7 @@ import factory
 from accounts.choices import OrgRole, TeamRole
 from accounts.models import Membership, Team, User
 
-PASSWORD = "correct-horse-battery-9"
+PASSWORD = "correct-horse-battery-9"  # pragma: allowlist secret
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -9,7 +9,7 @@ from .base import *  # noqa: F403
 from .base import DATABASES, REST_FRAMEWORK, VAR_DIR
 from .secrets import local_signing_key
 
-SECRET_KEY = "test-only-not-secret"  # noqa: S105
+SECRET_KEY = "test-only-not-secret"  # noqa: S105  # pragma: allowlist secret
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

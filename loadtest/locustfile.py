@@ -1,0 +1,97 @@
+"""Load test: officers and team leads on the seeded 2,000-project organisation (`make loadtest`).
+
+Officers open the dashboard, team pages, the review queue and the scorecard API; leads open their
+home page and their assessment form, save drafts, and call the API. Every request must succeed:
+anything but the expected status is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+
+from locust import HttpUser, between, task
+
+PASSWORD = os.environ.get("LOADTEST_PASSWORD", "mlsec-demo-2026")
+LEADS = [name for name in os.environ.get("LOADTEST_LEADS", "lead").split(",") if name]
+TEAMS = [slug for slug in os.environ.get("LOADTEST_TEAMS", "fraud-detection").split(",") if slug]
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def sign_in(user: HttpUser, username: str) -> None:
+    page = user.client.get("/accounts/login/", name="login form")
+    token = CSRF.search(page.text).group(1)
+    with user.client.post("/accounts/login/", {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+                          name="sign in", catch_response=True, allow_redirects=False) as response:
+        if response.status_code != 302:
+            response.failure(f"sign-in of {username} answered {response.status_code}")
+
+
+class Officer(HttpUser):
+    weight = 2
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self):
+        sign_in(self, random.choice(["officer", "auditor"]))
+
+    @task(4)
+    def dashboard(self):
+        self.client.get("/dashboard/", name="dashboard")
+
+    @task(3)
+    def scorecard_api(self):
+        self.client.get("/api/v1/scorecard/", name="API scorecard (organisation)")
+
+    @task(2)
+    def team_page(self):
+        self.client.get(f"/teams/{random.choice(TEAMS)}/", name="team page")
+
+    @task(1)
+    def review_queue(self):
+        self.client.get("/review-queue/", name="review queue")
+
+    @task(1)
+    def assessments_api(self):
+        self.client.get("/api/v1/assessments/?status=submitted&page_size=50", name="API assessments (submitted)")
+
+
+class Lead(HttpUser):
+    weight = 3
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self):
+        self.username = random.choice(LEADS)
+        sign_in(self, self.username)
+        data = self.client.get("/api/v1/assessments/?page_size=50", name="API assessments (own)").json()
+        self.assessments = [a["id"] for a in data["results"]]
+        self.editable = [a["id"] for a in data["results"] if a["status"] in ("draft", "returned")]
+
+    @task(3)
+    def home(self):
+        self.client.get("/", name="home (team scorecards)")
+
+    @task(3)
+    def assessment_form(self):
+        if self.assessments:
+            self.client.get(f"/assessments/{random.choice(self.assessments)}/", name="assessment form")
+
+    @task(1)
+    def save_draft(self):
+        if not self.editable:
+            return
+        assessment = random.choice(self.editable)
+        page = self.client.get(f"/assessments/{assessment}/", name="assessment form")
+        token = CSRF.search(page.text).group(1)
+        # Re-post the levels the form shows (a draft save that changes nothing is still a full save).
+        levels = dict(re.findall(r'name="(MLS-\d\d-level)" value="(\d)" checked', page.text))
+        payload = {"csrfmiddlewaretoken": token, "save": "", **levels}
+        with self.client.post(f"/assessments/{assessment}/", payload, name="save draft", catch_response=True,
+                              allow_redirects=False) as response:
+            if response.status_code not in (200, 302):
+                response.failure(f"save answered {response.status_code}")
+
+    @task(2)
+    def api(self):
+        self.client.get("/api/v1/scorecard/", name="API scorecard (own teams)")
+        self.client.get("/api/v1/projects/", name="API projects")

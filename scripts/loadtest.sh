@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make loadtest`: locust against gunicorn (2 workers) on the seeded 2,000-project organisation.
+# LOADTEST_DATABASE_URL picks the database (default: SQLite under var/); it is seeded once.
+# LOADTEST_USERS, LOADTEST_SPAWN_RATE and LOADTEST_DURATION shape the run. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DATABASE_URL="${LOADTEST_DATABASE_URL:-sqlite:///$(pwd)/var/loadtest.sqlite3}"
+export DJANGO_SETTINGS_MODULE=mlsec_portal.settings.local DJANGO_DEBUG=0 MLSEC_REQUIRE_MFA=0
+export MLSEC_THROTTLE_USER=100000/minute MLSEC_THROTTLE_ANON=100000/minute  # measure the app, not the throttle
+PORT="${LOADTEST_PORT:-8099}"
+out=var/loadtest
+mkdir -p "$out"
+
+$PY manage.py migrate --noinput >/dev/null
+if ! $PY manage.py shell --no-imports -c "from accounts.models import Team; import sys; sys.exit(0 if Team.objects.count() >= 200 else 1)"; then
+  $PY manage.py flush --noinput
+  $PY manage.py load_catalog
+  $PY manage.py seed_demo --teams 200 --projects 2000 --checks none
+fi
+export LOADTEST_LEADS="$($PY manage.py shell --no-imports -c "
+from accounts.models import Membership
+print(','.join(Membership.objects.filter(role='lead', user__username__startswith='lead').order_by('team__slug')
+      .values_list('user__username', flat=True)[:40]))")"
+export LOADTEST_TEAMS="$($PY manage.py shell --no-imports -c "
+from accounts.models import Team
+print(','.join(Team.objects.order_by('?').values_list('slug', flat=True)[:60]))")"
+
+GUNICORN_WORKERS=2 GUNICORN_THREADS=2 GUNICORN_BIND="127.0.0.1:${PORT}" \
+  .venv/bin/gunicorn -c gunicorn.conf.py mlsec_portal.wsgi >"$out/gunicorn.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do
+  curl -fs "http://127.0.0.1:${PORT}/healthz" >/dev/null && break
+  sleep 1
+done
+
+.venv/bin/locust -f loadtest/locustfile.py --headless --host "http://127.0.0.1:${PORT}" \
+  --users "${LOADTEST_USERS:-20}" --spawn-rate "${LOADTEST_SPAWN_RATE:-5}" --run-time "${LOADTEST_DURATION:-90s}" \
+  --csv "$out/result" --only-summary --exit-code-on-error 1 2>&1 | tee "$out/summary.txt"
+echo "machine: $(uname -m), $(nproc) cores; database: ${DATABASE_URL%%:*}; results: $out/result_stats.csv"
