@@ -21,6 +21,17 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for the processes a test starts (workers, scripts)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def _load_catalogue() -> None:
     from checks.services import sync_check_definitions
     from controls.models import Practice

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Team
 from checks.models import ArtifactBaseline, CheckRun
 from evidence.models import Evidence, EvidenceKind
-from mlsec_portal.api import validation_error_body
+from mlsec_portal.api import error_text, validation_error_body
 from scoring import charts
 from scoring.services import project_practice_rows
 
@@ -127,7 +127,7 @@ def assessment_start(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         assessment = services.assessment_start(actor=request.user, project=project, **form.cleaned_data)
     except ValidationError as exc:
-        messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+        messages.error(request, error_text(exc))
         return redirect("project-detail", pk=pk)
     messages.success(request, f"Assessment {assessment.cycle} started.")
     return redirect("assessment-form", pk=assessment.pk)
@@ -176,7 +176,7 @@ def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
                         if changes:
                             services.answer_update(actor=user, answer=form.answer, **changes)
             except ValidationError as exc:
-                messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+                messages.error(request, error_text(exc))
             else:
                 if "submit" in request.POST:
                     return _submit(request, assessment)
@@ -245,7 +245,7 @@ def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "Choose approve or return.")
             return redirect("assessment-form", pk=pk)
     except ValidationError as exc:
-        messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+        messages.error(request, error_text(exc))
         return redirect("assessment-form", pk=pk)
     return redirect("review-queue")
 
@@ -261,7 +261,7 @@ def acceptance_propose(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.acceptance_propose(actor=request.user, project=project, **form.cleaned_data)
     except ValidationError as exc:
-        messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, "Risk acceptance proposed; a security officer will decide on it.")
     return redirect(f"/projects/{pk}/#acceptances")
@@ -278,7 +278,7 @@ def acceptance_decide(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.acceptance_decide(actor=request.user, acceptance=acceptance, **form.cleaned_data)
         except ValidationError as exc:
-            messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, f"Risk acceptance {form.cleaned_data['status']}.")
     return redirect(f"/projects/{acceptance.project_id}/#acceptances")

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from assessments.models import Answer, Project
 from controls.models import Practice
-from mlsec_portal.api import validation_error_body
+from mlsec_portal.api import error_text, validation_error_body
+from mlsec_portal.downloads import harden_download
 
 from . import services
 from .forms import EvidenceForm, ReviewForm
@@ -22,16 +23,7 @@ def attachment_response(evidence: Evidence) -> HttpResponse:
     """The decrypted bytes as a download that no browser will render or sniff."""
     data = services.evidence_bytes(evidence)
     response = HttpResponse(data, content_type=evidence.content_type or "application/octet-stream")
-    filename = evidence.original_name or f"evidence-{evidence.pk}"
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    from urllib.parse import quote
-
-    response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Length"] = str(len(data))
-    return response
+    return harden_download(response, evidence.original_name or f"evidence-{evidence.pk}", len(data))
 
 
 @login_required
@@ -112,7 +104,7 @@ def evidence_review(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.evidence_review(actor=request.user, evidence=evidence, **form.cleaned_data)
     except ValidationError as exc:
-        messages.error(request, " ".join(m for msgs in validation_error_body(exc).values() for m in msgs))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Evidence {form.cleaned_data['status']}.")
     return redirect("evidence-detail", pk=pk)

@@ -35,6 +35,11 @@ def validation_error_body(exc: DjangoValidationError) -> dict:
     return {"detail": " ".join(exc.messages)}
 
 
+def error_text(exc: DjangoValidationError) -> str:
+    """All of a validation error's messages as one sentence, for a page's message banner."""
+    return " ".join(m for messages in validation_error_body(exc).values() for m in messages)
+
+
 def exception_handler(exc, context):
     """Domain errors raised by services become the contract's 400/403/404, never a 500."""
     if isinstance(exc, DjangoValidationError):

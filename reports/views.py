@@ -17,6 +17,7 @@ from checks.models import Advisory
 from controls.models import CatalogRelease
 from evidence import storage
 from mlsec_portal.api import validation_error_body
+from mlsec_portal.downloads import harden_download
 
 from . import services
 from .models import Report, ReportFormat, ReportScope, ReportStatus
@@ -25,12 +26,7 @@ from .models import Report, ReportFormat, ReportScope, ReportStatus
 def download_response(report: Report) -> StreamingHttpResponse:
     """The decrypted export, streamed frame by frame, as an attachment."""
     response = StreamingHttpResponse(storage.iter_decrypted(report.storage_name), content_type=report.content_type)
-    response["Content-Disposition"] = f'attachment; filename="{report.filename}"'
-    response["Content-Length"] = str(report.size)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return harden_download(response, report.filename, report.size)
 
 
 class ReportForm(forms.Form):

@@ -16,19 +16,11 @@ from django.db import connection
 
 from assessments import services
 from audit.models import AuditEvent
-from conftest import require
+from conftest import database_url, require
 from evidence.models import Evidence
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def source_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -64,7 +56,7 @@ def test_a_restored_backup_verifies_and_tampering_is_caught(org, api, tmp_path, 
         assert response.status_code == 201
     events, files = AuditEvent.objects.count(), Evidence.objects.count()
 
-    env = {**os.environ, "DATABASE_URL": source_url(), "MLSEC_MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    env = {**os.environ, "DATABASE_URL": database_url(), "MLSEC_MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     backup = tmp_path / "backup"
     result = run("backup.sh", str(backup), env=env)
     assert result.returncode == 0, result.stderr
@@ -90,7 +82,7 @@ def test_a_restored_backup_verifies_and_tampering_is_caught(org, api, tmp_path, 
 
 
 def test_restore_refuses_a_backup_that_does_not_match_its_checksums(org, tmp_path, empty_target):
-    env = {**os.environ, "DATABASE_URL": source_url(), "MLSEC_MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    env = {**os.environ, "DATABASE_URL": database_url(), "MLSEC_MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     backup = tmp_path / "backup"
     assert run("backup.sh", str(backup), env=env).returncode == 0
     with open(backup / "media.tar.gz", "ab") as handle:

@@ -5,43 +5,36 @@ def rounded(value):
     return None if value is None else round(value, 1)
 
 
-class PracticeScoreSerializer(serializers.Serializer):
-    code = serializers.CharField(source="practice.code")
+class ScoreFields(serializers.Serializer):
+    """Score, coverage and verified share, rounded to one decimal (null where nothing is assessed)."""
+
     score = serializers.SerializerMethodField()
     coverage = serializers.SerializerMethodField()
     verified = serializers.SerializerMethodField()
+
+    def get_score(self, obj) -> float | None:
+        return rounded(obj.score)
+
+    def get_coverage(self, obj) -> float | None:
+        return rounded(obj.coverage)
+
+    def get_verified(self, obj) -> float | None:
+        return rounded(obj.verified)
+
+
+class PracticeScoreSerializer(ScoreFields):
+    code = serializers.CharField(source="practice.code")
     stale = serializers.BooleanField()
     accepted = serializers.BooleanField()
     capped = serializers.IntegerField(help_text="answers held at level 1 by a failing check")
 
-    def get_score(self, obj) -> float | None:
-        return rounded(obj.score)
 
-    def get_coverage(self, obj) -> float | None:
-        return rounded(obj.coverage)
-
-    def get_verified(self, obj) -> float | None:
-        return rounded(obj.verified)
-
-
-class TeamScoreSerializer(serializers.Serializer):
+class TeamScoreSerializer(ScoreFields):
     team = serializers.CharField(source="team.slug")
     name = serializers.CharField(source="team.name")
-    score = serializers.SerializerMethodField()
-    coverage = serializers.SerializerMethodField()
-    verified = serializers.SerializerMethodField()
     projects = serializers.IntegerField()
     covered_projects = serializers.IntegerField()
     practices = PracticeScoreSerializer(many=True)
-
-    def get_score(self, obj) -> float | None:
-        return rounded(obj.score)
-
-    def get_coverage(self, obj) -> float | None:
-        return rounded(obj.coverage)
-
-    def get_verified(self, obj) -> float | None:
-        return rounded(obj.verified)
 
 
 class OrganisationSerializer(serializers.Serializer):

@@ -43,3 +43,44 @@ def test_not_applicable_clears_the_level_in_the_browser(live_server, watched_pag
     answer = assessment.answers.get(practice__code="MLS-14")
     assert answer.not_applicable and answer.level is None
     watched_page.assert_clean()
+
+
+def test_a_lead_submits_and_an_officer_returns_then_approves_in_the_browser(live_server, browser, org):
+    from assessments.choices import AssessmentStatus
+
+    assessment = make_assessment(org.project, levels={f"MLS-{n:02d}": 2 for n in range(1, 25)})
+    lead_context = browser.new_context(viewport={"width": 1440, "height": 900})
+    lead = lead_context.new_page()
+    sign_in(lead, live_server.url, "lead", PASSWORD)
+    lead.goto(f"{live_server.url}/assessments/{assessment.pk}/")
+    lead.locator("#practice-MLS-25 input[type=radio][value='1']").check()
+    lead.locator("button[name=submit]").first.click()
+    lead.wait_for_load_state("networkidle")
+    assert "Submitted for review" in lead.content()
+    assessment.refresh_from_db()
+    assert assessment.status == AssessmentStatus.SUBMITTED
+
+    officer_context = browser.new_context(viewport={"width": 1440, "height": 900})
+    officer = officer_context.new_page()
+    sign_in(officer, live_server.url, "officer", PASSWORD)
+    officer.goto(f"{live_server.url}/review-queue/")
+    officer.click(f"a[href='/assessments/{assessment.pk}/']")
+    officer.fill("#return-comment", "Attach the penetration test report for MLS-08.")
+    officer.click("button:has-text('Return with comment')")
+    officer.wait_for_load_state("networkidle")
+    assessment.refresh_from_db()
+    assert assessment.status == AssessmentStatus.RETURNED
+
+    lead.goto(f"{live_server.url}/assessments/{assessment.pk}/")
+    assert "Attach the penetration test report for MLS-08." in lead.content()
+    lead.locator("#practice-MLS-08 input[type=radio][value='3']").check()
+    lead.locator("button[name=submit]").first.click()
+    lead.wait_for_load_state("networkidle")
+
+    officer.goto(f"{live_server.url}/assessments/{assessment.pk}/")
+    officer.click("button:has-text('Approve')")
+    officer.wait_for_load_state("networkidle")
+    assessment.refresh_from_db()
+    assert assessment.status == AssessmentStatus.APPROVED and assessment.reviewed_by == org.officer
+    lead_context.close()
+    officer_context.close()
