@@ -40,6 +40,15 @@ def _flags(p) -> str:
     return ("<br>" + " · ".join(parts)) if parts else ""
 
 
+def _cell_headline(p) -> str:
+    """The first hover line of a heatmap cell, which says why a blank cell is blank."""
+    if not p.coverage:
+        return "not scored: no approved assessment"
+    if p.score is None:
+        return f"not scored: not applicable on every assessed project<br>coverage {p.coverage:.0f}%"
+    return f"score {p.score:.0f}<br>coverage {p.coverage:.0f}%"
+
+
 def heatmap_figure(scorecard, team_url: str = "/teams/{slug}/") -> dict:
     """Teams (rows) × practices (columns): score colour, hover with score and coverage, click → team.
 
@@ -49,14 +58,13 @@ def heatmap_figure(scorecard, team_url: str = "/teams/{slug}/") -> dict:
     z, custom = [], []
     for team in teams:
         z.append([_round(p.score) for p in team.practices])
-        custom.append([["no approved assessment" if p.coverage in (None, 0) else f"{p.coverage:.0f}%", _flags(p)]
-                       for p in team.practices])
+        custom.append([[_cell_headline(p), _flags(p)] for p in team.practices])
     trace = {
         "type": "heatmap", "z": z, "x": [p.practice.code for p in scorecard.practices],
         "y": [t.team.name for t in teams], "customdata": custom,
-        "zmin": 0, "zmax": 100, "colorscale": SCORE_COLOURS, "xgap": 2, "ygap": 2, "hoverongaps": False,
+        "zmin": 0, "zmax": 100, "colorscale": SCORE_COLOURS, "xgap": 2, "ygap": 2, "hoverongaps": True,
         "colorbar": {"title": {"text": "score"}, "thickness": 12, "len": 0.8},
-        "hovertemplate": "<b>%{y}</b><br>%{x}: score %{z:.0f}<br>coverage %{customdata[0]}%{customdata[1]}<extra></extra>",
+        "hovertemplate": "<b>%{y}</b><br>%{x}: %{customdata[0]}%{customdata[1]}<extra></extra>",
     }
     if len(teams) <= 40:  # numbers in the cells while they stay readable
         trace["texttemplate"] = "%{z:.0f}"

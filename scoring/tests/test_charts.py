@@ -21,6 +21,8 @@ def test_every_figure_is_valid_plotly(org):
     validate(heatmap)
     assert heatmap["data"][0]["y"] == ["Fraud detection", "Recommendations"]
     assert heatmap["data"][0]["z"][0][0] == 75.0 and heatmap["data"][0]["z"][1][0] is None
+    assert heatmap["data"][0]["customdata"][0][0][0] == "score 75<br>coverage 100%"
+    assert heatmap["data"][0]["customdata"][1][0][0] == "not scored: no approved assessment"
     assert heatmap["layout"]["meta"]["row_urls"] == ["/teams/fraud/", "/teams/recs/"]
     validate(charts.trend_figure([(dt.date(2026, 11, 1), 40.0, 50.0), (dt.date(2026, 11, 2), None, 50.0)]))
     team = card.teams[0]
@@ -45,3 +47,11 @@ def test_a_large_heatmap_drops_the_cell_labels():
     figure = charts.heatmap_figure(card)
     validate(figure)
     assert "texttemplate" not in figure["data"][0] and figure["layout"]["height"] == 26 * 60 + 120
+
+
+def test_a_blank_cell_says_why_it_is_blank(org):
+    make_assessment(org.project, levels={"MLS-01": 2}, na=["MLS-02"], status=AssessmentStatus.APPROVED)
+    heatmap = charts.heatmap_figure(scorecard_for([org.team]))
+    trace = heatmap["data"][0]
+    assert trace["z"][0][1] is None and trace["hoverongaps"] is True
+    assert trace["customdata"][0][1][0] == "not scored: not applicable on every assessed project<br>coverage 100%"
