@@ -16,4 +16,4 @@ def figure_json(value, element_id):
     """
     payload = orjson.dumps(value).decode().translate(_json_script_escapes)
     # The payload is escaped exactly as Django's json_script escapes it (<, > and & become \u escapes).
-    return format_html('<script id="{}" type="application/json">{}</script>', element_id, mark_safe(payload))  # noqa: S308  # nosec B308 B703
+    return format_html('<script id="{}" type="application/json">{}</script>', element_id, mark_safe(payload))  # noqa: S308  # nosec B308
