@@ -223,7 +223,7 @@ if not CELERY_BROKER_URL:
     # `make demo` runs checks in a real worker process without Redis. Production and CI use Redis.
     _broker_dir = VAR_DIR / "celery-broker"
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "mlsecfs://"
+    CELERY_BROKER_URL = "mlsecfs://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),

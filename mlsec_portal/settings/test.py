@@ -51,7 +51,7 @@ elif os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):  # noqa: F405
     _test_broker_dir = ""
 else:
     _test_broker_dir = tempfile.mkdtemp(prefix=f"mlsec-test-broker-{_xdist or 'main'}-")
-    CELERY_BROKER_URL = "mlsecfs://"
+    CELERY_BROKER_URL = "mlsecfs://localhost//"
 if _test_broker_dir:
     os.environ["MLSEC_TEST_BROKER_DIR"] = _test_broker_dir  # noqa: F405
     os.makedirs(os.path.join(_test_broker_dir, "processed"), exist_ok=True)  # noqa: F405
