@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 def harden_download(response, filename: str, size: int):
     """An attachment that no browser renders, sniffs, frames or caches."""
+    filename = "".join(ch for ch in filename if ch.isprintable()) or "download"  # no header injection
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     response["Content-Length"] = str(size)
