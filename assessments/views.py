@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Team
 from checks.models import ArtifactBaseline, CheckRun
 from evidence.models import Evidence, EvidenceKind
-from mlsec_portal.api import error_text, validation_error_body
+from mlsec_portal.api import error_text, errors_to_form, validation_error_body
 from scoring import charts
 from scoring.services import project_practice_rows
 
@@ -32,14 +32,6 @@ def current_cycle() -> str:
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
-def _errors_to_form(form, exc: ValidationError) -> None:
-    body = validation_error_body(exc)
-    for field, errors in body.items():
-        target = None if field in ("detail", "__all__") or field not in form.fields else field
-        for message in errors if isinstance(errors, list) else [errors]:
-            form.add_error(target, message)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_create(request: HttpRequest, team_slug: str) -> HttpResponse:
@@ -51,7 +43,7 @@ def project_create(request: HttpRequest, team_slug: str) -> HttpResponse:
         try:
             project = services.project_create(actor=request.user, team=team, **form.service_fields())
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_form(form, exc)
         else:
             messages.success(request, f"Project {project} created.")
             return redirect("project-detail", pk=project.pk)
@@ -71,7 +63,7 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.project_update(actor=request.user, project=project, **fields)
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_form(form, exc)
         else:
             messages.success(request, "Project saved.")
             return redirect("project-detail", pk=project.pk)
@@ -205,7 +197,7 @@ def _submit(request, assessment) -> HttpResponse:
             messages.error(request, "Your answers are saved, but these practices still need an answer before you "
                                     "can submit: " + ", ".join(body["missing"]))
         else:
-            messages.error(request, " ".join(m for msgs in body.values() for m in msgs))
+            messages.error(request, error_text(exc))
         return redirect("assessment-form", pk=assessment.pk)
     messages.success(request, "Submitted for review. A security officer will approve it or return it with comments.")
     return redirect("project-detail", pk=assessment.project_id)

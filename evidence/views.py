@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from assessments.models import Answer, Project
 from controls.models import Practice
-from mlsec_portal.api import error_text, validation_error_body
+from mlsec_portal.api import error_text, errors_to_form
 from mlsec_portal.downloads import harden_download
 
 from . import services
@@ -63,9 +63,7 @@ def evidence_new(request: HttpRequest, pk: int) -> HttpResponse:
                 url=data.get("url") or "", text=data.get("text") or "", upload=data.get("file"),
                 valid_until=data.get("valid_until"), answer=answer, supersedes=previous)
         except ValidationError as exc:
-            for field, errors in validation_error_body(exc).items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            errors_to_form(form, exc)
         else:
             messages.success(request, f"Evidence “{evidence.title}” stored for {practice.code}.")
             if answer is not None:

@@ -37,7 +37,19 @@ def validation_error_body(exc: DjangoValidationError) -> dict:
 
 def error_text(exc: DjangoValidationError) -> str:
     """All of a validation error's messages as one sentence, for a page's message banner."""
-    return " ".join(m for messages in validation_error_body(exc).values() for m in messages)
+    return " ".join(str(m) for m in exc.messages)
+
+
+def errors_to_form(form, exc: DjangoValidationError) -> None:
+    """A service's refusal onto a bound form: field errors on their fields, the rest on the form."""
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for field, errors in exc.message_dict.items():
+        target = field if field in form.fields else None
+        for message in errors:
+            form.add_error(target, message)
 
 
 def exception_handler(exc, context):

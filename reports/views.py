@@ -16,7 +16,7 @@ from assessments.models import Project
 from checks.models import Advisory
 from controls.models import CatalogRelease
 from evidence import storage
-from mlsec_portal.api import validation_error_body
+from mlsec_portal.api import errors_to_form
 from mlsec_portal.downloads import harden_download
 
 from . import services
@@ -55,9 +55,7 @@ def reports_page(request: HttpRequest) -> HttpResponse:
             report = services.report_request(actor=request.user, scope=data["scope"], format=data["format"],
                                              team=data.get("team"), project=data.get("project"), as_of=data.get("as_of"))
         except ValidationError as exc:
-            for field, errors in validation_error_body(exc).items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            errors_to_form(form, exc)
         else:
             messages.success(request, f"Export queued: {report.get_format_display()} of {report.scope_label}.")
             return redirect("reports")
