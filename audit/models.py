@@ -15,6 +15,7 @@ from django.db import models
 
 from . import chain
 from .chain import GENESIS_HASH  # noqa: F401 - re-exported: the chain's start
+from .redaction import redacted_view
 
 
 class AppendOnlyError(Exception):
@@ -68,7 +69,7 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        return f"#{self.seq} {self.action} {self.object_type}:{redacted_view(self).object_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

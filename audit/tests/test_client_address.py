@@ -1,8 +1,9 @@
 """The client address in an event is an IP address in canonical form, or nothing; never a 500, never a broken chain."""
 
+import ipaddress
+
 import pytest
 
-from audit.chain import normalise_ip
 from audit.models import AuditEvent
 from audit.services import audit_record, verify_chain
 from mlsec_portal import context
@@ -22,6 +23,11 @@ CASES = [
 ]
 
 
+def canonical(value: str | None) -> str | None:
+    """The address as a value, whatever text the database prints it as."""
+    return None if value is None else str(ipaddress.ip_address(value))
+
+
 @pytest.mark.parametrize("remote_addr,stored", CASES, ids=[c[0][:24] or "empty" for c in CASES])
 def test_the_client_address_is_normalised_and_an_invalid_one_is_dropped(org, client, remote_addr, stored):
     client.force_login(org.lead)
@@ -30,7 +36,7 @@ def test_the_client_address_is_normalised_and_an_invalid_one_is_dropped(org, cli
     }, REMOTE_ADDR=remote_addr)
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="project.update")
-    assert normalise_ip(event.ip) == stored and (event.ip is None) == (stored is None)
+    assert canonical(event.ip) == stored and (event.ip is None) == (stored is None)
     report = verify_chain()
     assert report.ok, report.reason
 

@@ -19,12 +19,17 @@ from django.db import connection
 from django.utils import timezone
 
 from assessments import services
-from audit import chain
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from audit.services import audit_record, verify_chain
 from audit.tests.test_trail import bypassing_the_database_guard
 
-seal_legacy_chain = importlib.import_module("audit.migrations.0004_key_the_chain_with_hmac").seal_legacy_chain
+UNKEYED = 1  # chain version of plain SHA-256 events
+
+
+def chain():
+    from audit import chain as module  # imported late: the forgery tests also run against the unkeyed code
+
+    return module
 
 
 @pytest.fixture
@@ -60,11 +65,11 @@ def rechain(cursor, from_seq: int, hasher=sha256_of) -> None:
     """Recompute every hash from `from_seq` on, relink, and move the head to the new tip."""
     unkeyed = "chain_version" in columns() and hasher is sha256_of
     prev = AuditEvent.objects.filter(seq__lt=from_seq).order_by("-seq").values_list("hash", flat=True).first()
-    prev = prev or chain.GENESIS_HASH
+    prev = prev or GENESIS_HASH
     for event in AuditEvent.objects.filter(seq__gte=from_seq).order_by("seq"):
         event.prev_hash = prev
         if unkeyed:
-            event.chain_version = chain.CHAIN_SHA256
+            event.chain_version = UNKEYED
         new_hash = hasher(event)
         sets, params = "prev_hash = %s, hash = %s", [prev, new_hash]
         if unkeyed:
@@ -117,7 +122,7 @@ def test_a_chain_re_forged_with_a_guessed_key_fails_verification(trail):
     guessed = b"not-the-audit-key-" * 3
 
     def hmac_with_guess(event):
-        return chain.event_hash(event, {event.key_id: guessed})
+        return chain().event_hash(event, {event.key_id: guessed})
 
     with bypassing_the_database_guard() as cursor:
         cursor.execute("UPDATE audit_auditevent SET object_repr = 'x' WHERE seq = %s", [trail[1].seq])
@@ -138,13 +143,13 @@ def test_removing_the_newest_events_and_moving_the_head_back_is_detected(trail):
 
 def make_legacy_trail(n: int) -> list[AuditEvent]:
     """Events as the portal wrote them before the chain was keyed: plain SHA-256, no key id."""
-    prev, events = chain.GENESIS_HASH, []
+    prev, events = GENESIS_HASH, []
     start = timezone.now() - dt.timedelta(days=30)
     for seq in range(1, n + 1):
         event = AuditEvent(seq=seq, at=start + dt.timedelta(hours=seq), actor_username="system",
                            action="project.update", object_type="assessments.project", object_id=str(seq),
                            object_repr=f"project {seq}", changes={"after": {"risk_tier": "high"}}, ip="192.0.2.10",
-                           request_id="", prev_hash=prev, chain_version=chain.CHAIN_SHA256, key_id="")
+                           request_id="", prev_hash=prev, chain_version=UNKEYED, key_id="")
         event.hash = sha256_of(event)
         event.save(force_insert=True)
         prev = event.hash
@@ -162,26 +167,23 @@ def legacy_trail(db):
 
 
 def seal():
-    seal_legacy_chain(django_apps(), SimpleNamespace(connection=connection))
-
-
-def django_apps():
     from django.apps import apps
 
-    return apps
+    migration = importlib.import_module("audit.migrations.0004_key_the_chain_with_hmac")
+    migration.seal_legacy_chain(apps, SimpleNamespace(connection=connection))
 
 
 def test_events_written_before_the_chain_was_keyed_still_verify_once_sealed(legacy_trail, org):
     seal()
-    sealing = AuditEvent.objects.get(action=chain.SEAL_ACTION)
+    sealing = AuditEvent.objects.get(action=chain().SEAL_ACTION)
     assert sealing.seq == 5 and sealing.prev_hash == legacy_trail[-1].hash
-    assert sealing.chain_version == chain.CHAIN_HMAC
+    assert sealing.chain_version == chain().CHAIN_HMAC
     assert sealing.changes["extra"]["legacy_events"] == 4
     services.project_update(actor=org.lead, project=org.project, name="Card fraud scorer v2")
     report = verify_chain()
     assert report.ok and report.checked == 6
     seal()  # a second run of the migration adds nothing
-    assert AuditEvent.objects.filter(action=chain.SEAL_ACTION).count() == 1
+    assert AuditEvent.objects.filter(action=chain().SEAL_ACTION).count() == 1
 
 
 def test_an_unsealed_legacy_chain_is_not_trusted(legacy_trail):

@@ -284,6 +284,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# The admin never shows a TOTP key or QR code, nor recovery codes (audit/admin_secrets.py goes further).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 AXES_FAILURE_LIMIT = env_int("MLSEC_LOCKOUT_FAILURES", 5)
 AXES_COOLOFF_TIME = env_int("MLSEC_LOCKOUT_MINUTES", 15) / 60  # hours
 # Lock an account after repeated failures, and an address that guesses across many accounts.
