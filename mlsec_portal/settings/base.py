@@ -201,6 +201,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Assess, verify and export the security posture of machine-learning systems.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: signed-in users only, with a second factor where their role needs one.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "accounts.permissions.MFASatisfied"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
