@@ -282,3 +282,34 @@ def test_the_review_queue_checks_independence_at_the_same_cost_for_1_and_20_asse
     few = count_queries(client, "/review-queue/")
     add(19)
     assert count_queries(client, "/review-queue/") == few
+
+
+def test_the_migration_recovers_past_memberships_from_the_audit_trail(org):
+    """Deployments upgrading from before membership history: removals the trail recorded still count."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from accounts.models import MembershipPeriod
+    from audit.models import AuditEvent
+    from audit.services import audit_record
+
+    account_services.membership_set(actor=org.admin, team=org.team, user=org.officer, role=TeamRole.MEMBER)
+    account_services.membership_remove(actor=org.admin, team=org.team, user=org.officer)
+    # The team admin's inline records the user id and "user (role) in Team" only.
+    audit_record(actor=org.admin, action="admin:membership.delete", object_type="accounts.membership",
+                 object_id="999", object_repr=f"{org.nobody} (lead) in {org.other_team}",
+                 before={"role": "lead", "user": org.nobody.pk})
+    removed_at = AuditEvent.objects.get(action="membership.remove").at
+    MembershipPeriod.objects.all().delete()  # as before the migration
+
+    migration = importlib.import_module("accounts.migrations.0002_record_membership_periods")
+    migration.backfill_periods(apps, SimpleNamespace(connection=connection))
+    officer = MembershipPeriod.objects.get(user=org.officer)
+    assert officer.team == org.team and officer.ended_at == removed_at
+    assert MembershipPeriod.objects.get(user=org.nobody).team == org.other_team
+    assert MembershipPeriod.objects.filter(user=org.lead, team=org.team, ended_at__isnull=True).exists()
+    reviewer = type(org.officer).objects.get(pk=org.officer.pk)
+    assert reviewer.belonged_to(org.team.pk, removed_at - dt.timedelta(days=1))
