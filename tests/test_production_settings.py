@@ -121,7 +121,7 @@ def test_production_refuses_to_start_with_a_placeholder_from_env_example(tmp_pat
 
 
 def test_production_refuses_an_evidence_key_that_is_not_a_fernet_key(tmp_path):
-    bad = ["not-a-fernet-key", "A" * 43 + "!", "c2hvcnQta2V5LW9mLTMwLWJ5dGVzLWxvbmcteHh4"]  # words, not base64, 30 bytes
+    bad = ["not-a-fernet-key", "A" * 43 + "!", "c2hvcnQta2V5LW9mLTMwLWJ5dGVzLWxvbmcteHh4"]  # words, not base64, 30 bytes  # pragma: allowlist secret
     errors = import_production(*(production_env(tmp_path, MLSEC_EVIDENCE_KEY=f"{Fernet.generate_key().decode()},{v}")
                                  for v in bad))
     for value, error in zip(bad, errors, strict=True):
@@ -135,7 +135,7 @@ def pem(key) -> str:
 
 def test_production_refuses_a_signing_key_that_is_not_an_ed25519_private_key(tmp_path):
     bad = {
-        "garbage": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+        "garbage": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",  # pragma: allowlist secret
         "rsa": pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
         "ec": pem(ec.generate_private_key(ec.SECP256R1())),
         "public half": Ed25519PrivateKey.generate().public_key().public_bytes(

@@ -54,7 +54,7 @@ def leaked(content: bytes, secrets_of) -> list[str]:
 
 def test_creating_a_user_in_the_admin_records_no_password_hash(admin_client):
     response = admin_client.post("/admin/accounts/user/add/", {
-        "username": "newcomer", "password1": PASSWORD, "password2": PASSWORD, "usable_password": "true",
+        "username": "newcomer", "password1": PASSWORD, "password2": PASSWORD, "usable_password": "true",  # pragma: allowlist secret
         "email": "newcomer@example.org", "org_role": "none",
     })
     assert response.status_code == 302, response.content[:500]
@@ -72,13 +72,13 @@ def test_creating_a_user_in_the_admin_records_no_password_hash(admin_client):
 def test_no_secret_is_written_to_the_trail_whatever_it_is_called(org, secrets_of):
     token = secrets_of["token"]
     event = audit_record(actor=org.admin, action="test.secrets", obj=token, after={
-        "client_secret": "s3cr3t-value-123", "nested": {"recovery_codes": ["abc123def", "ghi456jkl"]},
-        "note": "pbkdf2_sha256$720000$salt$hash=", "pem": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n",
+        "client_secret": "s3cr3t-value-123", "nested": {"recovery_codes": ["abc123def", "ghi456jkl"]},  # pragma: allowlist secret
+        "note": "pbkdf2_sha256$720000$salt$hash=", "pem": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n",  # pragma: allowlist secret
         "setup": "otpauth://totp/mlsec:officer?secret=JBSWY3DPEHPK3PXP", "risk_tier": "high", "password": "",
     })
     event.refresh_from_db()
     stored = json.dumps([event.changes, event.object_id, event.object_repr])
-    for secret in ("s3cr3t-value-123", "abc123def", "pbkdf2_sha256$", "BEGIN PRIVATE KEY", "JBSWY3DPEHPK3PXP", token.key):
+    for secret in ("s3cr3t-value-123", "abc123def", "pbkdf2_sha256$", "BEGIN PRIVATE KEY", "JBSWY3DPEHPK3PXP", token.key):  # pragma: allowlist secret
         assert secret not in stored, secret
     assert event.changes["after"]["risk_tier"] == "high" and event.changes["after"]["password"] == ""
     assert verify_chain().ok
