@@ -194,6 +194,16 @@ def test_nobody_adds_or_removes_their_own_membership_in_the_admin(org, admin_for
     assert not Membership.objects.filter(user=org.officer).exists()
     own = Membership.objects.create(team=org.team, user=org.officer, role=TeamRole.MEMBER)
     assert client.post(f"/admin/accounts/membership/{own.pk}/delete/", {"post": "yes"}).status_code == 403
+    memberships = list(Membership.objects.filter(team=org.team).order_by("pk"))
+    inline_delete = {"name": org.team.name, "slug": org.team.slug, "description": "",
+                     "memberships-TOTAL_FORMS": str(len(memberships)), "memberships-INITIAL_FORMS": str(len(memberships))}
+    for i, m in enumerate(memberships):
+        inline_delete.update({f"memberships-{i}-id": m.pk, f"memberships-{i}-team": org.team.pk,
+                              f"memberships-{i}-user": m.user_id, f"memberships-{i}-role": m.role})
+        if m.pk == own.pk:
+            inline_delete[f"memberships-{i}-DELETE"] = "on"
+    response = client.post(f"/admin/accounts/team/{org.team.pk}/change/", inline_delete)
+    assert response.status_code == 200 and b"their own team membership" in response.content
     assert client.post("/admin/accounts/membership/", {"action": "delete_selected", "_selected_action": [own.pk],
                                                        "post": "yes"}).status_code == 403
     assert Membership.objects.filter(pk=own.pk).exists()
@@ -223,6 +233,11 @@ def test_an_auditor_stays_read_only_whatever_memberships_it_is_given(org, api, t
         ("post", f"/api/v1/projects/{org.project.pk}/run-checks/", {"checks": ["source-secrets"]}),
         ("post", f"/api/v1/projects/{org.project.pk}/artifact-baseline/", None),
     ]
+    page = Client()
+    page.force_login(org.auditor)
+    response = page.post(f"/projects/{org.project.pk}/edit/", {"name": "Renamed by the auditor", "risk_tier": "low",
+                                                              "lifecycle": "production", "data_classification": "public"})
+    assert response.status_code == 403
     client = api(org.auditor)
     for method, path, body in writes:
         response = getattr(client, method)(path, body, format="json")
