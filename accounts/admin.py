@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 
 from audit.admin_mixins import AuditedAdminMixin
 
@@ -14,10 +16,33 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("MLSec Portal", {"fields": ("email", "org_role")}))
 
 
+class OwnMembershipRefusedFormSet(forms.BaseInlineFormSet):
+    """Inline memberships: nobody adds, changes or removes their own (Team.membership_change_refusal)."""
+
+    actor = None
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if not form.has_changed() and not self._should_delete_form(form):
+                continue
+            users = {getattr(form, "cleaned_data", {}).get("user"), form.instance.user if form.instance.user_id else None}
+            for user in users - {None}:
+                refusal = self.instance.membership_change_refusal(self.actor, user)  # self.instance: the team
+                if refusal:
+                    raise forms.ValidationError(refusal)
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
+    formset = OwnMembershipRefusedFormSet
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.actor = request.user
+        return formset
 
 
 @admin.register(Team)
@@ -44,8 +69,39 @@ class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
         formset.save_m2m()
 
 
+class MembershipAdminForm(forms.ModelForm):
+    actor = None
+
+    def clean(self):
+        cleaned = super().clean()
+        team = cleaned.get("team") or (self.instance.team if self.instance.team_id else None)
+        for user in {cleaned.get("user"), self.instance.user if self.instance.user_id else None} - {None}:
+            refusal = team.membership_change_refusal(self.actor, user) if team else None
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("team", "user", "role")
     list_filter = ("role", "team")
     autocomplete_fields = ("user", "team")
+    form = MembershipAdminForm
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.user_id != request.user.pk)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.user_id != request.user.pk)
+
+    def delete_model(self, request, obj):
+        refusal = obj.team.membership_change_refusal(request.user, obj.user)
+        if refusal:  # "delete selected" asks only once for the whole list
+            raise PermissionDenied(refusal)
+        super().delete_model(request, obj)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
 
 from .choices import MFA_REQUIRED_ROLES, ORG_WIDE_ROLES, OrgRole, TeamRole
 from .scope import ScopedQuerySet
@@ -48,10 +53,30 @@ class User(AbstractUser):
         return settings.MLSEC_REQUIRE_MFA and self.effective_role in MFA_REQUIRED_ROLES
 
     def team_roles(self) -> dict[int, str]:
-        """{team_id: role} for this user's memberships, loaded once per user object."""
+        """{team_id: role} for this user's memberships, loaded once per user object.
+
+        An auditor's memberships grant nothing: auditors stay read-only whatever teams they are put
+        in, and every team power (editing, submitting, uploading, running checks, proposing) comes
+        from here.
+        """
+        if self.is_auditor:
+            return {}
         if not hasattr(self, "_team_roles_cache"):
             self._team_roles_cache = dict(self.memberships.values_list("team_id", "role"))
         return self._team_roles_cache
+
+    def team_history(self) -> list[tuple[int, dt.datetime | None]]:
+        """(team id, end or None if current) of every membership this user holds or held; one query, cached."""
+        if not hasattr(self, "_team_history_cache"):
+            current = Membership.objects.filter(user_id=self.pk).order_by().annotate(
+                ended=models.Value(None, output_field=models.DateTimeField())).values_list("team_id", "ended")
+            past = MembershipPeriod.objects.filter(user_id=self.pk).order_by().values_list("team_id", "ended_at")
+            self._team_history_cache = list(current.union(past, all=True))
+        return self._team_history_cache
+
+    def belonged_to(self, team_id: int, since: dt.datetime) -> bool:
+        """Whether this user was in the team at any moment from `since` until now (auditors included)."""
+        return any(team == team_id and (ended is None or ended >= since) for team, ended in self.team_history())
 
     def role_in(self, team_id: int) -> str | None:
         return self.team_roles().get(team_id)
@@ -91,6 +116,18 @@ class Team(models.Model):
         """Edit the team and its memberships: administrators and security officers."""
         return user.is_org_admin or user.is_officer
 
+    def membership_change_refusal(self, actor, user) -> str | None:
+        """Why `actor` may not add, change or remove `user`'s membership of this team (None: they may).
+
+        Nobody changes their own memberships: an officer who could leave a team and review it, or join
+        one and edit it, would decide both sides of the separation of duties.
+        """
+        if not self.can_be_managed_by(actor):
+            return "Only administrators and security officers manage team memberships."
+        if user is not None and actor.pk is not None and actor.pk == getattr(user, "pk", user):
+            return "Nobody adds, changes or removes their own team membership: ask another officer or administrator."
+        return None
+
 
 class MembershipQuerySet(ScopedQuerySet):
     team_path = "team"
@@ -112,3 +149,63 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) in {self.team}"
+
+
+class MembershipPeriod(models.Model):
+    """A span of time during which a user was in a team, kept when the membership ends.
+
+    Separation of duties asks whether a reviewer belonged to the team while the work was done, not
+    only whether they belong to it today. Written by the signal handlers below, whatever changes a
+    membership (services, the admin, a cascade).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="membership_periods")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="membership_periods")
+    role = models.CharField(max_length=8, choices=TeamRole.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "team", "started_at"]
+        indexes = [models.Index(fields=["user", "team"], name="period_user_team_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.team} from {self.started_at:%Y-%m-%d}"
+
+    @classmethod
+    def record_membership(cls, membership: Membership) -> None:
+        """Open a period for a new membership, or a new one when its role changes."""
+        open_period = cls.objects.filter(team_id=membership.team_id, user_id=membership.user_id,
+                                         ended_at__isnull=True).first()
+        if open_period is not None and open_period.role == membership.role:
+            return
+        now = timezone.now()
+        if open_period is not None:
+            open_period.ended_at = now
+            open_period.save(update_fields=["ended_at"])
+        cls.objects.create(team_id=membership.team_id, user_id=membership.user_id, role=membership.role,
+                           started_at=membership.created_at if open_period is None else now)
+
+    @classmethod
+    def close_membership(cls, membership: Membership) -> None:
+        """End the open period; a membership created without one (a bulk load) gets a closed one."""
+        now = timezone.now()
+        closed = cls.objects.filter(team_id=membership.team_id, user_id=membership.user_id,
+                                    ended_at__isnull=True).update(ended_at=now)
+        if not closed:
+            cls.objects.create(team_id=membership.team_id, user_id=membership.user_id, role=membership.role,
+                               started_at=membership.created_at or now, ended_at=now)
+
+
+@receiver(post_save, sender=Membership, dispatch_uid="membership_period_open")
+def _membership_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        MembershipPeriod.record_membership(instance)
+
+
+@receiver(post_delete, sender=Membership, dispatch_uid="membership_period_close")
+def _membership_deleted(sender, instance, origin=None, **kwargs):
+    gone = origin.model if isinstance(origin, models.QuerySet) else type(origin)
+    if gone in (User, Team):
+        return  # the person or the team itself is deleted, and its history with it
+    MembershipPeriod.close_membership(instance)

@@ -85,8 +85,9 @@ def team_update(*, actor, team: Team, **fields) -> Team:
 @transaction.atomic
 def membership_set(*, actor, team: Team, user: User, role: str) -> Membership:
     """Add `user` to `team` with `role`, or change their role if they are already in it."""
-    if not team.can_be_managed_by(actor):
-        raise PermissionDenied("Only administrators and security officers manage team memberships.")
+    refusal = team.membership_change_refusal(actor, user)
+    if refusal:
+        raise PermissionDenied(refusal)
     if role not in TeamRole.values:
         raise ValidationError({"role": [f"Choose one of: {', '.join(TeamRole.values)}."]})
     membership = Membership.objects.filter(team=team, user=user).first()
@@ -109,8 +110,10 @@ def membership_set(*, actor, team: Team, user: User, role: str) -> Membership:
 
 @transaction.atomic
 def membership_remove(*, actor, team: Team, user: User) -> None:
-    if not team.can_be_managed_by(actor):
-        raise PermissionDenied("Only administrators and security officers manage team memberships.")
+    """Take `user` out of `team`; their membership history stays (separation of duties reads it)."""
+    refusal = team.membership_change_refusal(actor, user)
+    if refusal:
+        raise PermissionDenied(refusal)
     membership = Membership.objects.filter(team=team, user=user).first()
     if membership is None:
         raise ValidationError({"user": ["This user is not in the team."]})

@@ -51,5 +51,9 @@ class RiskAcceptanceAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ("status",)
     readonly_fields = ("status", "approved_by", "decided_by", "decided_at", "proposed_by")
 
+    def has_change_permission(self, request, obj=None):
+        # An approved or rejected acceptance is final here as in the API: propose a new one instead.
+        return super().has_change_permission(request, obj) and (obj is None or not obj.is_decided)
+
     def has_delete_permission(self, request, obj=None):
         return False

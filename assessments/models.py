@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
+from django.utils import timezone
 
+from accounts.duties import independence_refusal
 from accounts.models import Team, slug_validator
 from accounts.scope import ScopedQuerySet
 from controls.models import Practice
@@ -23,7 +25,7 @@ from .choices import (
     Lifecycle,
     RiskTier,
 )
-from .validators import validate_check_opt_outs, validate_check_targets, validate_cycle
+from .validators import cycle_start, validate_check_opt_outs, validate_check_targets, validate_cycle
 
 LEVEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(4)]
 
@@ -162,8 +164,18 @@ class Assessment(models.Model):
         return user.is_lead_of(self.project.team_id)
 
     def can_be_reviewed_by(self, user) -> bool:
-        # Separation of duties: an officer never reviews a team they belong to.
-        return user.is_officer and not user.belongs_to(self.project.team_id)
+        return self.review_refusal(user) is None
+
+    def review_refusal(self, user) -> str | None:
+        """Why `user` may not approve or return this assessment (None: they may).
+
+        Separation of duties (accounts/duties.py): an officer who submitted it, or who was in the
+        team at any time from the start of its cycle, or from its creation if earlier, until now,
+        never reviews it.
+        """
+        since = min(cycle_start(self.cycle), self.created_at) if self.created_at else cycle_start(self.cycle)
+        return independence_refusal(user, team_id=self.project.team_id, authors=[self.submitted_by_id],
+                                    since=since, work="this assessment")
 
 
 class AnswerQuerySet(ScopedQuerySet):
@@ -248,6 +260,17 @@ class RiskAcceptance(models.Model):
     def can_be_proposed_by(self, user) -> bool:
         return user.is_lead_of(self.project.team_id)
 
+    @property
+    def is_decided(self) -> bool:
+        """Approved or rejected: final, through the services and the admin alike."""
+        return self.status != AcceptanceStatus.PROPOSED
+
     def can_be_decided_by(self, user) -> bool:
-        return user.is_officer and not user.belongs_to(self.project.team_id)
+        return self.decision_refusal(user) is None
+
+    def decision_refusal(self, user) -> str | None:
+        """Why `user` may not approve or reject this acceptance: its proposer, or anyone in the team since it was proposed."""
+        since = self.proposed_at or timezone.now()
+        return independence_refusal(user, team_id=self.project.team_id, authors=[self.proposed_by_id], since=since,
+                                    work="this risk acceptance")
 

@@ -182,10 +182,9 @@ def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
 
 def _lock_for_review(actor, assessment: Assessment) -> Assessment:
     assessment = Assessment.objects.select_for_update().select_related("project").get(pk=assessment.pk)
-    if not assessment.can_be_reviewed_by(actor):
-        if actor.is_officer:
-            raise PermissionDenied("Security officers never review a team they belong to.")
-        raise PermissionDenied("Only a security officer can review assessments.")
+    refusal = assessment.review_refusal(actor)  # separation of duties, one rule for every path
+    if refusal:
+        raise PermissionDenied(refusal)
     if assessment.status != AssessmentStatus.SUBMITTED:
         raise ValidationError(f"Only a submitted assessment can be reviewed (it is {assessment.status}).")
     return assessment
@@ -255,7 +254,7 @@ def acceptance_update(*, actor, acceptance: RiskAcceptance, **fields) -> RiskAcc
     """The lead may reword or shorten a proposal until an officer decides on it."""
     if not acceptance.can_be_proposed_by(actor):
         raise PermissionDenied("Only the team's lead can change a proposed risk acceptance.")
-    if acceptance.status != AcceptanceStatus.PROPOSED:
+    if acceptance.is_decided:
         raise ValidationError("A decided risk acceptance cannot be changed; propose a new one.")
     before = snapshot(acceptance, ("justification", "expires_on"))
     acceptance.justification = fields.get("justification", acceptance.justification)
@@ -272,8 +271,9 @@ def acceptance_update(*, actor, acceptance: RiskAcceptance, **fields) -> RiskAcc
 def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: str = "") -> RiskAcceptance:
     """An officer (outside the team) approves or rejects a proposed acceptance."""
     acceptance = RiskAcceptance.objects.select_for_update().select_related("project").get(pk=acceptance.pk)
-    if not acceptance.can_be_decided_by(actor):
-        raise PermissionDenied("Only a security officer outside the team can decide on a risk acceptance.")
+    refusal = acceptance.decision_refusal(actor)
+    if refusal:
+        raise PermissionDenied(refusal)
     if status not in (AcceptanceStatus.APPROVED, AcceptanceStatus.REJECTED):
         raise ValidationError({"status": ["Choose approved or rejected."]})
     if acceptance.status != AcceptanceStatus.PROPOSED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlsplit
 
@@ -80,3 +81,16 @@ def validate_check_opt_outs(value) -> None:
 def validate_cycle(value: str) -> None:
     if not isinstance(value, str) or not _CYCLE.match(value):
         raise ValidationError("A cycle looks like 2026-Q4, 2026-H2 or 2026-FY.")
+
+
+def cycle_start(value: str) -> dt.datetime:
+    """The first moment of a cycle (UTC): 2026-Q4 → 1 October 2026, 2026-H2 → 1 July, 2026-FY → 1 January."""
+    validate_cycle(value)
+    year, period = int(value[:4]), value[5:]
+    if period.startswith("Q"):
+        month = 3 * int(period[1]) - 2
+    elif period.startswith("H"):
+        month = 6 * int(period[1]) - 5
+    else:
+        month = 1
+    return dt.datetime(year, month, 1, tzinfo=dt.UTC)

@@ -1,4 +1,8 @@
-"""Make every change made through the Django admin an audit event."""
+"""Make every change made through the Django admin an audit event.
+
+The values recorded are the model's fields as a dict; `audit_record` masks the secret ones (a
+password hash, a device key) before anything is written.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,9 @@ class AuditedAdminMixin:
         before = _json_safe(model_to_dict(obj))
         label, pk, text = obj._meta.label_lower, obj.pk, str(obj)
         super().delete_model(request, obj)
+        # `obj` (still in memory) lets audit_record mask its secrets wherever they appear (a token's id is the token).
         audit_record(
-            actor=request.user, action=f"admin:{obj._meta.model_name}.delete",
+            actor=request.user, action=f"admin:{obj._meta.model_name}.delete", obj=obj,
             object_type=label, object_id=str(pk), object_repr=text, before=before,
         )
 

@@ -1,20 +1,21 @@
 """The audit trail: append-only, hash-chained events for every change anyone makes.
 
-Each event stores the previous event's hash and its own SHA-256 over a canonical JSON of its
-content, so editing, inserting or deleting any event breaks the chain (`manage.py verify_audit_log`).
-`AuditChainHead` remembers the last sequence number and hash: it serialises writers (a row lock)
-and lets verification notice a deleted *last* event too.
+Each event stores the previous event's hash and its own HMAC-SHA256, keyed with `MLSEC_AUDIT_KEY`,
+over a canonical JSON of its content (`audit/chain.py`), so editing, inserting or deleting any event
+breaks the chain (`manage.py verify_audit_log`), even for someone who can write the table and
+recompute hashes: without the key they cannot recompute these. `AuditChainHead` remembers the last
+sequence number and hash under a MAC of its own: it serialises writers (a row lock) and lets
+verification notice deleted *newest* events too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from django.conf import settings
 from django.db import models
 
-GENESIS_HASH = "0" * 64
+from . import chain
+from .chain import GENESIS_HASH  # noqa: F401 - re-exported: the chain's start
+from .redaction import redacted_view
 
 
 class AppendOnlyError(Exception):
@@ -53,6 +54,9 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # 1: plain SHA-256 (events from before the chain was keyed), 2: HMAC-SHA256 with the key `key_id`.
+    chain_version = models.PositiveSmallIntegerField(editable=False)
+    key_id = models.CharField(max_length=16, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -65,7 +69,7 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        return f"#{self.seq} {self.action} {self.object_type}:{redacted_view(self).object_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -76,24 +80,11 @@ class AuditEvent(models.Model):
         raise AppendOnlyError("audit events are append-only")
 
     def canonical_content(self) -> dict:
-        return {
-            "seq": self.seq,
-            "at": self.at.isoformat(timespec="microseconds"),
-            "actor_id": self.actor_id,
-            "actor_username": self.actor_username,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "object_repr": self.object_repr,
-            "changes": self.changes,
-            "ip": self.ip,
-            "request_id": self.request_id,
-            "prev_hash": self.prev_hash,
-        }
+        return chain.canonical_content(self)
 
-    def compute_hash(self) -> str:
-        body = json.dumps(self.canonical_content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(body.encode()).hexdigest()
+    def compute_hash(self, keys: dict[str, bytes] | None = None) -> str | None:
+        """The hash this event must carry (None if its key is not configured here)."""
+        return chain.event_hash(self, keys)
 
 
 class AuditChainHead(models.Model):
@@ -101,6 +92,9 @@ class AuditChainHead(models.Model):
 
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # HMAC over (last_seq, last_hash) with the key `key_id`: a head moved back without the key shows.
+    mac = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=16, blank=True)
 
     def __str__(self) -> str:
         return f"audit chain head at #{self.last_seq}"

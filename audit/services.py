@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.ipv6 import clean_ipv6_address
 
 from mlsec_portal import context
 
+from . import chain
 from .models import GENESIS_HASH, AuditChainHead, AuditEvent
+from .redaction import model_secrets, redact_event
 
 
 def _json_safe(value):
@@ -65,7 +66,11 @@ def audit_record(
     object_repr: str = "",
     extra: dict | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. Call it inside the transaction that makes the change."""
+    """Append one event to the chain. Call it inside the transaction that makes the change.
+
+    Secrets in the values (password hashes, tokens, keys, one-time secrets) are masked before the
+    event is written; the client address is kept only if it parses as an IP address.
+    """
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -77,11 +82,10 @@ def audit_record(
         changes["after"] = _json_safe(after)
     if extra:
         changes["extra"] = _json_safe(extra)
+    shown = redact_event(object_type=object_type, object_id=str(object_id), object_repr=object_repr[:200],
+                         changes=changes, known_secrets=model_secrets(obj))
     request = context.current()
-    ip = request.ip
-    if ip and ":" in ip:
-        # The database normalises IPv6 text; hash exactly what will be read back.
-        ip = clean_ipv6_address(ip)
+    signing_key_id, signing_key = chain.keyring()[0]
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
     event = AuditEvent(
@@ -91,16 +95,21 @@ def audit_record(
         actor_username=actor_obj.get_username() if actor_obj else "system",
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
-        object_repr=object_repr[:200],
-        changes=changes,
-        ip=ip,
+        object_id=shown.object_id[:64],
+        object_repr=shown.object_repr[:200],
+        changes=shown.changes,
+        ip=chain.normalise_ip(request.ip),
         request_id=request.request_id if request.request_id != "-" else "",
         prev_hash=head.last_hash,
+        chain_version=chain.CHAIN_HMAC,
+        key_id=signing_key_id,
     )
-    event.hash = event.compute_hash()
+    event.hash = event.compute_hash({signing_key_id: signing_key})
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=head.pk).update(last_seq=event.seq, last_hash=event.hash)
+    AuditChainHead.objects.filter(pk=head.pk).update(
+        last_seq=event.seq, last_hash=event.hash, key_id=signing_key_id,
+        mac=chain.head_mac(signing_key, event.seq, event.hash),
+    )
     return event
 
 
@@ -110,23 +119,92 @@ class ChainReport:
     checked: int
     first_broken_seq: int | None = None
     reason: str = ""
+    last_hash: str = GENESIS_HASH
 
 
-def verify_chain(chunk_size: int = 2000) -> ChainReport:
-    """Walk the whole chain in order; report the first event whose link or content is wrong."""
-    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
-        if event.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq, f"event #{expected_seq} is missing (next is #{event.seq})")
-        if event.prev_hash != prev_hash:
-            return ChainReport(False, checked, event.seq, f"event #{event.seq} does not link to the previous event")
-        if event.compute_hash() != event.hash:
-            return ChainReport(False, checked, event.seq, f"event #{event.seq} was altered (hash mismatch)")
-        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
+class _Walk:
+    """State of one pass along the chain: what the next event must look like."""
+
+    def __init__(self, keys: list[tuple[str, bytes]]):
+        self.keys = dict(keys)
+        self.rank = {kid: index for index, (kid, _) in enumerate(keys)}  # 0 = newest key
+        self.expected_seq, self.prev_hash, self.checked = 1, GENESIS_HASH, 0
+        self.legacy, self.keyed, self.key_rank = 0, 0, len(keys)
+
+    def problem(self, event: AuditEvent) -> str | None:
+        seq = event.seq
+        if event.prev_hash != self.prev_hash:
+            return f"event #{seq} does not link to the previous event"
+        if event.chain_version == chain.CHAIN_SHA256:
+            if self.keyed:
+                return f"event #{seq} carries an unkeyed SHA-256 hash after keyed events: it was forged"
+        elif event.chain_version == chain.CHAIN_HMAC:
+            if event.key_id not in self.keys:
+                return (f"event #{seq} is keyed with an unknown key ({event.key_id or 'none'}): it was forged, "
+                        "or its key is missing from MLSEC_AUDIT_KEY")
+            if self.rank[event.key_id] > self.key_rank:
+                return f"event #{seq} is keyed with a key that was already retired: it was forged"
+        else:
+            return f"event #{seq} has an unknown chain version {event.chain_version}"
+        if event.compute_hash(self.keys) != event.hash:
+            return f"event #{seq} was altered (hash mismatch)"
+        return None
+
+    def accept(self, event: AuditEvent) -> None:
+        if event.chain_version == chain.CHAIN_SHA256:
+            self.legacy += 1
+        else:
+            self.keyed += 1
+            self.key_rank = self.rank[event.key_id]
+        self.prev_hash, self.expected_seq, self.checked = event.hash, self.expected_seq + 1, self.checked + 1
+
+
+def verify_chain(chunk_size: int = 2000, rounds: int = 5) -> ChainReport:
+    """Walk the whole chain in order; report the first event whose link, key or content is wrong.
+
+    Events appended while the walk runs are verified too: after each pass the head is read again,
+    and the walk goes on until it reaches the head (at most `rounds` passes).
+    """
+    walk = _Walk(chain.keyring())
+    head = None
+    for _ in range(rounds):
+        broken = _walk_on(walk, chunk_size)
+        if broken:
+            return broken
+        head = _read_head()
+        if head is None or head.last_seq <= walk.checked:
+            break
+    return _check_head(walk, head)
+
+
+def _walk_on(walk: _Walk, chunk_size: int) -> ChainReport | None:
+    events = AuditEvent.objects.filter(seq__gte=walk.expected_seq).order_by("seq")
+    for event in events.iterator(chunk_size=chunk_size):
+        if event.seq != walk.expected_seq:
+            return ChainReport(False, walk.checked, walk.expected_seq,
+                               f"event #{walk.expected_seq} is missing (next is #{event.seq})")
+        problem = walk.problem(event)
+        if problem:
+            return ChainReport(False, walk.checked, event.seq, problem)
+        walk.accept(event)
+    return None
+
+
+def _read_head() -> AuditChainHead | None:
+    return AuditChainHead.objects.filter(pk=1).first()
+
+
+def _check_head(walk: _Walk, head: AuditChainHead | None) -> ChainReport:
     last_seq = head.last_seq if head else 0
-    if last_seq != checked or (head and head.last_hash != prev_hash):
-        return ChainReport(
-            False, checked, checked + 1, f"the chain ends at #{checked} but its head records #{last_seq}: events were removed"
-        )
-    return ChainReport(True, checked)
+    if last_seq != walk.checked or (head and head.last_hash != walk.prev_hash):
+        return ChainReport(False, walk.checked, walk.checked + 1,
+                           f"the chain ends at #{walk.checked} but its head records #{last_seq}: events were removed")
+    if walk.legacy and not walk.keyed:
+        return ChainReport(False, walk.checked, 1, f"the {walk.legacy} events carry only unkeyed SHA-256 hashes and no "
+                           "keyed event seals them: the chain was rewritten (or migrations did not run)")
+    if walk.keyed:
+        key = walk.keys.get(head.key_id)
+        if key is None or head.mac != chain.head_mac(key, head.last_seq, head.last_hash):
+            return ChainReport(False, walk.checked, walk.checked + 1,
+                               "the chain head's MAC does not match: the head was moved (newest events removed?)")
+    return ChainReport(True, walk.checked, last_hash=walk.prev_hash)

@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from .filtersets import AuditEventFilter
 from .models import AuditEvent
+from .redaction import redacted_view
 
 
 @login_required
@@ -14,6 +15,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     events = AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.visible_to(request.user).order_by("-seq"))
     page = Paginator(events.qs, 50).get_page(request.GET.get("page"))
+    for event in page:
+        event.shown = redacted_view(event)  # secrets stored by older versions stay masked
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/log.html", {"filter": events, "page": page, "query": query.urlencode()})

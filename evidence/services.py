@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import TeamRole
+from accounts.duties import independence_refusal
 from accounts.models import Membership
 from assessments.models import Answer, Project
 from audit.services import audit_record
@@ -120,7 +121,9 @@ def evidence_add(*, actor, project: Project, practice: Practice, kind: str, titl
 
 
 def can_review_evidence(user, evidence: Evidence) -> bool:
-    return user.is_officer and not user.belongs_to(evidence.project.team_id)
+    """Separation of duties (accounts/duties.py): not its uploader, nor in the team since it was uploaded."""
+    return independence_refusal(user, team_id=evidence.project.team_id, authors=[evidence.uploaded_by_id],
+                                since=evidence.created_at, work="this evidence") is None
 
 
 @transaction.atomic

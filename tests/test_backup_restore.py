@@ -68,6 +68,7 @@ def test_a_restored_backup_verifies_and_tampering_is_caught(org, api, tmp_path, 
         "DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.local", "MLSEC_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": empty_target, "MLSEC_MEDIA_ROOT": str(restored_media),
         "MLSEC_EVIDENCE_KEY": ",".join(settings.MLSEC_EVIDENCE_KEYS),
+        "MLSEC_AUDIT_KEY": ",".join(settings.MLSEC_AUDIT_KEYS),
     })
     result = run("restore.sh", str(backup), env=restore_env)
     assert result.returncode == 0, result.stdout + result.stderr

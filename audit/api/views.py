@@ -2,15 +2,24 @@ from rest_framework import mixins, permissions, serializers, viewsets
 
 from ..filtersets import AuditEventFilter
 from ..models import AuditEvent
+from ..redaction import redacted_view
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    """An event as stored, except that secrets recorded by older versions are masked (the hash is the stored one)."""
+
     actor = serializers.CharField(source="actor_username")
 
     class Meta:
         model = AuditEvent
         fields = ["seq", "at", "actor", "action", "object_type", "object_id", "object_repr", "changes", "ip",
                   "request_id", "hash", "prev_hash"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        shown = redacted_view(instance)
+        data.update(changes=shown.changes, object_id=shown.object_id, object_repr=shown.object_repr)
+        return data
 
 
 class CanReadTrail(permissions.BasePermission):

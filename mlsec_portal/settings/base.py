@@ -201,6 +201,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Assess, verify and export the security posture of machine-learning systems.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: signed-in users only, with a second factor where their role needs one.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "accounts.permissions.MFASatisfied"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -258,6 +260,7 @@ MLSEC_REQUIRE_MFA = env_bool("MLSEC_REQUIRE_MFA", True)
 MLSEC_MAX_UPLOAD_MB = env_int("MLSEC_MAX_UPLOAD_MB", 25)
 MLSEC_EVIDENCE_KEYS = env_list("MLSEC_EVIDENCE_KEY")  # comma-separated: first encrypts, all decrypt
 MLSEC_SIGNING_KEY = os.environ.get("MLSEC_SIGNING_KEY", "")  # PEM (or path to PEM) of the Ed25519 key
+MLSEC_AUDIT_KEYS = env_list("MLSEC_AUDIT_KEY")  # comma-separated: first keys new audit events, all verify
 MLSEC_CHECK_ROOTS = env_list("MLSEC_CHECK_ROOTS")  # directories checks may read; empty = none
 MLSEC_CHECK_CA_BUNDLE = os.environ.get("MLSEC_CHECK_CA_BUNDLE", "") or None
 MLSEC_WEBHOOK_URL = os.environ.get("MLSEC_WEBHOOK_URL", "")
@@ -282,6 +285,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# The admin never shows a TOTP key or QR code, nor recovery codes (audit/admin_secrets.py goes further).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 AXES_FAILURE_LIMIT = env_int("MLSEC_LOCKOUT_FAILURES", 5)
 AXES_COOLOFF_TIME = env_int("MLSEC_LOCKOUT_MINUTES", 15) / 60  # hours

@@ -1,13 +1,22 @@
 """The embedded default: SQLite and a file-system Celery broker under `var/`, throwaway secrets."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, MLSEC_CHECK_ROOTS, MLSEC_EVIDENCE_KEYS, MLSEC_SIGNING_KEY, VAR_DIR, env_bool
-from .secrets import local_evidence_key, local_secret_key, local_signing_key
+from .base import (
+    BASE_DIR,
+    MLSEC_AUDIT_KEYS,
+    MLSEC_CHECK_ROOTS,
+    MLSEC_EVIDENCE_KEYS,
+    MLSEC_SIGNING_KEY,
+    VAR_DIR,
+    env_bool,
+)
+from .secrets import local_audit_key, local_evidence_key, local_secret_key, local_signing_key
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or local_secret_key(VAR_DIR)  # noqa: F405
 MLSEC_EVIDENCE_KEYS = MLSEC_EVIDENCE_KEYS or [local_evidence_key(VAR_DIR)]
 MLSEC_SIGNING_KEY = MLSEC_SIGNING_KEY or local_signing_key(VAR_DIR)
+MLSEC_AUDIT_KEYS = MLSEC_AUDIT_KEYS or [local_audit_key(VAR_DIR)]
 # The demo's check targets live under var/demo-targets; more roots come from MLSEC_CHECK_ROOTS.
 MLSEC_CHECK_ROOTS = MLSEC_CHECK_ROOTS or [str(VAR_DIR / "demo-targets"), str(BASE_DIR)]
 WHITENOISE_AUTOREFRESH = DEBUG

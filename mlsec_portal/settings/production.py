@@ -3,20 +3,24 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MLSEC_EVIDENCE_KEYS, MLSEC_SIGNING_KEY, env_bool, env_int
+from .base import MLSEC_AUDIT_KEYS, MLSEC_EVIDENCE_KEYS, MLSEC_SIGNING_KEY, env_bool, env_int
+from .startup import secret_problems
 
-_REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "MLSEC_EVIDENCE_KEY", "MLSEC_SIGNING_KEY", "DATABASE_URL")
+_REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "MLSEC_EVIDENCE_KEY", "MLSEC_SIGNING_KEY", "MLSEC_AUDIT_KEY",
+             "DATABASE_URL")
 _missing = [name for name in _REQUIRED if not os.environ.get(name, "").strip()]  # noqa: F405
 if _missing:
     raise ImproperlyConfigured(
         "mlsec_portal.settings.production refuses to start without: " + ", ".join(_missing)
     )
-if len(os.environ["DJANGO_SECRET_KEY"]) < 50:  # noqa: F405
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long")
+# Placeholders copied from .env.example, keys that do not parse: refuse now, naming the variable.
+_problems = secret_problems(os.environ)  # noqa: F405
+if _problems:
+    raise ImproperlyConfigured("mlsec_portal.settings.production refuses to start: " + "; ".join(_problems))
 
 DEBUG = False
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]  # noqa: F405
-assert MLSEC_EVIDENCE_KEYS and MLSEC_SIGNING_KEY  # noqa: S101 - guaranteed by _REQUIRED above
+assert MLSEC_EVIDENCE_KEYS and MLSEC_SIGNING_KEY and MLSEC_AUDIT_KEYS  # noqa: S101 - guaranteed by _REQUIRED above
 
 SECURE_SSL_REDIRECT = env_bool("MLSEC_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -29,6 +29,10 @@ def local_secret_key(var_dir: Path) -> str:
     return _read_or_create(var_dir / "secret-key.txt", lambda: secrets.token_urlsafe(50))
 
 
+def local_audit_key(var_dir: Path) -> str:
+    return _read_or_create(var_dir / "audit.key", lambda: secrets.token_urlsafe(48))
+
+
 def local_evidence_key(var_dir: Path) -> str:
     from cryptography.fernet import Fernet
 

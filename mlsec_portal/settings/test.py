@@ -1,5 +1,6 @@
 """Settings for the test suite: fast hashing, eager-free Celery, MFA off unless a test turns it on."""
 
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ MLSEC_REQUIRE_MFA = False
 # One key per test session, inherited by the worker processes the integration tests start.
 MLSEC_EVIDENCE_KEYS = [os.environ.setdefault("MLSEC_TEST_EVIDENCE_KEY", Fernet.generate_key().decode())]  # noqa: F405
 MLSEC_SIGNING_KEY = local_signing_key(VAR_DIR / "test")
+MLSEC_AUDIT_KEYS = [os.environ.setdefault("MLSEC_TEST_AUDIT_KEY", secrets.token_urlsafe(48))]  # noqa: F405
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="mlsec-test-media-"))
 MLSEC_CHECK_ROOTS = [tempfile.gettempdir()]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
