@@ -94,7 +94,7 @@ def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool
         raise ValidationError({"cycle": [f"{project} already has an assessment for {cycle}."]}) from None
     previous = {}
     if copy_previous:
-        last = project.assessments.filter(status=AssessmentStatus.APPROVED).order_by("-reviewed_at").first()
+        last = project.assessments.current_approved().first()
         if last:
             previous = {a.practice_id: a for a in last.answers.all()}
     answers = []
@@ -191,19 +191,34 @@ def _lock_for_review(actor, assessment: Assessment) -> Assessment:
     return assessment
 
 
+def _lock_project(project_id: int) -> Project:
+    """Serialise the approvals of one project: the second waits for the first to commit, then sees it."""
+    return Project.objects.select_for_update().get(pk=project_id)
+
+
 @transaction.atomic
 def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> Assessment:
-    """Approve: the assessment becomes immutable and the one that counts for the project's score."""
+    """Approve: the assessment becomes immutable and, unless a newer cycle is already approved, the one
+    that counts for the project's score (the previous one is superseded at the same instant)."""
+    _lock_project(assessment.project_id)
     assessment = _lock_for_review(actor, assessment)
     now = timezone.now()
-    Assessment.objects.filter(
-        project_id=assessment.project_id, status=AssessmentStatus.APPROVED, superseded_at__isnull=True
-    ).update(superseded_at=now)
+    current = Assessment.objects.current_approved().filter(project_id=assessment.project_id).first()
+    counts = current is None or not current.is_newer_cycle_than(assessment)
+    if current is not None and counts:
+        current.superseded_at = now
+        current.save(update_fields=["superseded_at", "updated_at"])
     assessment.status = AssessmentStatus.APPROVED
     assessment.reviewed_by, assessment.reviewed_at, assessment.review_comment = actor, now, (comment or "").strip()
-    assessment.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"])
+    # An older cycle approved after a newer one is signed off for the record but never counts.
+    assessment.superseded_at = None if counts else now
+    assessment.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "superseded_at",
+                                   "updated_at"])
+    after = {"status": assessment.status, "comment": assessment.review_comment, "counts": counts}
+    if current is not None:
+        after["supersedes" if counts else "superseded_by"] = current.pk
     audit_record(actor=actor, action="assessment.approve", obj=assessment,
-                 before={"status": AssessmentStatus.SUBMITTED}, after={"status": assessment.status, "comment": assessment.review_comment})
+                 before={"status": AssessmentStatus.SUBMITTED}, after=after)
     return assessment
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlsplit
 
@@ -80,3 +81,25 @@ def validate_check_opt_outs(value) -> None:
 def validate_cycle(value: str) -> None:
     if not isinstance(value, str) or not _CYCLE.match(value):
         raise ValidationError("A cycle looks like 2026-Q4, 2026-H2 or 2026-FY.")
+
+
+def cycle_period(value: str) -> tuple[dt.date, dt.date]:
+    """The first and last day a cycle covers: 2026-Q4 → (2026-10-01, 2026-12-31)."""
+    validate_cycle(value)
+    year, part = int(value[:4]), value[5:]
+    if part == "FY":
+        first_month, months = 1, 12
+    elif part[0] == "H":
+        first_month, months = 1 + 6 * (int(part[1]) - 1), 6
+    else:
+        first_month, months = 1 + 3 * (int(part[1]) - 1), 3
+    start = dt.date(year, first_month, 1)
+    end_month = first_month + months
+    end = (dt.date(year + 1, 1, 1) if end_month > 12 else dt.date(year, end_month, 1)) - dt.timedelta(days=1)
+    return start, end
+
+
+def cycle_rank(value: str) -> tuple[dt.date, dt.date]:
+    """Orders cycles from older to newer: by the day they end, then the later start (Q4 after H2 after FY)."""
+    start, end = cycle_period(value)
+    return end, start

@@ -224,8 +224,12 @@ def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
         if decision == "approve":
             form = ApproveForm(request.POST)
             comment = form.cleaned_data["comment"] if form.is_valid() else ""
-            services.assessment_approve(actor=request.user, assessment=assessment, comment=comment)
-            messages.success(request, f"{assessment} approved.")
+            approved = services.assessment_approve(actor=request.user, assessment=assessment, comment=comment)
+            if approved.superseded_at:
+                messages.success(request, f"{assessment} approved for the record; the newer approved cycle still "
+                                          "counts for the project's score.")
+            else:
+                messages.success(request, f"{assessment} approved.")
         elif decision == "return":
             form = ReturnForm(request.POST)
             if not form.is_valid():
