@@ -111,13 +111,19 @@ def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool
     return assessment
 
 
-def _validate_answer(answer: Answer) -> None:
+def _validate_answer(answer: Answer, *, due_date_before: dt.date | None) -> None:
     errors = {}
     if answer.not_applicable:
         if answer.level is not None:
             errors["level"] = ["Choose a level or not applicable, not both."]
         if not answer.justification.strip():
             errors["justification"] = ["Not applicable needs a justification."]
+    if answer.level is not None and answer.target_level is not None and answer.target_level < answer.level:
+        errors["target_level"] = [f"The target level cannot be below the current level ({answer.level})."]
+    # A due date carried over from an earlier cycle may have passed; a date entered now may not.
+    if (isinstance(answer.due_date, dt.date) and answer.due_date != due_date_before
+            and answer.due_date < timezone.localdate()):
+        errors["due_date"] = ["The due date is in the past: choose today or a later day."]
     try:
         answer.full_clean(exclude=["assessment", "practice", "updated_by"], validate_unique=False)
     except ValidationError as exc:
@@ -129,12 +135,13 @@ def _validate_answer(answer: Answer) -> None:
 
 @transaction.atomic
 def answer_update(*, actor, answer: Answer, **fields) -> Answer:
-    """Change an answer while its assessment is a draft or returned."""
+    """Change an answer while its assessment is a draft or returned; a refusal leaves `answer` as it was."""
     assessment = Assessment.objects.select_for_update().get(pk=answer.assessment_id)
     if not assessment.can_be_edited_by(actor):
         raise PermissionDenied("Only members of the project's team can answer its assessment.")
     if assessment.status not in EDITABLE_STATUSES:
         raise ValidationError(f"Answers can only change while the assessment is a draft or returned (it is {assessment.status}).")
+    original = {name: getattr(answer, name) for name in ANSWER_FIELDS}
     before = snapshot(answer, ANSWER_FIELDS)
     for name, value in fields.items():
         if name in ANSWER_FIELDS:
@@ -144,7 +151,12 @@ def answer_update(*, actor, answer: Answer, **fields) -> Answer:
     for text_field in ("justification", "notes", "owner"):
         if getattr(answer, text_field) is None:
             setattr(answer, text_field, "")
-    _validate_answer(answer)
+    try:
+        _validate_answer(answer, due_date_before=original["due_date"])
+    except ValidationError:
+        for name, value in original.items():
+            setattr(answer, name, value)
+        raise
     answer.updated_by = actor
     answer.save()
     old, new = diff(before, snapshot(answer, ANSWER_FIELDS))

@@ -7,7 +7,6 @@ from collections import OrderedDict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -151,41 +150,56 @@ def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
     editable = assessment.is_editable and assessment.can_be_edited_by(user)
     if request.method == "POST" and not editable:
         raise PermissionDenied
-    answers = list(assessment.answers.all())
-    forms = [AnswerForm(request.POST or None, answer=a) for a in answers]
+    forms = [AnswerForm(request.POST or None, answer=a) for a in assessment.answers.all()]
     evidence: dict[int, list] = {}
     for item in (Evidence.objects.current().filter(project=assessment.project).exclude(kind=EvidenceKind.CHECK)
                  .order_by("-created_at")):
         evidence.setdefault(item.practice_id, []).append(item)
     for form in forms:
         form.evidence = evidence.get(form.answer.practice_id, [])
+    attention: list[AnswerForm] = []
+    saved = 0
     if request.method == "POST":
-        if all(f.is_valid() for f in forms):
-            try:
-                with transaction.atomic():
-                    for form in forms:
-                        changes = form.changes()
-                        if changes:
-                            services.answer_update(actor=user, answer=form.answer, **changes)
-            except ValidationError as exc:
-                messages.error(request, error_text(exc))
-            else:
-                if "submit" in request.POST:
-                    return _submit(request, assessment)
-                messages.success(request, "Draft saved.")
-                return redirect("assessment-form", pk=assessment.pk)
-        else:
-            messages.error(request, "Some answers need attention: see the practices marked in red.")
-    answered = sum(a.is_answered for a in answers)
+        saved, attention = _save_answers(user, forms)
+        if not attention:
+            if "submit" in request.POST:
+                return _submit(request, assessment)
+            messages.success(request, "Draft saved.")
+            return redirect("assessment-form", pk=assessment.pk)
+    answered = sum(form.is_answered() for form in forms)
     return render(request, "assessments/assessment_form.html", {
         "assessment": assessment, "project": assessment.project, "groups": _grouped(forms),
         "editable": editable, "can_submit": editable and assessment.can_be_submitted_by(user),
         "can_attach": user.belongs_to(assessment.project.team_id) and not assessment.project.archived_at,
         "can_review": assessment.status == AssessmentStatus.SUBMITTED and assessment.can_be_reviewed_by(user),
-        "answered": answered, "total": len(answers),
-        "percent": round(100 * answered / len(answers)) if answers else 0,
+        "answered": answered, "total": len(forms),
+        "percent": round(100 * answered / len(forms)) if forms else 0,
+        "attention": attention, "saved": saved,
         "return_form": ReturnForm(), "approve_form": ApproveForm(),
     })
+
+
+def _save_answers(user, forms: list[AnswerForm]) -> tuple[int, list[AnswerForm]]:
+    """Save every valid, changed answer on its own, so one invalid answer never costs the others.
+
+    Returns how many were saved and the forms that need attention (their errors on their fields).
+    """
+    saved, attention = 0, []
+    for form in forms:
+        if not form.is_valid():
+            attention.append(form)
+            continue
+        changes = form.changes()
+        if not changes:
+            continue
+        try:
+            services.answer_update(actor=user, answer=form.answer, **changes)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+            attention.append(form)
+        else:
+            saved += 1
+    return saved, attention
 
 
 def _submit(request, assessment) -> HttpResponse:
