@@ -24,6 +24,7 @@ from . import services
 from .choices import AssessmentStatus
 from .forms import AcceptanceForm, AnswerForm, ApproveForm, DecisionForm, ProjectForm, ReturnForm, StartAssessmentForm
 from .models import Answer, Assessment, Project, RiskAcceptance
+from .review import review_summary
 
 
 def current_cycle() -> str:
@@ -144,12 +145,18 @@ def _grouped(forms: list[AnswerForm]) -> OrderedDict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
-    """The self-assessment: 25 practices by category, rubric beside the level, save draft or submit."""
+    """The self-assessment: 25 practices by category, rubric beside the level, save draft or submit.
+
+    Whoever cannot edit it (the reviewer, an auditor, the team once it is submitted) gets the compact
+    review table instead of 25 disabled forms.
+    """
     assessment = _assessment_for(request, pk)
     user = request.user
     editable = assessment.is_editable and assessment.can_be_edited_by(user)
     if request.method == "POST" and not editable:
         raise PermissionDenied
+    if not editable:
+        return _review_page(request, assessment)
     forms = [AnswerForm(request.POST or None, answer=a) for a in assessment.answers.all()]
     evidence: dict[int, list] = {}
     for item in (Evidence.objects.current().filter(project=assessment.project).exclude(kind=EvidenceKind.CHECK)
@@ -171,11 +178,20 @@ def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment, "project": assessment.project, "groups": _grouped(forms),
         "editable": editable, "can_submit": editable and assessment.can_be_submitted_by(user),
         "can_attach": user.belongs_to(assessment.project.team_id) and not assessment.project.archived_at,
-        "can_review": assessment.status == AssessmentStatus.SUBMITTED and assessment.can_be_reviewed_by(user),
         "answered": answered, "total": len(forms),
         "percent": round(100 * answered / len(forms)) if forms else 0,
         "attention": attention, "saved": saved,
-        "return_form": ReturnForm(), "approve_form": ApproveForm(),
+    })
+
+
+def _review_page(request, assessment: Assessment) -> HttpResponse:
+    """Read-only: one compact row per practice, and the officer's approve / return at the top."""
+    summary = review_summary(assessment)
+    answered = sum(row.answer.is_answered for row in summary.rows)
+    return render(request, "assessments/assessment_review.html", {
+        "assessment": assessment, "project": assessment.project, "review": summary,
+        "answered": answered, "total": len(summary.rows),
+        "can_review": assessment.status == AssessmentStatus.SUBMITTED and assessment.can_be_reviewed_by(request.user),
     })
 
 

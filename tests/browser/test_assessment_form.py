@@ -129,3 +129,19 @@ def test_a_lead_submits_and_an_officer_returns_then_approves_in_the_browser(live
     assert assessment.status == AssessmentStatus.APPROVED and assessment.reviewed_by == org.officer
     lead_context.close()
     officer_context.close()
+
+
+def test_the_review_page_shows_every_practice_within_a_few_screens(live_server, watched_page, org):
+    from assessments.choices import AssessmentStatus
+
+    make_assessment(org.project, cycle="2026-Q3", levels=1, status=AssessmentStatus.APPROVED)
+    submitted = make_assessment(org.project, levels=2, status=AssessmentStatus.SUBMITTED)
+    page = watched_page.page
+    sign_in(page, live_server.url, "officer", PASSWORD)
+    page.goto(f"{live_server.url}/assessments/{submitted.pk}/")
+    assert page.locator("tr[id^='practice-MLS-']").count() == 25
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 3600, f"the review page is {height} px tall"
+    approve = page.locator("button:has-text('Approve')").bounding_box()
+    assert approve["y"] < 900  # the decision is on the first screen
+    watched_page.assert_clean()
