@@ -305,6 +305,8 @@ def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: s
         raise ValidationError({"status": ["Choose approved or rejected."]})
     if acceptance.status != AcceptanceStatus.PROPOSED:
         raise ValidationError(f"This risk acceptance was already {acceptance.status}.")
+    if status == AcceptanceStatus.REJECTED and not (note or "").strip():
+        raise ValidationError({"decision_note": ["Say why the risk is not accepted: the team reads this note."]})
     if status == AcceptanceStatus.APPROVED and acceptance.expires_on <= timezone.localdate():
         raise ValidationError({"expires_on": ["This proposal has already expired."]})
     acceptance.status, acceptance.decision_note = status, (note or "").strip()

@@ -95,7 +95,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "baseline": ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first(),
         "evidence": list(Evidence.objects.current().filter(project=project).exclude(kind=EvidenceKind.CHECK)
                          .select_related("practice", "uploaded_by").order_by("practice__number", "-created_at")),
-        "acceptances": list(project.risk_acceptances.select_related("practice", "proposed_by", "approved_by")
+        "acceptances": list(project.risk_acceptances.select_related("practice", "proposed_by", "approved_by", "decided_by")
                             .order_by("-proposed_at")),
         "acceptance_form": AcceptanceForm(),
         "can_propose": request.user.is_lead_of(project.team_id) and not project.archived_at,
