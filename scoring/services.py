@@ -221,12 +221,45 @@ def _snapshot_row(day, team, ps: PracticeScore, cell: Cell) -> ScoreSnapshot:
     )
 
 
-def trend(*, team: Team | None = None, days: int = 90) -> list[tuple[dt.date, float | None, float | None]]:
-    """(day, score, coverage) for the organisation or one team over the last `days` days: one query."""
-    start = timezone.localdate() - dt.timedelta(days=days - 1)
+def trend(*, team: Team | None = None, days: int = 90,
+          live: tuple[float | None, float | None] | None = None) -> list[tuple[dt.date, float | None, float | None]]:
+    """(day, score, coverage) for the organisation or one team over the last `days` days: one query.
+
+    With `live` (today's score and coverage as the page's headline shows them), today's point is that
+    live value rather than the snapshot taken earlier today, so the chart and the headline agree.
+    """
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=days - 1)
     rows = ScoreSnapshot.objects.filter(day__gte=start, practice__isnull=True)
     rows = rows.filter(team=team) if team else rows.filter(team__isnull=True)
-    return list(rows.order_by("day").values_list("day", "score", "coverage"))
+    points = list(rows.order_by("day").values_list("day", "score", "coverage"))
+    if live is not None:
+        points = [p for p in points if p[0] < today] + [(today, *live)]
+    return points
+
+
+def trend_window(days: int = 90) -> tuple[dt.date, dt.date]:
+    """The first and last day a `days`-long trend covers, ending today."""
+    today = timezone.localdate()
+    return today - dt.timedelta(days=days - 1), today
+
+
+def checks_in_progress(user, *, team_ids=None) -> int:
+    """Check runs queued or running in `user`'s scope: the figures they feed are still being computed."""
+    return sum(checks_in_progress_by_team(user, team_ids=team_ids).values())
+
+
+def checks_in_progress_by_team(user, *, team_ids=None) -> dict[int, int]:
+    """{team id: check runs queued or running} in `user`'s scope, in one query."""
+    from django.db.models import Count
+
+    from checks.choices import ACTIVE_STATUSES
+    from checks.models import CheckRun
+
+    runs = CheckRun.objects.visible_to(user).filter(status__in=ACTIVE_STATUSES, project__archived_at__isnull=True)
+    if team_ids is not None:
+        runs = runs.filter(project__team_id__in=team_ids)
+    return dict(runs.values_list("project__team_id").annotate(n=Count("pk")).order_by())
 
 
 @dataclass

@@ -14,7 +14,7 @@ from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from evidence.services import evidence_expiring
 
 from . import charts
-from .services import scorecard_for, trend
+from .services import checks_in_progress, scorecard_for, trend, trend_window
 
 
 @login_required
@@ -34,7 +34,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "queue": queue_items,
         "queue_count": queue.count(),
         "heatmap": charts.heatmap_figure(card),
-        "trend": charts.trend_figure(trend(days=90)),
+        "trend": charts.trend_figure(trend(days=90, live=(card.score, card.coverage)), window=trend_window(90)),
+        "checks_running": checks_in_progress(request.user),
         "chart_config": charts.chart_config(),
     }
     context["failing_checks"] = list(failing_checks(request.user)[:10])

@@ -13,7 +13,14 @@ from accounts.models import Membership, Team
 from assessments.models import Assessment, Project
 from controls.models import Practice
 from scoring import charts
-from scoring.services import project_scores, scorecard_for, trend
+from scoring.services import (
+    checks_in_progress,
+    checks_in_progress_by_team,
+    project_scores,
+    scorecard_for,
+    trend,
+    trend_window,
+)
 
 
 def _projects_with_latest(queryset, scores=None):
@@ -43,7 +50,9 @@ def home(request: HttpRequest) -> HttpResponse:
     for project in projects:
         by_team.setdefault(project.team_id, []).append(project)
     team_scores = {t.team.pk: t for t in card.teams}
-    rows = [{"membership": m, "team": m.team, "score": team_scores.get(m.team_id), "projects": by_team.get(m.team_id, [])}
+    running = checks_in_progress_by_team(user, team_ids=[t.pk for t in teams])
+    rows = [{"membership": m, "team": m.team, "score": team_scores.get(m.team_id), "projects": by_team.get(m.team_id, []),
+             "checks_running": running.get(m.team_id, 0)}
             for m in memberships]
     return render(request, "web/home.html", {"teams": rows})
 
@@ -76,7 +85,9 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "team": team, "team_score": team_score, "projects": projects, "members": members,
         "can_add_project": can_add_project,
         "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
-        "trend": charts.trend_figure(trend(team=team, days=90)),
+        "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
+                                     window=trend_window(90)),
+        "checks_running": checks_in_progress(user, team_ids=[team.pk]),
         "chart_config": charts.chart_config(),
         "gaps": sorted((p for p in team_score.practices if p.score is not None), key=lambda p: p.score)[:5],
     })
