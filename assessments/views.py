@@ -77,6 +77,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         project.assessments.select_related("submitted_by", "reviewed_by").with_completion().order_by("-created_at")
     )
     current, practice_rows = project_practice_rows(project)
+    open_assessment = next((a for a in assessments if a.status != AssessmentStatus.APPROVED), None)
     context = {
         "project": project,
         "current": current,
@@ -85,7 +86,10 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                         for r in practice_rows]),
         "chart_config": charts.chart_config(),
         "assessments": assessments,
-        "open_assessment": next((a for a in assessments if a.status != AssessmentStatus.APPROVED), None),
+        "open_assessment": open_assessment,
+        "can_answer": open_assessment is not None and open_assessment.can_be_edited_by(request.user),
+        "can_review_open": open_assessment is not None and open_assessment.status == AssessmentStatus.SUBMITTED
+        and open_assessment.can_be_reviewed_by(request.user),
         "start_form": StartAssessmentForm(initial={"cycle": current_cycle(), "copy_previous": True}),
         "can_edit": project.can_be_edited_by(request.user),
         "latest_runs": list(CheckRun.objects.filter(project=project).latest_per_check()
@@ -242,6 +246,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
     for item in queue:
         item.reviewable = item.can_be_reviewed_by(request.user)
+        item.own_team = request.user.is_officer and request.user.belongs_to(item.project.team_id)
     return render(request, "assessments/review_queue.html", {"queue": queue})
 
 

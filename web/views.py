@@ -23,8 +23,12 @@ from scoring.services import (
 )
 
 
-def _projects_with_latest(queryset, scores=None):
-    """Projects with their assessments newest first (`project.latest`) and their score: two queries."""
+def _projects_with_latest(queryset, scores=None, *, viewer):
+    """Projects with their assessments newest first (`project.latest`) and their score: two queries.
+
+    `project.editable_by_viewer` says whether `viewer` may change its open assessment (team people only),
+    so nobody is offered "Continue" on a form they can only read.
+    """
     assessments = Assessment.objects.with_completion().order_by("-created_at")
     projects = list(queryset.select_related("team").prefetch_related(
         Prefetch("assessments", queryset=assessments, to_attr="history")))
@@ -32,6 +36,7 @@ def _projects_with_latest(queryset, scores=None):
         project.latest = project.history[0] if project.history else None
         found = (scores or {}).get(project.pk)
         project.score = found.score if found else None
+        project.editable_by_viewer = viewer.belongs_to(project.team_id)
     return projects
 
 
@@ -45,7 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
     teams = [m.team for m in memberships]
     card = scorecard_for(teams)
     scores = project_scores(team_ids=[t.pk for t in teams])
-    projects = _projects_with_latest(Project.objects.visible_to(user).active().order_by("name"), scores)
+    projects = _projects_with_latest(Project.objects.visible_to(user).active().order_by("name"), scores, viewer=user)
     by_team: OrderedDict[int, list] = OrderedDict((t.pk, []) for t in teams)
     for project in projects:
         by_team.setdefault(project.team_id, []).append(project)
@@ -78,7 +83,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     card = scorecard_for(scope)
     team_score = next(t for t in card.teams if t.team.pk == team.pk)
     scores = project_scores(team_ids=[team.pk])
-    projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores)
+    projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores, viewer=user)
     members = Membership.objects.filter(team=team).select_related("user").order_by("role", "user__username")
     can_add_project = user.is_org_admin or user.is_officer or user.is_lead_of(team.pk)
     return render(request, "web/team_detail.html", {
