@@ -145,7 +145,7 @@ SELECT cur.group_id, ans.practice_id,
 FROM {answer} ans
 JOIN cur ON cur.assessment_id = ans.assessment_id
 LEFT JOIN flags f ON f.project_id = cur.project_id AND f.practice_id = ans.practice_id
-WHERE ans.level IS NOT NULL OR ans.not_applicable = %s
+WHERE (ans.level IS NOT NULL OR ans.not_applicable = %s){practices}
 GROUP BY cur.group_id, ans.practice_id
 """
 
@@ -159,7 +159,8 @@ GROUP BY {group_column}
 """
 
 
-def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None) -> ScoreInputs:
+def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None,
+                 practice_ids=None) -> ScoreInputs:
     """Two aggregate queries: the team/project × practice sums, and the project counts per group."""
     if group_by not in ("team", "project"):
         raise ValueError("group_by is 'team' or 'project'")
@@ -173,10 +174,12 @@ def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, 
     day = ops.adapt_datefield_value(moment.date())
     tables = _tables()
 
+    practice_sql, practice_params = _in_clause("ans.practice_id", practice_ids)
     sql = CELLS_SQL.format(
-        group_column=group_column, tier_case=_tier_case("p.risk_tier"), scope=scope_sql, points=LEVEL_POINTS, **tables
+        group_column=group_column, tier_case=_tier_case("p.risk_tier"), scope=scope_sql, points=LEVEL_POINTS,
+        practices=practice_sql, **tables
     )
-    params = [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, True]
+    params = [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, True, *practice_params]
     inputs = ScoreInputs()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

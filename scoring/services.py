@@ -336,3 +336,57 @@ def project_practice_rows(project) -> tuple[object | None, list[PracticeRow]]:
         for p in Practice.objects.active().order_by("number")
     ]
     return current, rows
+
+
+WEAK_BELOW = 50.0  # level 0 or 1 after any cap
+
+
+@dataclass
+class ProjectOnPractice:
+    """One project's standing on one practice: its approved answer, after any cap."""
+
+    project: object
+    cell: Cell | None
+    assessed: bool  # an approved assessment is in force
+    answer: object | None
+
+    @property
+    def score(self) -> float | None:
+        return self.cell.score if self.cell else None
+
+    @property
+    def level(self) -> int | None:
+        return None if self.score is None else int(self.score // 25)
+
+    @property
+    def weak(self) -> bool:
+        return self.score is not None and self.score < WEAK_BELOW
+
+    @property
+    def state(self) -> str:
+        if not self.assessed:
+            return "not assessed"
+        if self.answer is not None and self.answer.not_applicable:
+            return "not applicable"
+        if self.score is None:
+            return "unanswered"
+        return "weak" if self.weak else "ok"
+
+
+def projects_on_practice(projects, practice: Practice, *, team_ids=None) -> list[ProjectOnPractice]:
+    """Each project of the `projects` queryset on `practice`, weakest first, then the unscored.
+
+    `team_ids` (None: every team) bounds the score aggregate; four queries for any number of projects.
+    """
+    from assessments.models import Answer, Assessment
+
+    inputs = score_inputs(moment=timezone.now(), group_by="project", team_ids=team_ids, practice_ids=[practice.pk])
+    current = Assessment.objects.current_approved().filter(project__in=projects.values("pk"))
+    answers = {a.assessment.project_id: a for a in Answer.objects.filter(practice=practice, assessment__in=current)
+               .select_related("assessment")}
+    rows = []
+    for project in projects:
+        totals = inputs.totals.get(project.pk)
+        rows.append(ProjectOnPractice(project=project, cell=inputs.cells.get((project.pk, practice.pk)),
+                                      assessed=bool(totals and totals.covered), answer=answers.get(project.pk)))
+    return sorted(rows, key=lambda r: (r.score is None, r.score if r.score is not None else 0, r.project.name))

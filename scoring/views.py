@@ -38,7 +38,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "checks_running": checks_in_progress(request.user),
         "chart_config": charts.chart_config(),
     }
-    context["failing_checks"] = list(failing_checks(request.user)[:10])
+    failing = failing_checks(request.user)
+    context["failing_checks"] = list(failing[:10])
+    context["failing_count"] = failing.count()
     context["proposed_acceptances"] = list(
         RiskAcceptance.objects.filter(status=AcceptanceStatus.PROPOSED).select_related("project__team", "practice")
         .order_by("proposed_at")[:8])

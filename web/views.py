@@ -17,6 +17,7 @@ from scoring.services import (
     checks_in_progress,
     checks_in_progress_by_team,
     project_scores,
+    projects_on_practice,
     scorecard_for,
     trend,
     trend_window,
@@ -107,3 +108,23 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "web/catalogue.html", {"groups": groups})
 
 
+
+
+@login_required
+def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """The projects (in the user's scope) weak on one practice, weakest first; `?show=all` lists every one."""
+    user = request.user
+    practice = get_object_or_404(Practice.objects.active(), code=code)
+    teams = list(Team.objects.visible_to(user).order_by("name"))
+    team = next((t for t in teams if t.slug == request.GET.get("team")), None)
+    projects = Project.objects.visible_to(user).active().select_related("team").order_by("team__name", "name")
+    if team is not None:
+        projects = projects.filter(team=team)
+    team_ids = [team.pk] if team else (None if user.sees_everything else [t.pk for t in teams])
+    rows = projects_on_practice(projects, practice, team_ids=team_ids)
+    show_all = request.GET.get("show") == "all"
+    return render(request, "web/practice_detail.html", {
+        "practice": practice, "teams": teams, "team": team, "show_all": show_all,
+        "rows": rows if show_all else [r for r in rows if r.weak], "weak_count": sum(r.weak for r in rows),
+        "assessed_count": sum(r.assessed for r in rows), "unassessed_count": sum(not r.assessed for r in rows),
+    })
