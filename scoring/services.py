@@ -249,6 +249,20 @@ def checks_in_progress(user, *, team_ids=None) -> int:
     return sum(checks_in_progress_by_team(user, team_ids=team_ids).values())
 
 
+def check_run_counts(user) -> tuple[int, int]:
+    """(failing verdicts in force, runs queued or running) in `user`'s scope, in one query."""
+    from django.db.models import Count, Q
+
+    from checks.choices import ACTIVE_STATUSES, RunStatus
+    from checks.models import CheckRun
+
+    failing = Q(status=RunStatus.FAILED, superseded_at__isnull=True)
+    running = Q(status__in=ACTIVE_STATUSES)
+    counts = (CheckRun.objects.visible_to(user).filter(project__archived_at__isnull=True).filter(failing | running)
+              .aggregate(failing=Count("pk", filter=failing), running=Count("pk", filter=running)))
+    return counts["failing"], counts["running"]
+
+
 def checks_in_progress_by_team(user, *, team_ids=None) -> dict[int, int]:
     """{team id: check runs queued or running} in `user`'s scope, in one query."""
     from django.db.models import Count

@@ -14,7 +14,7 @@ from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from evidence.services import evidence_expiring
 
 from . import charts
-from .services import checks_in_progress, scorecard_for, trend, trend_window
+from .services import check_run_counts, scorecard_for, trend, trend_window
 
 
 @login_required
@@ -35,12 +35,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "queue_count": queue.count(),
         "heatmap": charts.heatmap_figure(card),
         "trend": charts.trend_figure(trend(days=90, live=(card.score, card.coverage)), window=trend_window(90)),
-        "checks_running": checks_in_progress(request.user),
         "chart_config": charts.chart_config(),
     }
-    failing = failing_checks(request.user)
-    context["failing_checks"] = list(failing[:10])
-    context["failing_count"] = failing.count()
+    context["failing_checks"] = list(failing_checks(request.user)[:10])
+    context["failing_count"], context["checks_running"] = check_run_counts(request.user)
     context["proposed_acceptances"] = list(
         RiskAcceptance.objects.filter(status=AcceptanceStatus.PROPOSED).select_related("project__team", "practice")
         .order_by("proposed_at")[:8])
