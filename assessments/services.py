@@ -217,9 +217,8 @@ def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> A
     now = timezone.now()
     current = Assessment.objects.current_approved().filter(project_id=assessment.project_id).first()
     counts = current is None or not current.is_newer_cycle_than(assessment)
-    if current is not None and counts:
-        current.superseded_at = now
-        current.save(update_fields=["superseded_at", "updated_at"])
+    if current is not None and counts:  # an approved assessment never changes otherwise: no updated_at
+        Assessment.objects.filter(pk=current.pk).update(superseded_at=now)
     assessment.status = AssessmentStatus.APPROVED
     assessment.reviewed_by, assessment.reviewed_at, assessment.review_comment = actor, now, (comment or "").strip()
     # An older cycle approved after a newer one is signed off for the record but never counts.
