@@ -96,6 +96,16 @@ class AnswerForm(forms.Form):
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.FIELDS if self.cleaned_data[name] != getattr(self.answer, name)}
 
+    def is_answered(self) -> bool:
+        """As the form shows it: the values typed in (bound) or the stored answer."""
+        if self["not_applicable"].value():
+            return bool((self["justification"].value() or "").strip())
+        return self["level"].value() not in (None, "")
+
+    def error_summary(self) -> str:
+        """Every message of this practice's form as one sentence, for the banner."""
+        return " ".join(str(message) for messages in self.errors.values() for message in messages)
+
 
 class ReturnForm(forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,

@@ -25,7 +25,7 @@ from .choices import (
     Lifecycle,
     RiskTier,
 )
-from .validators import cycle_start, validate_check_opt_outs, validate_check_targets, validate_cycle
+from .validators import cycle_rank, cycle_start, validate_check_opt_outs, validate_check_targets, validate_cycle
 
 LEVEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(4)]
 
@@ -96,6 +96,10 @@ class AssessmentQuerySet(ScopedQuerySet):
     def open(self):
         return self.exclude(status=AssessmentStatus.APPROVED)
 
+    def current_approved(self):
+        """The approved assessments that count now: one per project (a database constraint)."""
+        return self.filter(status=AssessmentStatus.APPROVED, superseded_at__isnull=True)
+
     def review_queue(self):
         return self.filter(status=AssessmentStatus.SUBMITTED).order_by("submitted_at")
 
@@ -127,7 +131,15 @@ class Assessment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["project", "cycle"], name="assessment_unique_project_cycle")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "cycle"], name="assessment_unique_project_cycle"),
+            # One truth per project: at most one approved assessment that is not superseded (a partial
+            # unique index on SQLite and PostgreSQL alike). The approval service also locks the project row.
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status=AssessmentStatus.APPROVED, superseded_at__isnull=True),
+                name="assessment_one_current_approved",
+            ),
+        ]
         indexes = [
             models.Index(fields=["status", "reviewed_at", "superseded_at"], name="assessment_scoring_idx"),
             models.Index(fields=["project", "status"], name="assessment_project_status_idx"),
@@ -144,6 +156,9 @@ class Assessment(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
+
+    def is_newer_cycle_than(self, other: Assessment) -> bool:
+        return cycle_rank(self.cycle) > cycle_rank(other.cycle)
 
     @property
     def completion(self) -> int:

@@ -94,7 +94,7 @@ def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool
         raise ValidationError({"cycle": [f"{project} already has an assessment for {cycle}."]}) from None
     previous = {}
     if copy_previous:
-        last = project.assessments.filter(status=AssessmentStatus.APPROVED).order_by("-reviewed_at").first()
+        last = project.assessments.current_approved().first()
         if last:
             previous = {a.practice_id: a for a in last.answers.all()}
     answers = []
@@ -111,13 +111,19 @@ def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool
     return assessment
 
 
-def _validate_answer(answer: Answer) -> None:
+def _validate_answer(answer: Answer, *, due_date_before: dt.date | None) -> None:
     errors = {}
     if answer.not_applicable:
         if answer.level is not None:
             errors["level"] = ["Choose a level or not applicable, not both."]
         if not answer.justification.strip():
             errors["justification"] = ["Not applicable needs a justification."]
+    if answer.level is not None and answer.target_level is not None and answer.target_level < answer.level:
+        errors["target_level"] = [f"The target level cannot be below the current level ({answer.level})."]
+    # A due date carried over from an earlier cycle may have passed; a date entered now may not.
+    if (isinstance(answer.due_date, dt.date) and answer.due_date != due_date_before
+            and answer.due_date < timezone.localdate()):
+        errors["due_date"] = ["The due date is in the past: choose today or a later day."]
     try:
         answer.full_clean(exclude=["assessment", "practice", "updated_by"], validate_unique=False)
     except ValidationError as exc:
@@ -129,12 +135,13 @@ def _validate_answer(answer: Answer) -> None:
 
 @transaction.atomic
 def answer_update(*, actor, answer: Answer, **fields) -> Answer:
-    """Change an answer while its assessment is a draft or returned."""
+    """Change an answer while its assessment is a draft or returned; a refusal leaves `answer` as it was."""
     assessment = Assessment.objects.select_for_update().get(pk=answer.assessment_id)
     if not assessment.can_be_edited_by(actor):
         raise PermissionDenied("Only members of the project's team can answer its assessment.")
     if assessment.status not in EDITABLE_STATUSES:
         raise ValidationError(f"Answers can only change while the assessment is a draft or returned (it is {assessment.status}).")
+    original = {name: getattr(answer, name) for name in ANSWER_FIELDS}
     before = snapshot(answer, ANSWER_FIELDS)
     for name, value in fields.items():
         if name in ANSWER_FIELDS:
@@ -144,7 +151,12 @@ def answer_update(*, actor, answer: Answer, **fields) -> Answer:
     for text_field in ("justification", "notes", "owner"):
         if getattr(answer, text_field) is None:
             setattr(answer, text_field, "")
-    _validate_answer(answer)
+    try:
+        _validate_answer(answer, due_date_before=original["due_date"])
+    except ValidationError:
+        for name, value in original.items():
+            setattr(answer, name, value)
+        raise
     answer.updated_by = actor
     answer.save()
     old, new = diff(before, snapshot(answer, ANSWER_FIELDS))
@@ -190,19 +202,33 @@ def _lock_for_review(actor, assessment: Assessment) -> Assessment:
     return assessment
 
 
+def _lock_project(project_id: int) -> Project:
+    """Serialise the approvals of one project: the second waits for the first to commit, then sees it."""
+    return Project.objects.select_for_update().get(pk=project_id)
+
+
 @transaction.atomic
 def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> Assessment:
-    """Approve: the assessment becomes immutable and the one that counts for the project's score."""
+    """Approve: the assessment becomes immutable and, unless a newer cycle is already approved, the one
+    that counts for the project's score (the previous one is superseded at the same instant)."""
+    _lock_project(assessment.project_id)
     assessment = _lock_for_review(actor, assessment)
     now = timezone.now()
-    Assessment.objects.filter(
-        project_id=assessment.project_id, status=AssessmentStatus.APPROVED, superseded_at__isnull=True
-    ).update(superseded_at=now)
+    current = Assessment.objects.current_approved().filter(project_id=assessment.project_id).first()
+    counts = current is None or not current.is_newer_cycle_than(assessment)
+    if current is not None and counts:  # an approved assessment never changes otherwise: no updated_at
+        Assessment.objects.filter(pk=current.pk).update(superseded_at=now)
     assessment.status = AssessmentStatus.APPROVED
     assessment.reviewed_by, assessment.reviewed_at, assessment.review_comment = actor, now, (comment or "").strip()
-    assessment.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"])
+    # An older cycle approved after a newer one is signed off for the record but never counts.
+    assessment.superseded_at = None if counts else now
+    assessment.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "superseded_at",
+                                   "updated_at"])
+    after = {"status": assessment.status, "comment": assessment.review_comment, "counts": counts}
+    if current is not None:
+        after["supersedes" if counts else "superseded_by"] = current.pk
     audit_record(actor=actor, action="assessment.approve", obj=assessment,
-                 before={"status": AssessmentStatus.SUBMITTED}, after={"status": assessment.status, "comment": assessment.review_comment})
+                 before={"status": AssessmentStatus.SUBMITTED}, after=after)
     return assessment
 
 
@@ -278,6 +304,8 @@ def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: s
         raise ValidationError({"status": ["Choose approved or rejected."]})
     if acceptance.status != AcceptanceStatus.PROPOSED:
         raise ValidationError(f"This risk acceptance was already {acceptance.status}.")
+    if status == AcceptanceStatus.REJECTED and not (note or "").strip():
+        raise ValidationError({"decision_note": ["Say why the risk is not accepted: the team reads this note."]})
     if status == AcceptanceStatus.APPROVED and acceptance.expires_on <= timezone.localdate():
         raise ValidationError({"expires_on": ["This proposal has already expired."]})
     acceptance.status, acceptance.decision_note = status, (note or "").strip()

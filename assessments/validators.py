@@ -83,14 +83,29 @@ def validate_cycle(value: str) -> None:
         raise ValidationError("A cycle looks like 2026-Q4, 2026-H2 or 2026-FY.")
 
 
+def cycle_period(value: str) -> tuple[dt.date, dt.date]:
+    """The first and last day a cycle covers: 2026-Q4 → (2026-10-01, 2026-12-31)."""
+    validate_cycle(value)
+    year, part = int(value[:4]), value[5:]
+    if part == "FY":
+        first_month, months = 1, 12
+    elif part[0] == "H":
+        first_month, months = 1 + 6 * (int(part[1]) - 1), 6
+    else:
+        first_month, months = 1 + 3 * (int(part[1]) - 1), 3
+    start = dt.date(year, first_month, 1)
+    end_month = first_month + months
+    end = (dt.date(year + 1, 1, 1) if end_month > 12 else dt.date(year, end_month, 1)) - dt.timedelta(days=1)
+    return start, end
+
+
+def cycle_rank(value: str) -> tuple[dt.date, dt.date]:
+    """Orders cycles from older to newer: by the day they end, then the later start (Q4 after H2 after FY)."""
+    start, end = cycle_period(value)
+    return end, start
+
+
 def cycle_start(value: str) -> dt.datetime:
     """The first moment of a cycle (UTC): 2026-Q4 → 1 October 2026, 2026-H2 → 1 July, 2026-FY → 1 January."""
-    validate_cycle(value)
-    year, period = int(value[:4]), value[5:]
-    if period.startswith("Q"):
-        month = 3 * int(period[1]) - 2
-    elif period.startswith("H"):
-        month = 6 * int(period[1]) - 5
-    else:
-        month = 1
-    return dt.datetime(year, month, 1, tzinfo=dt.UTC)
+    first, _ = cycle_period(value)
+    return dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC)

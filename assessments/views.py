@@ -7,7 +7,6 @@ from collections import OrderedDict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +24,7 @@ from . import services
 from .choices import AssessmentStatus
 from .forms import AcceptanceForm, AnswerForm, ApproveForm, DecisionForm, ProjectForm, ReturnForm, StartAssessmentForm
 from .models import Answer, Assessment, Project, RiskAcceptance
+from .review import review_summary
 
 
 def current_cycle() -> str:
@@ -77,6 +77,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         project.assessments.select_related("submitted_by", "reviewed_by").with_completion().order_by("-created_at")
     )
     current, practice_rows = project_practice_rows(project)
+    open_assessment = next((a for a in assessments if a.status != AssessmentStatus.APPROVED), None)
     context = {
         "project": project,
         "current": current,
@@ -85,7 +86,10 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                         for r in practice_rows]),
         "chart_config": charts.chart_config(),
         "assessments": assessments,
-        "open_assessment": next((a for a in assessments if a.status != AssessmentStatus.APPROVED), None),
+        "open_assessment": open_assessment,
+        "can_answer": open_assessment is not None and open_assessment.can_be_edited_by(request.user),
+        "can_review_open": open_assessment is not None and open_assessment.status == AssessmentStatus.SUBMITTED
+        and open_assessment.can_be_reviewed_by(request.user),
         "start_form": StartAssessmentForm(initial={"cycle": current_cycle(), "copy_previous": True}),
         "can_edit": project.can_be_edited_by(request.user),
         "latest_runs": list(CheckRun.objects.filter(project=project).latest_per_check()
@@ -95,7 +99,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "baseline": ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first(),
         "evidence": list(Evidence.objects.current().filter(project=project).exclude(kind=EvidenceKind.CHECK)
                          .select_related("practice", "uploaded_by").order_by("practice__number", "-created_at")),
-        "acceptances": list(project.risk_acceptances.select_related("practice", "proposed_by", "approved_by")
+        "acceptances": list(project.risk_acceptances.select_related("practice", "proposed_by", "approved_by", "decided_by")
                             .order_by("-proposed_at")),
         "acceptance_form": AcceptanceForm(),
         "can_propose": request.user.is_lead_of(project.team_id) and not project.archived_at,
@@ -145,47 +149,77 @@ def _grouped(forms: list[AnswerForm]) -> OrderedDict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
-    """The self-assessment: 25 practices by category, rubric beside the level, save draft or submit."""
+    """The self-assessment: 25 practices by category, rubric beside the level, save draft or submit.
+
+    Whoever cannot edit it (the reviewer, an auditor, the team once it is submitted) gets the compact
+    review table instead of 25 disabled forms.
+    """
     assessment = _assessment_for(request, pk)
     user = request.user
     editable = assessment.is_editable and assessment.can_be_edited_by(user)
     if request.method == "POST" and not editable:
         raise PermissionDenied
-    answers = list(assessment.answers.all())
-    forms = [AnswerForm(request.POST or None, answer=a) for a in answers]
+    if not editable:
+        return _review_page(request, assessment)
+    forms = [AnswerForm(request.POST or None, answer=a) for a in assessment.answers.all()]
     evidence: dict[int, list] = {}
     for item in (Evidence.objects.current().filter(project=assessment.project).exclude(kind=EvidenceKind.CHECK)
                  .order_by("-created_at")):
         evidence.setdefault(item.practice_id, []).append(item)
     for form in forms:
         form.evidence = evidence.get(form.answer.practice_id, [])
+    attention: list[AnswerForm] = []
+    saved = 0
     if request.method == "POST":
-        if all(f.is_valid() for f in forms):
-            try:
-                with transaction.atomic():
-                    for form in forms:
-                        changes = form.changes()
-                        if changes:
-                            services.answer_update(actor=user, answer=form.answer, **changes)
-            except ValidationError as exc:
-                messages.error(request, error_text(exc))
-            else:
-                if "submit" in request.POST:
-                    return _submit(request, assessment)
-                messages.success(request, "Draft saved.")
-                return redirect("assessment-form", pk=assessment.pk)
-        else:
-            messages.error(request, "Some answers need attention: see the practices marked in red.")
-    answered = sum(a.is_answered for a in answers)
+        saved, attention = _save_answers(user, forms)
+        if not attention:
+            if "submit" in request.POST:
+                return _submit(request, assessment)
+            messages.success(request, "Draft saved.")
+            return redirect("assessment-form", pk=assessment.pk)
+    answered = sum(form.is_answered() for form in forms)
     return render(request, "assessments/assessment_form.html", {
         "assessment": assessment, "project": assessment.project, "groups": _grouped(forms),
         "editable": editable, "can_submit": editable and assessment.can_be_submitted_by(user),
         "can_attach": user.belongs_to(assessment.project.team_id) and not assessment.project.archived_at,
-        "can_review": assessment.status == AssessmentStatus.SUBMITTED and assessment.can_be_reviewed_by(user),
-        "answered": answered, "total": len(answers),
-        "percent": round(100 * answered / len(answers)) if answers else 0,
-        "return_form": ReturnForm(), "approve_form": ApproveForm(),
+        "answered": answered, "total": len(forms),
+        "percent": round(100 * answered / len(forms)) if forms else 0,
+        "attention": attention, "saved": saved,
     })
+
+
+def _review_page(request, assessment: Assessment) -> HttpResponse:
+    """Read-only: one compact row per practice, and the officer's approve / return at the top."""
+    summary = review_summary(assessment)
+    answered = sum(row.answer.is_answered for row in summary.rows)
+    return render(request, "assessments/assessment_review.html", {
+        "assessment": assessment, "project": assessment.project, "review": summary,
+        "answered": answered, "total": len(summary.rows),
+        "can_review": assessment.status == AssessmentStatus.SUBMITTED and assessment.can_be_reviewed_by(request.user),
+    })
+
+
+def _save_answers(user, forms: list[AnswerForm]) -> tuple[int, list[AnswerForm]]:
+    """Save every valid, changed answer on its own, so one invalid answer never costs the others.
+
+    Returns how many were saved and the forms that need attention (their errors on their fields).
+    """
+    saved, attention = 0, []
+    for form in forms:
+        if not form.is_valid():
+            attention.append(form)
+            continue
+        changes = form.changes()
+        if not changes:
+            continue
+        try:
+            services.answer_update(actor=user, answer=form.answer, **changes)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+            attention.append(form)
+        else:
+            saved += 1
+    return saved, attention
 
 
 def _submit(request, assessment) -> HttpResponse:
@@ -212,6 +246,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
     for item in queue:
         item.reviewable = item.can_be_reviewed_by(request.user)
+        item.own_team = request.user.is_officer and request.user.belongs_to(item.project.team_id)
     return render(request, "assessments/review_queue.html", {"queue": queue})
 
 
@@ -224,8 +259,12 @@ def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
         if decision == "approve":
             form = ApproveForm(request.POST)
             comment = form.cleaned_data["comment"] if form.is_valid() else ""
-            services.assessment_approve(actor=request.user, assessment=assessment, comment=comment)
-            messages.success(request, f"{assessment} approved.")
+            approved = services.assessment_approve(actor=request.user, assessment=assessment, comment=comment)
+            if approved.superseded_at:
+                messages.success(request, f"{assessment} approved for the record; the newer approved cycle still "
+                                          "counts for the project's score.")
+            else:
+                messages.success(request, f"{assessment} approved.")
         elif decision == "return":
             form = ReturnForm(request.POST)
             if not form.is_valid():

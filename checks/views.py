@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.models import Team
 from assessments.models import Project
 
 from . import services
 from .api.views import schedules_by_check
 from .choices import RunStatus
+from .filtersets import CheckRunFilter
 from .models import Advisory, AdvisoryImport, CheckDefinition, CheckRun
 
 
@@ -22,7 +26,8 @@ from .models import Advisory, AdvisoryImport, CheckDefinition, CheckRun
 def checks_index(request: HttpRequest) -> HttpResponse:
     """What the portal verifies, when, and the state of the latest verdicts in the user's scope."""
     definitions = list(CheckDefinition.objects.prefetch_related("practices").order_by("key"))
-    current = (CheckRun.objects.visible_to(request.user).filter(superseded_at__isnull=True, status__in=("passed", "failed"))
+    current = (CheckRun.objects.visible_to(request.user)
+               .filter(superseded_at__isnull=True, project__archived_at__isnull=True, status__in=("passed", "failed"))
                .values("definition_id").annotate(passed=Count("pk", filter=Q(status=RunStatus.PASSED)),
                                                  failed=Count("pk", filter=Q(status=RunStatus.FAILED))))
     verdicts = {row["definition_id"]: row for row in current}
@@ -35,6 +40,27 @@ def checks_index(request: HttpRequest) -> HttpResponse:
         "advisory_count": Advisory.objects.count(),
         "last_import": AdvisoryImport.objects.filter(finished_at__isnull=False).first(),
     })
+
+
+RUNS_PER_PAGE = 50
+
+
+@login_required
+def check_runs(request: HttpRequest) -> HttpResponse:
+    """Every run in the user's scope, filtered by status, check, team, project, or the verdicts in force."""
+    runs = (CheckRun.objects.visible_to(request.user).select_related("project__team", "definition")
+            .defer("findings", "data").order_by("-created_at", "-pk"))
+    filterset = CheckRunFilter(request.GET or None, queryset=runs)
+    filterset.form.fields["check"].widget = forms.Select(
+        choices=[("", "any check"), *CheckDefinition.objects.order_by("key").values_list("key", "key")])
+    filterset.form.fields["team"].widget = forms.Select(
+        choices=[("", "any team"), *Team.objects.visible_to(request.user).order_by("name").values_list("slug", "name")])
+    if filterset.is_bound and not filterset.is_valid():
+        return render(request, "checks/runs.html", {"filter": filterset, "page": None, "query": ""}, status=400)
+    page = Paginator(filterset.qs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "checks/runs.html", {"filter": filterset, "page": page, "query": query.urlencode()})
 
 
 @login_required

@@ -138,6 +138,10 @@ def evidence_review(*, actor, evidence: Evidence, status: str, note: str = "") -
         raise ValidationError("Check results are authentic by construction; their verdict is the check's.")
     if status == EvidenceStatus.REJECTED and not (note or "").strip():
         raise ValidationError({"note": ["Say why the evidence is rejected."]})
+    if status == EvidenceStatus.ACCEPTED and evidence.is_stale(timezone.localdate()):
+        raise ValidationError({"status": [
+            f"This evidence expired on {evidence.valid_until:%Y-%m-%d}: it cannot be accepted. Ask the team for a "
+            "current version, or reject it."]})
     before = {"status": evidence.status, "note": evidence.review_note}
     evidence.status, evidence.review_note = status, (note or "").strip()
     evidence.reviewed_by, evidence.reviewed_at = actor, timezone.now()

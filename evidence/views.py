@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assessments.models import Answer, Project
@@ -84,6 +85,7 @@ def evidence_detail(request: HttpRequest, pk: int) -> HttpResponse:
         chain.append(cursor)
     newer = Evidence.objects.filter(previous=evidence).first()
     return render(request, "evidence/detail.html", {
+        "expired": evidence.is_stale(timezone.localdate()),
         "evidence": evidence, "older": chain, "newer": newer, "review_form": ReviewForm(),
         "can_review": services.can_review_evidence(request.user, evidence) and evidence.kind != "check",
         "can_replace": services.can_add_evidence(request.user, evidence.project) and evidence.superseded_at is None

@@ -78,23 +78,37 @@ def heatmap_figure(scorecard, team_url: str = "/teams/{slug}/") -> dict:
     return {"data": [trace], "layout": layout}
 
 
-def trend_figure(points: Sequence[tuple[dt.date, float | None, float | None]], *, label: str = "score") -> dict:
-    """Score and coverage per day (the snapshots), on one 0..100 axis."""
+def trend_figure(points: Sequence[tuple[dt.date, float | None, float | None]], *, label: str = "score",
+                 window: tuple[dt.date, dt.date] | None = None) -> dict:
+    """Score and coverage per day (the snapshots, today live), on one 0..100 axis.
+
+    `window` pins the date axis (plotly would otherwise show January 2000 for an empty series);
+    without any score a note says so on the chart.
+    """
     days = [d.isoformat() for d, _, _ in points]
+    if window is None and points:
+        window = (points[0][0], points[-1][0])
+    xaxis = {"type": "date", "gridcolor": "#f3f5f8"}
+    if window is not None:
+        xaxis["range"] = [window[0].isoformat(), window[1].isoformat()]
+    layout = _layout(
+        height=300, yaxis={"range": [0, 100], "title": {"text": "0–100"}, "gridcolor": "#eceff3"},
+        xaxis=xaxis, legend={"orientation": "h", "y": 1.12, "x": 0}, hovermode="x unified",
+    )
+    if all(s is None and c is None for _, s, c in points):
+        layout["annotations"] = [{"text": "No score history yet: nothing approved in this period",
+                                  "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+                                  "font": {"color": "#5b6675", "size": 13}}]
     return {
         "data": [
-            {"type": "scatter", "x": days, "y": [_round(s) for _, s, _ in points], "name": label, "mode": "lines",
-             "line": {"color": "#1f4e8c", "width": 3}, "connectgaps": False,
+            {"type": "scatter", "x": days, "y": [_round(s) for _, s, _ in points], "name": label, "mode": "lines+markers",
+             "marker": {"size": 4}, "line": {"color": "#1f4e8c", "width": 3}, "connectgaps": False,
              "hovertemplate": "%{y:.1f}<extra>" + label + "</extra>"},
             {"type": "scatter", "x": days, "y": [_round(c) for _, _, c in points], "name": "coverage", "mode": "lines",
              "line": {"color": "#8aa4c8", "width": 2, "dash": "dot"},
              "hovertemplate": "%{y:.0f}%<extra>coverage</extra>"},
         ],
-        "layout": _layout(
-            height=300, yaxis={"range": [0, 100], "title": {"text": "0–100"}, "gridcolor": "#eceff3"},
-            xaxis={"type": "date", "gridcolor": "#f3f5f8"}, legend={"orientation": "h", "y": 1.12, "x": 0},
-            hovermode="x unified",
-        ),
+        "layout": layout,
     }
 
 

@@ -5,7 +5,9 @@
 arithmetic over those few hundred sums, never a loop over answers.
 
 Point in time: every input is filtered "as it stood at `moment`":
-- the approved assessment that counts has reviewed_at <= moment < superseded_at;
+- the approved assessment that counts has reviewed_at <= moment < superseded_at, and it is the only one:
+  should two windows ever overlap (a database writer, a restored backup), the one reviewed last counts,
+  so no project is ever counted twice;
 - the check verdict that counts is the latest *decided* (passed/failed) run: finished_at <= moment < superseded_at;
 - evidence was stored by then and not yet superseded; it is stale when valid_until < that day;
 - a risk acceptance counts when approved by then and not expired that day.
@@ -96,6 +98,12 @@ WITH cur AS (
     FROM {assessment} a JOIN {project} p ON p.id = a.project_id
     WHERE a.status = 'approved' AND a.reviewed_at <= %s AND (a.superseded_at IS NULL OR a.superseded_at > %s)
       AND (p.archived_at IS NULL OR p.archived_at > %s){scope}
+      AND NOT EXISTS (
+          SELECT 1 FROM {assessment} b
+          WHERE b.project_id = a.project_id AND b.status = 'approved' AND b.reviewed_at <= %s
+            AND (b.superseded_at IS NULL OR b.superseded_at > %s)
+            AND (b.reviewed_at > a.reviewed_at OR (b.reviewed_at = a.reviewed_at AND b.id > a.id))
+      )
 ),
 flags AS (
     SELECT project_id, practice_id, MAX(failing) AS failing, MAX(passing) AS passing,
@@ -137,12 +145,12 @@ SELECT cur.group_id, ans.practice_id,
 FROM {answer} ans
 JOIN cur ON cur.assessment_id = ans.assessment_id
 LEFT JOIN flags f ON f.project_id = cur.project_id AND f.practice_id = ans.practice_id
-WHERE ans.level IS NOT NULL OR ans.not_applicable = %s
+WHERE (ans.level IS NOT NULL OR ans.not_applicable = %s){practices}
 GROUP BY cur.group_id, ans.practice_id
 """
 
 TOTALS_SQL = """
-SELECT {group_column} AS group_id, COUNT(*), COUNT(cur.id)
+SELECT {group_column} AS group_id, COUNT(DISTINCT p.id), COUNT(DISTINCT cur.project_id)
 FROM {project} p
 LEFT JOIN {assessment} cur ON cur.project_id = p.id AND cur.status = 'approved' AND cur.reviewed_at <= %s
      AND (cur.superseded_at IS NULL OR cur.superseded_at > %s)
@@ -151,7 +159,8 @@ GROUP BY {group_column}
 """
 
 
-def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None) -> ScoreInputs:
+def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None,
+                 practice_ids=None) -> ScoreInputs:
     """Two aggregate queries: the team/project × practice sums, and the project counts per group."""
     if group_by not in ("team", "project"):
         raise ValueError("group_by is 'team' or 'project'")
@@ -165,10 +174,12 @@ def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, 
     day = ops.adapt_datefield_value(moment.date())
     tables = _tables()
 
+    practice_sql, practice_params = _in_clause("ans.practice_id", practice_ids)
     sql = CELLS_SQL.format(
-        group_column=group_column, tier_case=_tier_case("p.risk_tier"), scope=scope_sql, points=LEVEL_POINTS, **tables
+        group_column=group_column, tier_case=_tier_case("p.risk_tier"), scope=scope_sql, points=LEVEL_POINTS,
+        practices=practice_sql, **tables
     )
-    params = [t, t, t, *scope_params, t, t, t, day, day, t, t, t, day, True]
+    params = [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, True, *practice_params]
     inputs = ScoreInputs()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -221,12 +221,59 @@ def _snapshot_row(day, team, ps: PracticeScore, cell: Cell) -> ScoreSnapshot:
     )
 
 
-def trend(*, team: Team | None = None, days: int = 90) -> list[tuple[dt.date, float | None, float | None]]:
-    """(day, score, coverage) for the organisation or one team over the last `days` days: one query."""
-    start = timezone.localdate() - dt.timedelta(days=days - 1)
+def trend(*, team: Team | None = None, days: int = 90,
+          live: tuple[float | None, float | None] | None = None) -> list[tuple[dt.date, float | None, float | None]]:
+    """(day, score, coverage) for the organisation or one team over the last `days` days: one query.
+
+    With `live` (today's score and coverage as the page's headline shows them), today's point is that
+    live value rather than the snapshot taken earlier today, so the chart and the headline agree.
+    """
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=days - 1)
     rows = ScoreSnapshot.objects.filter(day__gte=start, practice__isnull=True)
     rows = rows.filter(team=team) if team else rows.filter(team__isnull=True)
-    return list(rows.order_by("day").values_list("day", "score", "coverage"))
+    points = list(rows.order_by("day").values_list("day", "score", "coverage"))
+    if live is not None:
+        points = [p for p in points if p[0] < today] + [(today, *live)]
+    return points
+
+
+def trend_window(days: int = 90) -> tuple[dt.date, dt.date]:
+    """The first and last day a `days`-long trend covers, ending today."""
+    today = timezone.localdate()
+    return today - dt.timedelta(days=days - 1), today
+
+
+def checks_in_progress(user, *, team_ids=None) -> int:
+    """Check runs queued or running in `user`'s scope: the figures they feed are still being computed."""
+    return sum(checks_in_progress_by_team(user, team_ids=team_ids).values())
+
+
+def check_run_counts(user) -> tuple[int, int]:
+    """(failing verdicts in force, runs queued or running) in `user`'s scope, in one query."""
+    from django.db.models import Count, Q
+
+    from checks.choices import ACTIVE_STATUSES, RunStatus
+    from checks.models import CheckRun
+
+    failing = Q(status=RunStatus.FAILED, superseded_at__isnull=True)
+    running = Q(status__in=ACTIVE_STATUSES)
+    counts = (CheckRun.objects.visible_to(user).filter(project__archived_at__isnull=True).filter(failing | running)
+              .aggregate(failing=Count("pk", filter=failing), running=Count("pk", filter=running)))
+    return counts["failing"], counts["running"]
+
+
+def checks_in_progress_by_team(user, *, team_ids=None) -> dict[int, int]:
+    """{team id: check runs queued or running} in `user`'s scope, in one query."""
+    from django.db.models import Count
+
+    from checks.choices import ACTIVE_STATUSES
+    from checks.models import CheckRun
+
+    runs = CheckRun.objects.visible_to(user).filter(status__in=ACTIVE_STATUSES, project__archived_at__isnull=True)
+    if team_ids is not None:
+        runs = runs.filter(project__team_id__in=team_ids)
+    return dict(runs.values_list("project__team_id").annotate(n=Count("pk")).order_by())
 
 
 @dataclass
@@ -303,3 +350,57 @@ def project_practice_rows(project) -> tuple[object | None, list[PracticeRow]]:
         for p in Practice.objects.active().order_by("number")
     ]
     return current, rows
+
+
+WEAK_BELOW = 50.0  # level 0 or 1 after any cap
+
+
+@dataclass
+class ProjectOnPractice:
+    """One project's standing on one practice: its approved answer, after any cap."""
+
+    project: object
+    cell: Cell | None
+    assessed: bool  # an approved assessment is in force
+    answer: object | None
+
+    @property
+    def score(self) -> float | None:
+        return self.cell.score if self.cell else None
+
+    @property
+    def level(self) -> int | None:
+        return None if self.score is None else int(self.score // 25)
+
+    @property
+    def weak(self) -> bool:
+        return self.score is not None and self.score < WEAK_BELOW
+
+    @property
+    def state(self) -> str:
+        if not self.assessed:
+            return "not assessed"
+        if self.answer is not None and self.answer.not_applicable:
+            return "not applicable"
+        if self.score is None:
+            return "unanswered"
+        return "weak" if self.weak else "ok"
+
+
+def projects_on_practice(projects, practice: Practice, *, team_ids=None) -> list[ProjectOnPractice]:
+    """Each project of the `projects` queryset on `practice`, weakest first, then the unscored.
+
+    `team_ids` (None: every team) bounds the score aggregate; four queries for any number of projects.
+    """
+    from assessments.models import Answer, Assessment
+
+    inputs = score_inputs(moment=timezone.now(), group_by="project", team_ids=team_ids, practice_ids=[practice.pk])
+    current = Assessment.objects.current_approved().filter(project__in=projects.values("pk"))
+    answers = {a.assessment.project_id: a for a in Answer.objects.filter(practice=practice, assessment__in=current)
+               .select_related("assessment")}
+    rows = []
+    for project in projects:
+        totals = inputs.totals.get(project.pk)
+        rows.append(ProjectOnPractice(project=project, cell=inputs.cells.get((project.pk, practice.pk)),
+                                      assessed=bool(totals and totals.covered), answer=answers.get(project.pk)))
+    return sorted(rows, key=lambda r: (r.score is None, r.score if r.score is not None else 0, r.project.name))

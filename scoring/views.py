@@ -14,7 +14,7 @@ from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from evidence.services import evidence_expiring
 
 from . import charts
-from .services import scorecard_for, trend
+from .services import check_run_counts, scorecard_for, trend, trend_window
 
 
 @login_required
@@ -34,10 +34,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "queue": queue_items,
         "queue_count": queue.count(),
         "heatmap": charts.heatmap_figure(card),
-        "trend": charts.trend_figure(trend(days=90)),
+        "trend": charts.trend_figure(trend(days=90, live=(card.score, card.coverage)), window=trend_window(90)),
         "chart_config": charts.chart_config(),
     }
     context["failing_checks"] = list(failing_checks(request.user)[:10])
+    context["failing_count"], context["checks_running"] = check_run_counts(request.user)
     context["proposed_acceptances"] = list(
         RiskAcceptance.objects.filter(status=AcceptanceStatus.PROPOSED).select_related("project__team", "practice")
         .order_by("proposed_at")[:8])

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-mlsec_portal.settings.local}"
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-mlsec_portal.settings.demo}"
 # The demo logins are printed below; a second factor for them would need an authenticator app at
 # hand, so the demo starts with MFA enforcement off. `MLSEC_REQUIRE_MFA=1 make demo` turns it on.
 export MLSEC_REQUIRE_MFA="${MLSEC_REQUIRE_MFA:-0}"

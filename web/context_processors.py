@@ -2,7 +2,7 @@
 
 from django.urls import NoReverseMatch, reverse
 
-from accounts.choices import OrgRole
+from accounts.choices import OrgRole, TeamRole
 from controls.models import CatalogRelease
 
 
@@ -39,12 +39,22 @@ def _nav(request):
     return result
 
 
+def role_label(user) -> str:
+    """What the top bar calls the person: their organisation role, else lead or member of a team."""
+    if user.effective_role != OrgRole.NONE:
+        return OrgRole(user.effective_role).label
+    roles = set(user.team_roles().values())
+    if TeamRole.LEAD in roles:
+        return "team lead"
+    return "team member" if roles else "no team yet"
+
+
 def portal(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"portal_catalog_version": CatalogRelease.current_version()}
     return {
         "portal_nav": _nav(request),
-        "portal_role_label": OrgRole(user.effective_role).label if user.effective_role != OrgRole.NONE else "team member",
+        "portal_role_label": role_label(user),
         "portal_catalog_version": CatalogRelease.current_version(),
     }

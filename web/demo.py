@@ -215,8 +215,8 @@ class DemoBuilder:
                     assessment.review_comment = ("Good progress on encryption and access control." if status == AssessmentStatus.APPROVED else
                                                  "Please attach evidence for MLS-08 and explain the MLS-04 level.")
                 plan.append((assessment, levels, na))
+        self._supersede([a for a, _, _ in plan])
         created = Assessment.objects.bulk_create([a for a, _, _ in plan], batch_size=1000)
-        self._supersede(created)
         answers = []
         owners = OWNERS
         for assessment, (_, levels, na) in zip(created, plan, strict=True):
@@ -243,18 +243,17 @@ class DemoBuilder:
             assessment.created_at = (assessment.submitted_at or self._when(1, 20)) - dt.timedelta(days=5)
         Assessment.objects.bulk_update(created, ["created_at"], batch_size=1000)
 
-    def _supersede(self, created: list[Assessment]) -> None:
+    @staticmethod
+    def _supersede(assessments: list[Assessment]) -> None:
+        """Before they are stored: each older approval ends when the next one was given (one counts)."""
         approved: dict[int, list[Assessment]] = {}
-        for a in created:
+        for a in assessments:
             if a.status == AssessmentStatus.APPROVED:
                 approved.setdefault(a.project_id, []).append(a)
-        superseded = []
         for items in approved.values():
             items.sort(key=lambda a: a.reviewed_at)
             for older, newer in zip(items, items[1:], strict=False):
                 older.superseded_at = newer.reviewed_at
-                superseded.append(older)
-        Assessment.objects.bulk_update(superseded, ["superseded_at"], batch_size=1000)
 
     def build_acceptances(self, projects) -> None:
         practice = {p.code: p for p in self.practices}

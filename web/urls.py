@@ -8,6 +8,7 @@ urlpatterns = [
     path("teams/", views.teams_index, name="teams"),
     path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
     path("catalogue/", views.catalogue, name="catalogue"),
+    path("practices/<str:code>/", views.practice_detail, name="practice-detail"),
     path("", include("assessments.urls")),
     path("", include("scoring.urls")),
     path("", include("checks.urls")),

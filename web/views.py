@@ -13,11 +13,23 @@ from accounts.models import Membership, Team
 from assessments.models import Assessment, Project
 from controls.models import Practice
 from scoring import charts
-from scoring.services import project_scores, scorecard_for, trend
+from scoring.services import (
+    checks_in_progress,
+    checks_in_progress_by_team,
+    project_scores,
+    projects_on_practice,
+    scorecard_for,
+    trend,
+    trend_window,
+)
 
 
-def _projects_with_latest(queryset, scores=None):
-    """Projects with their assessments newest first (`project.latest`) and their score: two queries."""
+def _projects_with_latest(queryset, scores=None, *, viewer):
+    """Projects with their assessments newest first (`project.latest`) and their score: two queries.
+
+    `project.editable_by_viewer` says whether `viewer` may change its open assessment (team people only),
+    so nobody is offered "Continue" on a form they can only read.
+    """
     assessments = Assessment.objects.with_completion().order_by("-created_at")
     projects = list(queryset.select_related("team").prefetch_related(
         Prefetch("assessments", queryset=assessments, to_attr="history")))
@@ -25,6 +37,7 @@ def _projects_with_latest(queryset, scores=None):
         project.latest = project.history[0] if project.history else None
         found = (scores or {}).get(project.pk)
         project.score = found.score if found else None
+        project.editable_by_viewer = viewer.belongs_to(project.team_id)
     return projects
 
 
@@ -38,12 +51,14 @@ def home(request: HttpRequest) -> HttpResponse:
     teams = [m.team for m in memberships]
     card = scorecard_for(teams)
     scores = project_scores(team_ids=[t.pk for t in teams])
-    projects = _projects_with_latest(Project.objects.visible_to(user).active().order_by("name"), scores)
+    projects = _projects_with_latest(Project.objects.visible_to(user).active().order_by("name"), scores, viewer=user)
     by_team: OrderedDict[int, list] = OrderedDict((t.pk, []) for t in teams)
     for project in projects:
         by_team.setdefault(project.team_id, []).append(project)
     team_scores = {t.team.pk: t for t in card.teams}
-    rows = [{"membership": m, "team": m.team, "score": team_scores.get(m.team_id), "projects": by_team.get(m.team_id, [])}
+    running = checks_in_progress_by_team(user, team_ids=[t.pk for t in teams])
+    rows = [{"membership": m, "team": m.team, "score": team_scores.get(m.team_id), "projects": by_team.get(m.team_id, []),
+             "checks_running": running.get(m.team_id, 0)}
             for m in memberships]
     return render(request, "web/home.html", {"teams": rows})
 
@@ -69,14 +84,16 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     card = scorecard_for(scope)
     team_score = next(t for t in card.teams if t.team.pk == team.pk)
     scores = project_scores(team_ids=[team.pk])
-    projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores)
+    projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores, viewer=user)
     members = Membership.objects.filter(team=team).select_related("user").order_by("role", "user__username")
     can_add_project = user.is_org_admin or user.is_officer or user.is_lead_of(team.pk)
     return render(request, "web/team_detail.html", {
         "team": team, "team_score": team_score, "projects": projects, "members": members,
         "can_add_project": can_add_project,
         "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
-        "trend": charts.trend_figure(trend(team=team, days=90)),
+        "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
+                                     window=trend_window(90)),
+        "checks_running": checks_in_progress(user, team_ids=[team.pk]),
         "chart_config": charts.chart_config(),
         "gaps": sorted((p for p in team_score.practices if p.score is not None), key=lambda p: p.score)[:5],
     })
@@ -91,3 +108,23 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "web/catalogue.html", {"groups": groups})
 
 
+
+
+@login_required
+def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """The projects (in the user's scope) weak on one practice, weakest first; `?show=all` lists every one."""
+    user = request.user
+    practice = get_object_or_404(Practice.objects.active(), code=code)
+    teams = list(Team.objects.visible_to(user).order_by("name"))
+    team = next((t for t in teams if t.slug == request.GET.get("team")), None)
+    projects = Project.objects.visible_to(user).active().select_related("team").order_by("team__name", "name")
+    if team is not None:
+        projects = projects.filter(team=team)
+    team_ids = [team.pk] if team else (None if user.sees_everything else [t.pk for t in teams])
+    rows = projects_on_practice(projects, practice, team_ids=team_ids)
+    show_all = request.GET.get("show") == "all"
+    return render(request, "web/practice_detail.html", {
+        "practice": practice, "teams": teams, "team": team, "show_all": show_all,
+        "rows": rows if show_all else [r for r in rows if r.weak], "weak_count": sum(r.weak for r in rows),
+        "assessed_count": sum(r.assessed for r in rows), "unassessed_count": sum(not r.assessed for r in rows),
+    })

@@ -24,6 +24,9 @@ def make_assessment(project, *, cycle="2026-Q4", status=AssessmentStatus.DRAFT, 
     `levels` maps practice code → level (others stay unanswered unless `levels` is an int, which
     answers every practice with that level); `na` lists codes answered not applicable.
     """
+    reviewed = reviewed_at or timezone.now()
+    if status == AssessmentStatus.APPROVED:  # the newest approval counts: one current approved per project
+        Assessment.objects.current_approved().filter(project=project).update(superseded_at=reviewed)
     assessment = Assessment.objects.create(project=project, cycle=cycle, status=status, catalog_version="test",
                                            created_by=by)
     answers = []
@@ -36,9 +39,6 @@ def make_assessment(project, *, cycle="2026-Q4", status=AssessmentStatus.DRAFT, 
         answers.append(Answer(assessment=assessment, practice=practice, level=level))
     Answer.objects.bulk_create(answers)
     if status == AssessmentStatus.APPROVED:
-        reviewed = reviewed_at or timezone.now()
-        Assessment.objects.filter(project=project, status=AssessmentStatus.APPROVED, superseded_at__isnull=True).exclude(
-            pk=assessment.pk).update(superseded_at=reviewed)
         assessment.reviewed_at = reviewed
         assessment.submitted_at = reviewed
         assessment.save(update_fields=["reviewed_at", "submitted_at"])

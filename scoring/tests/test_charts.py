@@ -25,6 +25,7 @@ def test_every_figure_is_valid_plotly(org):
     assert heatmap["data"][0]["customdata"][1][0][0] == "not scored: no approved assessment"
     assert heatmap["layout"]["meta"]["row_urls"] == ["/teams/fraud/", "/teams/recs/"]
     validate(charts.trend_figure([(dt.date(2026, 11, 1), 40.0, 50.0), (dt.date(2026, 11, 2), None, 50.0)]))
+    validate(charts.trend_figure([], window=(dt.date(2026, 9, 3), dt.date(2026, 12, 1))))  # the "no history" note
     team = card.teams[0]
     polar = charts.polar_figure(team, card.practices)
     validate(polar)

@@ -1,4 +1,5 @@
-// Assessment form: live progress, "not applicable" clears the level, warn before losing edits.
+// Assessment form: live progress, "not applicable" clears the level, warn before losing edits, and
+// after a save that left some practices unsaved, take the person to the first one.
 (function () {
   "use strict";
   var form = document.getElementById("assessment-form");
@@ -6,7 +7,18 @@
   var practices = Array.prototype.slice.call(form.querySelectorAll("[data-practice]"));
   var counter = document.getElementById("answered-count");
   var bar = document.getElementById("progress");
-  var dirty = false;
+  // The server marks the form when it shows values it could not save: leaving would lose them.
+  var dirty = form.getAttribute("data-unsaved") === "true";
+
+  function focusPractice(code) {
+    var el = document.getElementById("practice-" + code);
+    if (!el) { return false; }
+    var field = el.querySelector('[aria-invalid="true"]') ||
+      el.querySelector('input:not([type="hidden"]):not([disabled]), textarea:not([disabled]), select:not([disabled])');
+    el.scrollIntoView({ block: "start" });
+    if (field) { field.focus({ preventScroll: true }); }
+    return true;
+  }
 
   function isAnswered(el) {
     var na = el.querySelector(".na-toggle");
@@ -46,5 +58,15 @@
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
   });
+  var attention = document.getElementById("attention");
+  if (attention) {
+    attention.querySelectorAll("[data-focus-practice]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (focusPractice(link.getAttribute("data-focus-practice"))) { event.preventDefault(); }
+      });
+    });
+    var first = form.querySelector(".practice.has-error");
+    if (first) { focusPractice(first.getAttribute("data-practice")); }
+  }
   refresh();
 })();

@@ -61,3 +61,17 @@ def test_a_lead_sees_no_other_team(live_server, watched_page, scored):
     console_404 = [e for e in watched_page.console_errors if "404" in e]
     watched_page.console_errors[:] = [e for e in watched_page.console_errors if e not in console_404]
     watched_page.assert_clean()
+
+
+def test_an_empty_teams_trend_never_shows_the_year_2000(live_server, watched_page, scored):
+    from accounts.tests.factories import TeamFactory
+
+    TeamFactory(name="Brand new", slug="brand-new")
+    page = watched_page.page
+    sign_in(page, live_server.url, "officer", PASSWORD)
+    page.goto(f"{live_server.url}/teams/brand-new/")
+    page.wait_for_selector("#trend svg.main-svg")
+    ticks = " ".join(page.locator("#trend .xtick text").all_text_contents())
+    assert ticks and "2000" not in ticks and "2001" not in ticks, ticks
+    assert "No score history yet" in page.locator("#trend").inner_text()
+    watched_page.assert_clean()

@@ -82,13 +82,14 @@ def test_saving_the_form_updates_answers_and_audits_them(web, org):
     assert assessment.answers.get(practice__code="MLS-14").not_applicable
 
 
-def test_an_invalid_answer_saves_nothing_and_explains(web, org):
+def test_an_invalid_answer_is_explained_and_the_valid_ones_are_saved(web, org):
     assessment = make_assessment(org.project)
     response = web(org.member).post(f"/assessments/{assessment.pk}/", _form_data(
         assessment, **{"MLS-01-level": "3", "MLS-14-not_applicable": "on", "save": ""}))
     assert response.status_code == 200
     assert b"Not applicable needs a justification" in response.content
-    assert assessment.answers.get(practice__code="MLS-01").level is None
+    assert assessment.answers.get(practice__code="MLS-01").level == 3
+    assert not assessment.answers.get(practice__code="MLS-14").not_applicable
 
 
 def test_submitting_an_incomplete_form_saves_and_lists_the_missing_codes(web, org):

@@ -1,0 +1,166 @@
+"""The assessment form never loses work, and answers that cannot be true are refused with a reason."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from assessments import services
+from assessments.choices import AssessmentStatus
+from assessments.tests.factories import make_assessment
+from audit.models import AuditEvent
+
+
+@pytest.fixture
+def web(client):
+    def as_user(user):
+        client.force_login(user)
+        return client
+
+    return as_user
+
+
+FIVE = {"MLS-01-level": "3", "MLS-02-level": "2", "MLS-03-level": "4", "MLS-04-level": "1",
+        "MLS-05-not_applicable": "on", "MLS-05-justification": "", "MLS-05-notes": "Only batch scoring, no serving.",
+        "MLS-05-owner": "Priya", "save": ""}
+
+
+def _attention(content: str) -> str:
+    match = re.search(r'<div class="attention card" role="alert" id="attention".*?</div>', content, re.S)
+    assert match, "no attention banner"
+    return match.group(0)
+
+
+def test_save_draft_stores_the_valid_answers_when_another_is_invalid(web, org):
+    assessment = make_assessment(org.project)
+    response = web(org.lead).post(f"/assessments/{assessment.pk}/", FIVE)
+    assert response.status_code == 200
+    levels = dict(assessment.answers.filter(level__isnull=False).values_list("practice__code", "level"))
+    assert levels == {"MLS-01": 3, "MLS-02": 2, "MLS-03": 4, "MLS-04": 1}
+    refused = assessment.answers.get(practice__code="MLS-05")
+    assert not refused.not_applicable and refused.notes == "" and refused.owner == ""
+    assert AuditEvent.objects.filter(action="answer.update").count() == 4
+
+
+def test_the_banner_names_each_practice_needing_attention_as_a_link_to_it(web, org):
+    assessment = make_assessment(org.project)
+    banner = _attention(web(org.lead).post(f"/assessments/{assessment.pk}/", FIVE).content.decode())
+    assert "4 answers saved." in banner and "1 practice needs attention" in banner
+    assert '<a href="#practice-MLS-05" data-focus-practice="MLS-05">MLS-05' in banner
+    assert "Not applicable needs a justification." in banner
+    assert "MLS-01" not in banner
+
+
+def test_the_form_keeps_every_entered_value_after_a_partial_save(web, org):
+    assessment = make_assessment(org.project)
+    content = web(org.lead).post(f"/assessments/{assessment.pk}/", FIVE).content.decode()
+    assert re.search(r'name="MLS-05-not_applicable" class="na-toggle" checked', content)
+    assert "Only batch scoring, no serving.</textarea>" in content
+    assert 'name="MLS-05-owner" id="id_MLS-05-owner" value="Priya"' in content
+    assert re.search(r'name="MLS-05-justification" id="id_MLS-05-justification" rows="2" aria-invalid="true"', content)
+    assert re.search(r'name="MLS-03-level" value="4" checked', content)
+    assert '<span id="answered-count">4</span>' in content  # the invalid N/A does not count as answered
+
+
+def test_the_leave_page_warning_stays_armed_while_values_are_unsaved(web, org):
+    assessment = make_assessment(org.project)
+    client = web(org.lead)
+    content = client.post(f"/assessments/{assessment.pk}/", FIVE).content.decode()
+    assert '<form method="post" id="assessment-form" novalidate data-unsaved="true">' in content
+    fixed = {**FIVE, "MLS-05-justification": "Batch only: predictions never leave the warehouse."}
+    response = client.post(f"/assessments/{assessment.pk}/", fixed, follow=True)
+    assert b"Draft saved." in response.content and b'data-unsaved="true"' not in response.content
+
+
+def test_submit_with_an_invalid_answer_saves_the_valid_ones_and_does_not_submit(web, org):
+    assessment = make_assessment(org.project, levels={f"MLS-{n:02d}": 2 for n in range(1, 25)})
+    response = web(org.lead).post(f"/assessments/{assessment.pk}/", {
+        **{f"MLS-{n:02d}-level": "2" for n in range(1, 24)}, "MLS-24-level": "3",
+        "MLS-25-not_applicable": "on", "submit": "1"})
+    assert response.status_code == 200
+    assert "MLS-25" in _attention(response.content.decode())
+    assessment.refresh_from_db()
+    assert assessment.status == AssessmentStatus.DRAFT
+    assert assessment.answers.get(practice__code="MLS-24").level == 3
+
+
+# --- target level and due date -------------------------------------------------------------------
+
+def test_a_target_level_below_the_current_level_is_refused_and_changes_nothing(org):
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.get(practice__code="MLS-07")
+    with pytest.raises(ValidationError) as exc:
+        services.answer_update(actor=org.lead, answer=answer, level=3, target_level=2)
+    assert exc.value.message_dict == {"target_level": ["The target level cannot be below the current level (3)."]}
+    assert (answer.level, answer.target_level) == (None, None)  # the object is left as it was, too
+    answer.refresh_from_db()
+    assert (answer.level, answer.target_level) == (None, None)
+
+
+def test_a_target_level_equal_to_or_above_the_current_level_is_accepted(org):
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.get(practice__code="MLS-07")
+    services.answer_update(actor=org.lead, answer=answer, level=3, target_level=3)
+    services.answer_update(actor=org.lead, answer=answer, target_level=4)
+    answer.refresh_from_db()
+    assert (answer.level, answer.target_level) == (3, 4)
+
+
+def test_raising_the_level_above_a_stored_target_is_refused(org):
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.get(practice__code="MLS-07")
+    services.answer_update(actor=org.lead, answer=answer, level=1, target_level=2)
+    with pytest.raises(ValidationError, match="cannot be below the current level"):
+        services.answer_update(actor=org.lead, answer=answer, level=3)
+
+
+def test_a_due_date_in_the_past_is_refused_for_a_new_answer(org):
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.get(practice__code="MLS-07")
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    with pytest.raises(ValidationError) as exc:
+        services.answer_update(actor=org.lead, answer=answer, level=1, target_level=3, due_date=yesterday)
+    assert exc.value.message_dict == {"due_date": ["The due date is in the past: choose today or a later day."]}
+    services.answer_update(actor=org.lead, answer=answer, level=1, target_level=3, due_date=timezone.localdate())
+
+
+def test_a_due_date_carried_over_from_the_last_cycle_may_stay_while_other_fields_change(org):
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.get(practice__code="MLS-07")
+    passed = timezone.localdate() - dt.timedelta(days=20)
+    type(answer).objects.filter(pk=answer.pk).update(level=1, target_level=3, due_date=passed)
+    answer.refresh_from_db()
+    services.answer_update(actor=org.lead, answer=answer, notes="Still on it.", owner="Ana")
+    answer.refresh_from_db()
+    assert answer.due_date == passed and answer.notes == "Still on it."
+
+
+def test_the_api_answers_400_for_a_target_below_the_level_and_a_past_due_date(org, api):
+    assessment = make_assessment(org.project)
+    url = f"/api/v1/assessments/{assessment.pk}/answers/MLS-07/"
+    client = api(org.lead)
+    response = client.patch(url, {"level": 3, "target_level": 1}, format="json")
+    assert response.status_code == 400 and response.json() == {
+        "target_level": ["The target level cannot be below the current level (3)."]}
+    past = (timezone.localdate() - dt.timedelta(days=3)).isoformat()
+    response = client.put(url, {"level": 1, "target_level": 2, "due_date": past}, format="json")
+    assert response.status_code == 400 and list(response.json()) == ["due_date"]
+    answer = assessment.answers.get(practice__code="MLS-07")
+    assert (answer.level, answer.target_level, answer.due_date) == (None, None, None)
+
+
+def test_the_form_shows_the_target_and_due_date_errors_on_their_practice(web, org):
+    assessment = make_assessment(org.project)
+    past = (timezone.localdate() - dt.timedelta(days=3)).isoformat()
+    response = web(org.lead).post(f"/assessments/{assessment.pk}/", {
+        "MLS-07-level": "3", "MLS-07-target_level": "1", "MLS-08-level": "1", "MLS-08-due_date": past,
+        "MLS-09-level": "2", "save": ""})
+    content = response.content.decode()
+    banner = _attention(content)
+    assert "MLS-07" in banner and "MLS-08" in banner and "2 practices need attention" in banner
+    assert re.search(r'name="MLS-07-target_level" id="id_MLS-07-target_level" aria-invalid="true"', content)
+    assert "The due date is in the past" in content
+    assert assessment.answers.get(practice__code="MLS-09").level == 2
+    assert assessment.answers.get(practice__code="MLS-07").level is None
