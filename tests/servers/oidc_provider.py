@@ -3,7 +3,7 @@
     oidc_provider.issuer                  # http://127.0.0.1:<port>; discovery at issuer + /.well-known/...
     client = oidc_provider.register_client(["http://127.0.0.1:8000/oidc/callback/"])   # OidcClient
     client.client_id, client.client_secret, client.redirect_uris
-    oidc_provider.set_user("alice", password="pw", groups=["ml-leads"], amr=["pwd", "mfa"], email="a@x.test")
+    oidc_provider.set_user("alice", password="pw", groups=["ml-leads"], amr=["pwd", "mfa"], email="a@x.test")  # pragma: allowlist secret
     oidc_provider.update_user("alice", groups=[])     # between two sign-ins
     oidc_provider.end_sessions("alice")                # the next sign-in shows the login form again
     callback = oidc_provider.sign_in(authorize_url, "alice", "pw")   # with plain requests: the redirect URL

@@ -125,24 +125,30 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.xdist_group(group))
 
 
-def apply_xdist_groups(items, loadgroup: bool) -> None:
-    """`--dist loadgroup` with pytest 9: pytest-xdist 3.8.0 (the newest) marks a group by appending
-    `@<group>` to `item._nodeid`, which pytest 9 no longer reads (a node's id is `item._id`), so every
-    `xdist_group` was silently ignored and grouped tests ran on any worker. Do what xdist means to do."""
+def apply_xdist_groups(items, loadgroup: bool, groups: set[str]) -> None:
+    """`--dist loadgroup` for the groups of HEAVY_SERVERS under pytest 9.
+
+    pytest-xdist 3.8.0 (the newest) marks a group by rewriting `item._nodeid`, which pytest 9 no
+    longer reads (a node's id is `item._id`), so every `xdist_group` is silently ignored. This writes
+    the group where pytest 9 reads it, for our groups only: applied to all groups it would also make
+    the `celery-worker` group of tests/test_worker_integration.py work, and xdist schedules a group
+    first on its worker, so those transactional tests would flush the catalogue before that worker's
+    database tests (which expect it from django_db_setup) ran. See tests/servers/README.md."""
     if not loadgroup:
         return
     from _pytest.nodeid import NodeId
 
     for item in items:
-        groups = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-                  for mark in item.iter_markers("xdist_group")}
-        if groups and "@" not in item.nodeid and hasattr(item, "_id"):
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
+        names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                 for mark in item.iter_markers("xdist_group")}
+        if names and names <= groups and "@" not in item.nodeid and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(names))}")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which sends the ids to the scheduler
 def pytest_collection_finish(session) -> None:
-    apply_xdist_groups(session.items, bool(getattr(session.config.option, "loadgroup", False)))
+    apply_xdist_groups(session.items, bool(getattr(session.config.option, "loadgroup", False)),
+                       set(HEAVY_SERVERS.values()))
 
 
 def attach_server_logs(item, report) -> None:

@@ -41,11 +41,11 @@ def test_a_server_that_never_listens_is_stopped_after_the_timeout(tmp_path):
 def test_stopping_ends_the_children_of_the_server_too(tmp_path):
     code = ("import socket, subprocess, sys, time\n"
             "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
-            "print(child.pid, flush=True); time.sleep(60)\n")
+            "print('CHILD-PID', child.pid, flush=True)\n"  # before it listens: written once it is ready
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); time.sleep(60)\n")
     server = ServerProcess("parent", [sys.executable, "-c", code], log_path=tmp_path / "parent.log")
     port = server.start(ready=port_of_process, timeout=10)
-    child_pid = int(server.log_path.read_text().split()[-1])
+    child_pid = int(server.log_path.read_text().split("CHILD-PID ")[-1].split()[0])
     assert port in listening_ports(server.process.pid)
 
     server.stop(timeout=5)
@@ -98,8 +98,8 @@ def test_a_cached_tool_is_built_once_and_an_interrupted_build_is_thrown_away(tmp
     assert (first / ".complete").exists() and not (first / "half").exists()
 
 
-def test_loadgroup_keeps_each_xdist_group_on_one_worker_under_pytest_9(tmp_path):
-    """pytest-xdist 3.8.0 marks groups in a field pytest 9 ignores; the plugin puts them where it reads."""
+def test_loadgroup_keeps_the_mlflow_tests_on_one_worker_under_pytest_9_and_leaves_other_groups_alone(tmp_path):
+    """pytest-xdist 3.8.0 marks groups in a field pytest 9 ignores; the plugin puts ours where it reads."""
     (tmp_path / "test_grouped.py").write_text(
         "import os, pytest\n"
         "@pytest.fixture(scope='session')\n"
@@ -122,5 +122,5 @@ def test_loadgroup_keeps_each_xdist_group_on_one_worker_under_pytest_9(tmp_path)
         if "PASSED" in line and "@" in line:
             worker, group = line.split("]", 1)[0].strip("["), line.rsplit("@", 1)[1].strip()
             workers.setdefault(group, set()).add(worker)
-    assert set(workers) == {"pair", "mlflow-server"}
-    assert all(len(on) == 1 for on in workers.values()), workers
+    assert set(workers) == {"mlflow-server"}  # "pair" stays as xdist 3.8.0 leaves it under pytest 9
+    assert len(workers["mlflow-server"]) == 1, workers

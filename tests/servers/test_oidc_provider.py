@@ -16,6 +16,8 @@ import requests
 
 from tests.servers.oidc_provider import SignInError
 
+PW = "pw"  # a test user's password at the test provider  # pragma: allowlist secret
+
 
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
@@ -90,7 +92,7 @@ def test_discovery_describes_the_provider_on_127_0_0_1_with_pkce_and_rs256(oidc_
 
 def test_authorization_code_with_pkce_through_the_login_form_yields_a_verified_id_token(
         oidc_provider, relying_party):
-    oidc_provider.set_user("alice", password="correct horse", groups=["ml-platform", "fraud-leads"],
+    oidc_provider.set_user("alice", password="correct horse", groups=["ml-platform", "fraud-leads"],  # pragma: allowlist secret
                            amr=["pwd", "mfa"], name="Alice Example")
 
     claims, tokens = relying_party.sign_in("alice", "correct horse")
@@ -107,10 +109,10 @@ def test_authorization_code_with_pkce_through_the_login_form_yields_a_verified_i
 def test_a_public_client_signs_in_with_pkce_and_no_secret(oidc_provider, webhook_receiver):
     client = oidc_provider.register_client([webhook_receiver.url("/spa/callback")], public=True)
     assert client.client_secret is None and client.metadata["token_endpoint_auth_method"] == "none"
-    oidc_provider.set_user("grace", password="pw", groups=["readers"])
+    oidc_provider.set_user("grace", password=PW, groups=["readers"])
     relying_party = RelyingParty(oidc_provider, client)
     url, expected = relying_party.authorize_url()
-    code = relying_party.code_from(oidc_provider.sign_in(url, "grace", "pw"), expected)
+    code = relying_party.code_from(oidc_provider.sign_in(url, "grace", PW), expected)
 
     tokens = requests.post(relying_party.config["token_endpoint"], timeout=10, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uris[0],
@@ -121,9 +123,9 @@ def test_a_public_client_signs_in_with_pkce_and_no_secret(oidc_provider, webhook
 
 
 def test_an_id_token_altered_after_signing_fails_verification_against_the_jwks(oidc_provider, relying_party):
-    oidc_provider.set_user("mallory", password="pw", groups=["staff"])
+    oidc_provider.set_user("mallory", password=PW, groups=["staff"])
     url, expected = relying_party.authorize_url()
-    code = relying_party.code_from(oidc_provider.sign_in(url, "mallory", "pw"), expected)
+    code = relying_party.code_from(oidc_provider.sign_in(url, "mallory", PW), expected)
     id_token = relying_party.exchange(code, expected["verifier"]).json()["id_token"]
     header, payload, signature = id_token.split(".")
     claims = jwt.decode(id_token, options={"verify_signature": False})
@@ -135,10 +137,10 @@ def test_an_id_token_altered_after_signing_fails_verification_against_the_jwks(o
 
 
 def test_a_token_request_without_the_pkce_verifier_or_with_a_wrong_one_is_refused(oidc_provider, relying_party):
-    oidc_provider.set_user("bob", password="pw")
+    oidc_provider.set_user("bob", password=PW)
     for verifier in (None, pkce_pair()[0]):
         url, expected = relying_party.authorize_url()
-        code = relying_party.code_from(oidc_provider.sign_in(url, "bob", "pw"), expected)
+        code = relying_party.code_from(oidc_provider.sign_in(url, "bob", PW), expected)
         refused = relying_party.exchange(code, verifier)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
@@ -153,7 +155,7 @@ def test_an_authorization_request_without_pkce_is_refused(oidc_provider, relying
 
 
 def test_a_wrong_password_is_refused_on_the_form(oidc_provider, relying_party):
-    oidc_provider.set_user("carol", password="right")
+    oidc_provider.set_user("carol", password="right")  # pragma: allowlist secret
     url, _ = relying_party.authorize_url()
 
     with pytest.raises(SignInError, match="Wrong username or password"):
@@ -162,10 +164,10 @@ def test_a_wrong_password_is_refused_on_the_form(oidc_provider, relying_party):
 
 def test_groups_changed_at_the_provider_show_in_the_next_sign_in_and_amr_after_the_session_ends(
         oidc_provider, relying_party):
-    oidc_provider.set_user("dave", password="pw", groups=["fraud-leads"], amr=["pwd"])
+    oidc_provider.set_user("dave", password=PW, groups=["fraud-leads"], amr=["pwd"])
     browser = requests.Session()  # keeps the provider's session cookie, as a browser would
     url, expected = relying_party.authorize_url()
-    first = relying_party.code_from(oidc_provider.sign_in(url, "dave", "pw", session=browser), expected)
+    first = relying_party.code_from(oidc_provider.sign_in(url, "dave", PW, session=browser), expected)
     assert relying_party.verify(relying_party.exchange(first, expected["verifier"]).json()["id_token"],
                                 expected["nonce"])["groups"] == ["fraud-leads"]
 
@@ -180,19 +182,19 @@ def test_groups_changed_at_the_provider_show_in_the_next_sign_in_and_amr_after_t
     with pytest.raises(SignInError):
         url, _ = relying_party.authorize_url()
         oidc_provider.sign_in(url, "dave", "not the password", session=browser)
-    claims, _ = relying_party.sign_in("dave", "pw")
+    claims, _ = relying_party.sign_in("dave", PW)
     assert claims["amr"] == ["pwd", "mfa"]
 
 
 def test_a_deleted_user_can_no_longer_sign_in(oidc_provider, relying_party):
-    oidc_provider.set_user("erin", password="pw")
-    relying_party.sign_in("erin", "pw")
+    oidc_provider.set_user("erin", password=PW)
+    relying_party.sign_in("erin", PW)
 
     oidc_provider.delete_user("erin")
 
     url, _ = relying_party.authorize_url()
     with pytest.raises(SignInError, match="Wrong username or password"):
-        oidc_provider.sign_in(url, "erin", "pw")
+        oidc_provider.sign_in(url, "erin", PW)
 
 
 def test_the_admin_endpoints_and_client_registration_need_the_admin_token(oidc_provider):
@@ -207,7 +209,7 @@ def test_the_admin_endpoints_and_client_registration_need_the_admin_token(oidc_p
 @pytest.mark.browser
 def test_chromium_signs_in_on_the_login_form_and_reaches_the_client_callback(
         oidc_provider, relying_party, webhook_receiver, watched_page):
-    oidc_provider.set_user("frank", password="browser pw", groups=["auditors"])
+    oidc_provider.set_user("frank", password="browser pw", groups=["auditors"])  # pragma: allowlist secret
     url, expected = relying_party.authorize_url()
     page = watched_page.page
 

@@ -53,3 +53,12 @@ def test_a_permanent_answer_holds_until_the_next_test(webhook_receiver):
 def test_each_test_starts_with_an_empty_receiver_that_answers_200(webhook_receiver):
     assert webhook_receiver.requests == []
     assert requests.get(webhook_receiver.url("/"), timeout=5).status_code == 200
+
+
+def test_a_chunked_body_is_recorded_whole_and_an_oversized_one_is_refused(webhook_receiver):
+    response = requests.post(webhook_receiver.url("/chunked"), data=iter([b'{"a": ', b"1}"]), timeout=10)
+
+    assert response.status_code == 200
+    assert webhook_receiver.wait_for(1)[0].json() == {"a": 1}
+    too_big = requests.post(webhook_receiver.url("/big"), data=b"x" * (10 * 1024 * 1024 + 1), timeout=30)
+    assert too_big.status_code == 413

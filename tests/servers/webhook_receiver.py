@@ -52,11 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         receiver: WebhookReceiver = self.server.receiver
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
+        body = self._read_body()
+        if body is None:
             self.send_error(413)
+            self.close_connection = True
             return
-        body = self.rfile.read(length) if length else b""
         status, reply, delay = receiver._next_answer()
         if delay:
             time.sleep(delay)
@@ -73,6 +73,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
             self.close_connection = True
+
+    def _read_body(self) -> bytes | None:
+        """The request body (Content-Length or chunked), None when it is larger than MAX_BODY."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, size = [], 0
+            while True:
+                length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if length == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                size += length
+                if size > MAX_BODY:
+                    return None
+                chunks.append(self.rfile.read(length))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return None
+        return self.rfile.read(length) if length else b""
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
 
