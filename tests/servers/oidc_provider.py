@@ -17,14 +17,17 @@ endpoint; `amr` and `acr` come from the user's entry at the time of the login.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import shutil
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
+import jwt
 import requests
 
 from tests.servers.cache import oidc_provider_dir
@@ -206,3 +209,57 @@ def _visible_text(html: str) -> str:
     parser = Text()
     parser.feed(html)
     return " ".join(parser.parts)[:500]
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+class RelyingParty:
+    """A reference client: what the portal's OIDC sign-in must do, written out with requests and PyJWT
+    (PKCE, state, nonce, code exchange, signature, audience and issuer checks)."""
+
+    def __init__(self, provider, client):
+        self.provider, self.client = provider, client
+        self.config = provider.discovery()
+        self.jwks = jwt.PyJWKClient(self.config["jwks_uri"])
+
+    def authorize_url(self, **extra) -> tuple[str, dict]:
+        verifier, challenge = pkce_pair()
+        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        params = {"client_id": self.client.client_id, "response_type": "code", "scope": "openid email profile groups",
+                  "redirect_uri": self.client.redirect_uris[0], "state": state, "nonce": nonce,
+                  "code_challenge": challenge, "code_challenge_method": "S256", **extra}
+        return f"{self.config['authorization_endpoint']}?{urlencode(params)}", {
+            "verifier": verifier, "state": state, "nonce": nonce}
+
+    def code_from(self, callback_url: str, expected: dict) -> str:
+        assert callback_url.startswith(self.client.redirect_uris[0])
+        query = parse_qs(urlsplit(callback_url).query)
+        assert query["state"] == [expected["state"]]
+        assert query["iss"] == [self.provider.issuer]
+        return query["code"][0]
+
+    def exchange(self, code: str, verifier: str | None) -> requests.Response:
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.client.redirect_uris[0]}
+        if verifier is not None:
+            data["code_verifier"] = verifier
+        return requests.post(self.config["token_endpoint"], data=data, timeout=10,
+                             auth=(self.client.client_id, self.client.client_secret))
+
+    def verify(self, id_token: str, nonce: str) -> dict:
+        key = self.jwks.get_signing_key_from_jwt(id_token)
+        claims = jwt.decode(id_token, key.key, algorithms=["RS256"], audience=self.client.client_id,
+                            issuer=self.provider.issuer, options={"require": ["exp", "iat", "sub", "nonce"]})
+        assert claims["nonce"] == nonce
+        return claims
+
+    def sign_in(self, username: str, password: str, **extra) -> tuple[dict, dict]:
+        url, expected = self.authorize_url(**extra)
+        code = self.code_from(self.provider.sign_in(url, username, password), expected)
+        tokens = self.exchange(code, expected["verifier"])
+        assert tokens.status_code == 200, tokens.text
+        tokens = tokens.json()
+        return self.verify(tokens["id_token"], expected["nonce"]), tokens

@@ -128,6 +128,11 @@ class ServerProcess:
         if self.process is None:
             return
         try:
+            family = [psutil.Process(self.process.pid)]
+            family += family[0].children(recursive=True)
+        except psutil.NoSuchProcess:
+            family = []
+        try:
             pgid = os.getpgid(self.process.pid)
         except ProcessLookupError:
             pgid = None
@@ -147,6 +152,21 @@ class ServerProcess:
                 pass
         if self.process.poll() is None:
             self.process.wait(timeout=timeout)
+        _wait_gone(family, timeout)
+
+
+def _wait_gone(processes: list[psutil.Process], timeout: float) -> None:
+    """Until every process is gone (or a zombie, which holds no socket): a killed child that still
+    holds the listening socket (inherited from its parent) would keep the port taken a moment longer."""
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        while time.monotonic() < deadline:
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.02)
 
 
 def port_from_log(pattern: str) -> Callable[[ServerProcess], int | None]:

@@ -5,71 +5,16 @@ sign-ins."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
 import requests
 
-from tests.servers.oidc_provider import SignInError
+from tests.servers.oidc_provider import RelyingParty, SignInError, pkce_pair
 
 PW = "pw"  # a test user's password at the test provider  # pragma: allowlist secret
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-class RelyingParty:
-    """What the portal's OIDC client will do, written out with requests and PyJWT."""
-
-    def __init__(self, provider, client):
-        self.provider, self.client = provider, client
-        self.config = provider.discovery()
-        self.jwks = jwt.PyJWKClient(self.config["jwks_uri"])
-
-    def authorize_url(self, **extra) -> tuple[str, dict]:
-        verifier, challenge = pkce_pair()
-        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        params = {"client_id": self.client.client_id, "response_type": "code", "scope": "openid email profile groups",
-                  "redirect_uri": self.client.redirect_uris[0], "state": state, "nonce": nonce,
-                  "code_challenge": challenge, "code_challenge_method": "S256", **extra}
-        return f"{self.config['authorization_endpoint']}?{urlencode(params)}", {
-            "verifier": verifier, "state": state, "nonce": nonce}
-
-    def code_from(self, callback_url: str, expected: dict) -> str:
-        assert callback_url.startswith(self.client.redirect_uris[0])
-        query = parse_qs(urlsplit(callback_url).query)
-        assert query["state"] == [expected["state"]]
-        assert query["iss"] == [self.provider.issuer]
-        return query["code"][0]
-
-    def exchange(self, code: str, verifier: str | None) -> requests.Response:
-        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.client.redirect_uris[0]}
-        if verifier is not None:
-            data["code_verifier"] = verifier
-        return requests.post(self.config["token_endpoint"], data=data, timeout=10,
-                             auth=(self.client.client_id, self.client.client_secret))
-
-    def verify(self, id_token: str, nonce: str) -> dict:
-        key = self.jwks.get_signing_key_from_jwt(id_token)
-        claims = jwt.decode(id_token, key.key, algorithms=["RS256"], audience=self.client.client_id,
-                            issuer=self.provider.issuer, options={"require": ["exp", "iat", "sub", "nonce"]})
-        assert claims["nonce"] == nonce
-        return claims
-
-    def sign_in(self, username: str, password: str, **extra) -> tuple[dict, dict]:
-        url, expected = self.authorize_url(**extra)
-        code = self.code_from(self.provider.sign_in(url, username, password), expected)
-        tokens = self.exchange(code, expected["verifier"])
-        assert tokens.status_code == 200, tokens.text
-        tokens = tokens.json()
-        return self.verify(tokens["id_token"], expected["nonce"]), tokens
 
 
 @pytest.fixture
@@ -204,25 +149,3 @@ def test_the_admin_endpoints_and_client_registration_need_the_admin_token(oidc_p
     refused = requests.post(f"{oidc_provider.issuer}/reg", json={"redirect_uris": ["http://127.0.0.1/cb"]},
                             timeout=10)
     assert refused.status_code in (400, 401) and refused.json()["error"] == "invalid_token"
-
-
-@pytest.mark.browser
-def test_chromium_signs_in_on_the_login_form_and_reaches_the_client_callback(
-        oidc_provider, relying_party, webhook_receiver, watched_page):
-    oidc_provider.set_user("frank", password="browser pw", groups=["auditors"])  # pragma: allowlist secret
-    url, expected = relying_party.authorize_url()
-    page = watched_page.page
-
-    page.goto(url)
-    page.fill("#username", "frank")
-    page.fill("#password", "browser pw")
-    page.click("#sign-in")
-    page.wait_for_url(f"{relying_party.client.redirect_uris[0]}**")
-
-    [callback] = [hit for hit in webhook_receiver.wait_for(1) if hit.path == "/oidc/callback/"]  # not favicon.ico
-    code = callback.query["code"][0]
-    assert callback.query["state"] == [expected["state"]]
-    claims = relying_party.verify(relying_party.exchange(code, expected["verifier"]).json()["id_token"],
-                                  expected["nonce"])
-    assert claims["sub"] == "frank" and claims["groups"] == ["auditors"]
-    watched_page.assert_clean()
