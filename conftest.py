@@ -11,6 +11,9 @@ from accounts.choices import OrgRole, TeamRole
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# Real servers on 127.0.0.1 (git daemon, S3, MLflow, OpenID Provider, SMTP, webhooks): tests/servers/README.md
+pytest_plugins = ["tests.servers.plugin"]
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally when a service or tool is missing; under CI=true that is a failure, never a skip."""
