@@ -93,7 +93,8 @@ def evidence_add(*, actor, project: Project, practice: Practice, kind: str, titl
         data = _read_upload(upload)
         evidence.content_type = storage.detect_content_type(data)  # raises before anything is written
         evidence.sha256, evidence.size = hashlib.sha256(data).hexdigest(), len(data)
-        evidence.original_name = storage.sanitise_name(getattr(upload, "name", "") or "evidence")
+        evidence.original_name = storage.name_for_type(
+            storage.sanitise_name(getattr(upload, "name", "") or "evidence"), evidence.content_type)
     elif kind == EvidenceKind.NOTE:
         evidence.sha256, evidence.size = hashlib.sha256(text.encode()).hexdigest(), len(text.encode())
     stored = storage.write(data) if upload is not None else ""

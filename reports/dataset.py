@@ -224,7 +224,7 @@ def _status_then(item: Evidence, moment: dt.datetime) -> str:
 def _evidence(item: Evidence, moment: dt.datetime, files: EvidenceFiles | None) -> dict:
     path = None
     if item.kind == EvidenceKind.FILE and item.storage_name:
-        path = evidence_member_path(item.pk, item.original_name)
+        path = evidence_member_path(item.pk, item.download_name)
         if files is not None:
             files.add(path, item.pk)
     reviewed = item.reviewed_at is not None and item.reviewed_at <= moment
