@@ -61,9 +61,15 @@ class EvidenceFiles(Mapping):
         evidence_id = self._ids[path]
 
         def load() -> bytes:
+            from django.core.exceptions import ValidationError
+
             from evidence.services import evidence_bytes
 
-            return evidence_bytes(Evidence.objects.get(pk=evidence_id))
+            item = Evidence.objects.get(pk=evidence_id)
+            try:
+                return evidence_bytes(item)
+            except ValidationError as exc:  # say which file, so the failed export names it
+                raise ValidationError(f"Evidence #{item.pk} “{item.title}”: {' '.join(exc.messages)}") from exc
 
         return load
 
