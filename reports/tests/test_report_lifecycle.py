@@ -202,7 +202,8 @@ def test_the_reaper_is_scheduled_every_five_minutes_on_the_maintenance_queue(db)
     assert ("Reap stuck exports", "reports.reap_stale_reports", "*/5 * * * *", []) in default_schedules()
     ensure_default_schedules()
     assert PeriodicTask.objects.get(name="Reap stuck exports").task == "reports.reap_stale_reports"
-    assert "reports.reap_stale_reports" in app.tasks
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover every tasks module
+    assert app.tasks["reports.reap_stale_reports"].name == "reports.reap_stale_reports"
     assert app.amqp.router.route({}, "reports.reap_stale_reports")["queue"].name == "maintenance"
 
 
