@@ -129,20 +129,21 @@ def build_dataset(*, scope: Scope, as_of: dt.date | None, generated_by: str, bas
         "teams": [{"slug": t.team.slug, "name": t.team.name, "score": _round(t.score), "coverage": _round(t.coverage),
                    "verified": _round(t.verified), "projects": t.projects, "covered_projects": t.covered_projects,
                    "practices": [_practice_row(p) for p in t.practices]} for t in card.teams],
-        "projects": _projects(projects, practices, moment, files),
+        "projects": _projects(projects, practices, moment, files, base_url.rstrip("/")),
     }
 
 
-def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: EvidenceFiles | None) -> Iterator[dict]:
+def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: EvidenceFiles | None,
+              base_url: str = "") -> Iterator[dict]:
     coverage = {d.key: [p.code for p in d.practices.all()] for d in CheckDefinition.objects.prefetch_related("practices")}
     titles = dict(CheckDefinition.objects.values_list("key", "title"))
     ids = list(queryset.values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
         chunk = list(queryset.filter(pk__in=ids[start:start + CHUNK]))
-        yield from _chunk(chunk, practices, moment, files, coverage, titles)
+        yield from _chunk(chunk, practices, moment, files, coverage, titles, base_url)
 
 
-def _chunk(projects, practices, moment, files, coverage, titles) -> Iterator[dict]:
+def _chunk(projects, practices, moment, files, coverage, titles, base_url="") -> Iterator[dict]:
     """Eight queries for up to 200 projects."""
     ids = [p.pk for p in projects]
     weights = {p.pk: p.weight for p in practices}
@@ -208,6 +209,7 @@ def _chunk(projects, practices, moment, files, coverage, titles) -> Iterator[dic
             })
         yield {
             "id": project.pk, "name": project.name, "slug": project.slug, "team": project.team.slug,
+            "url": f"{base_url}/projects/{project.pk}/" if base_url else None,
             "team_name": project.team.name, "risk_tier": project.risk_tier, "lifecycle": project.lifecycle,
             "data_classification": project.data_classification, "score": _round(num / den) if den else None,
             "assessment": _assessment(assessment),

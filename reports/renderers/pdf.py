@@ -347,7 +347,7 @@ def _project(p: dict, ds: dict, st: _Styles) -> list:
     story = [PageBreak(), heading, _facts([
         ("Team", p.get("team_name") or p.get("team")), ("Risk tier", p.get("risk_tier")),
         ("Lifecycle", p.get("lifecycle")), ("Data classification", p.get("data_classification")),
-        ("Project score", _num(p.get("score")))], st)]
+        ("Project score", _num(p.get("score")))] + ([("In the portal", p["url"])] if p.get("url") else []), st)]
     story += [CondPageBreak(90), Paragraph("Assessment and review sign-off", st.h3)]
     pending = p.get("awaiting_review") or {}
     if a:

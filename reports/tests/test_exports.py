@@ -231,3 +231,28 @@ def test_the_pdf_lists_check_results_filed_by_a_real_check_as_check_results(org,
     assert "Automated check results" in text and "check · accepted" not in text
     results = text.split("Automated check results", 1)[1].split("Latest check runs")[0]
     assert f"run #{run.pk}" in results and "failed" in results
+
+
+def test_links_in_exports_and_reminder_emails_use_the_portals_base_url(org, api, settings,
+                                                                       django_capture_on_commit_callbacks, tmp_path):
+    from django.core import mail
+
+    from evidence.services import send_expiry_reminders
+    from reports.tests.test_renderers import pdf_text
+
+    settings.MLSEC_BASE_URL = "https://mlsec.example.org:8443/"
+    response = api(org.lead).post("/api/v1/evidence/", {
+        "project": org.project.pk, "practice": "MLS-17", "kind": "file", "title": "Tabletop report",
+        "file": SimpleUploadedFile("tabletop.txt", SECRET),
+        "valid_until": (timezone.localdate() + dt.timedelta(days=3)).isoformat()}, format="multipart")
+    assert send_expiry_reminders(days=14) == 1
+    assert f"https://mlsec.example.org:8443/evidence/{response.data['id']}/" in mail.outbox[0].body
+    report = export(api, org.auditor, django_capture_on_commit_callbacks, scope="project", project=org.project.pk,
+                    format="json")
+    document = json.loads(download(api, org.auditor, report))
+    assert document["portal"]["base_url"] == "https://mlsec.example.org:8443/"
+    assert document["projects"][0]["url"] == f"https://mlsec.example.org:8443/projects/{org.project.pk}/"
+    report = export(api, org.auditor, django_capture_on_commit_callbacks, scope="project", project=org.project.pk,
+                    format="pdf")
+    (tmp_path / "r.pdf").write_bytes(download(api, org.auditor, report))
+    assert f"https://mlsec.example.org:8443/projects/{org.project.pk}/" in pdf_text(tmp_path / "r.pdf")
