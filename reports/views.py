@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -84,6 +84,8 @@ def report_retry(request: HttpRequest, pk) -> HttpResponse:
     report = get_object_or_404(Report.objects.visible_to(request.user).select_related("team", "project"), pk=pk)
     try:
         services.report_retry(actor=request.user, report=report)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, error_text(exc))
     else:

@@ -240,3 +240,14 @@ def test_the_page_download_of_an_altered_export_answers_with_a_message_not_the_b
     client.force_login(org.auditor)
     response = client.get(f"/reports/{report.pk}/download/", follow=True)
     assert response.redirect_chain and "no longer matches the SHA-256" in response.content.decode()
+
+
+def test_a_file_swapped_between_the_check_and_the_send_is_never_delivered_whole(
+        org, settings, django_capture_on_commit_callbacks):
+    report = request(org.auditor, django_capture_on_commit_callbacks, scope="org", format="csv")
+    other = request(org.auditor, django_capture_on_commit_callbacks, scope="team", team=org.team, format="csv")
+    chunks = services.report_verified_chunks(report)  # checked: intact
+    path = Path(settings.MEDIA_ROOT) / report.storage_name
+    path.write_bytes((Path(settings.MEDIA_ROOT) / other.storage_name).read_bytes())  # swapped now
+    sent = b"".join(chunks)
+    assert len(sent) < report.size  # the last frame is held back: a short download, not a wrong one
