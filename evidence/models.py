@@ -98,5 +98,13 @@ class Evidence(models.Model):
     def badge(self) -> str:
         return STATUS_BADGES[self.status]
 
+    @property
+    def download_name(self) -> str:
+        """The name a download carries: its extension follows the detected type (even for files stored
+        before upload names were made to follow it), so text never downloads as `.html`."""
+        from .storage import name_for_type
+
+        return name_for_type(self.original_name or f"evidence-{self.pk}", self.content_type)
+
     def is_stale(self, on: dt.date) -> bool:
         return self.valid_until is not None and self.valid_until < on

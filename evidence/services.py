@@ -94,7 +94,8 @@ def evidence_add(*, actor, project: Project, practice: Practice, kind: str, titl
         data = _read_upload(upload)
         evidence.content_type = storage.detect_content_type(data)  # raises before anything is written
         evidence.sha256, evidence.size = hashlib.sha256(data).hexdigest(), len(data)
-        evidence.original_name = storage.sanitise_name(getattr(upload, "name", "") or "evidence")
+        evidence.original_name = storage.name_for_type(
+            storage.sanitise_name(getattr(upload, "name", "") or "evidence"), evidence.content_type)
     elif kind == EvidenceKind.NOTE:
         evidence.sha256, evidence.size = hashlib.sha256(text.encode()).hexdigest(), len(text.encode())
     stored = storage.write(data) if upload is not None else ""
@@ -190,10 +191,12 @@ def send_expiry_reminders(*, days: int | None = None) -> int:
     for team_id, items in by_team.items():
         if not leads.get(team_id):
             continue
-        lines = [f"- {e.practice.code} {e.title} ({e.project.name}) expires on {e.valid_until:%Y-%m-%d}" for e in items]
+        base = settings.MLSEC_BASE_URL.rstrip("/")
+        lines = [f"- {e.practice.code} {e.title} ({e.project.name}) expires on {e.valid_until:%Y-%m-%d}: "
+                 f"{base}/evidence/{e.pk}/" for e in items]
         send_mail(f"[MLSec Portal] {len(items)} piece(s) of evidence expire soon",
                   "Renew this evidence before it expires, or the practices it supports are marked stale:\n\n"
-                  + "\n".join(lines) + f"\n\n{settings.MLSEC_BASE_URL}", settings.DEFAULT_FROM_EMAIL, leads[team_id])
+                  + "\n".join(lines) + f"\n\n{base}/", settings.DEFAULT_FROM_EMAIL, leads[team_id])
         Evidence.objects.filter(pk__in=[e.pk for e in items]).update(reminder_sent_at=timezone.now())
         sent += len(items)
     return sent

@@ -27,6 +27,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 
+from .markup import find_markup
+
 # What evidence may be: documents, images, spreadsheets, archives of reports, text and data.
 ALLOWED_BINARY = {
     "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "application/zip", "application/gzip",
@@ -35,8 +37,17 @@ ALLOWED_BINARY = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
 }
-# Text that a browser would execute is refused even as an attachment.
-ACTIVE_TEXT = re.compile(rb"^\s*(<!doctype\s+html|<html|<svg|<\?xml[^>]*>\s*<svg|<script)", re.IGNORECASE)
+# The file name's extension a stored file downloads with, by detected type (the first is added when
+# the uploaded name's extension is not among them): a text file named `.html` downloads as `.html.txt`.
+EXTENSIONS = {
+    "application/pdf": ("pdf",), "image/png": ("png",), "image/jpeg": ("jpg", "jpeg"), "image/gif": ("gif",),
+    "image/webp": ("webp",), "application/zip": ("zip",), "application/gzip": ("gz", "tgz"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("pptx",),
+    "application/vnd.oasis.opendocument.text": ("odt",), "application/vnd.oasis.opendocument.spreadsheet": ("ods",),
+    "application/json": ("json",), "text/csv": ("csv", "tsv"), "text/plain": ("txt", "log", "md"),
+}
 
 
 def _cipher() -> MultiFernet:
@@ -64,9 +75,6 @@ def detect_content_type(data: bytes) -> str:
         if kind.mime in ALLOWED_BINARY:
             return kind.mime
         raise ValidationError(f"Files of type {kind.mime} are not accepted as evidence.")
-    head = data[:4096]
-    if ACTIVE_TEXT.match(head):
-        raise ValidationError("HTML and SVG files are not accepted as evidence: export them to PDF.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -74,6 +82,10 @@ def detect_content_type(data: bytes) -> str:
                               "document, a ZIP, or UTF-8 text.") from None
     if "\x00" in text:
         raise ValidationError("Binary data with an unknown format is not accepted as evidence.")
+    markup = find_markup(text)  # anywhere: after a byte-order mark, a comment, or pages of text
+    if markup is not None:
+        raise ValidationError(markup.sentence())
+    text = text.removeprefix("\ufeff")
     stripped = text.lstrip()
     if stripped[:1] in "{[":
         try:
@@ -97,6 +109,18 @@ def sanitise_name(name: str) -> str:
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = re.sub(r"[^\w.\- ()]+", "_", name).strip(" .")
     return (name or "evidence")[:200]
+
+
+def name_for_type(name: str, content_type: str) -> str:
+    """`name` with an extension that matches the detected type: `report.html` stored as text/plain
+    becomes `report.html.txt`, so no download is ever opened as something the bytes are not."""
+    allowed = EXTENSIONS.get(content_type, ("bin",))
+    name = name or "evidence"
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and extension.lower() in allowed:
+        return name
+    suffix = "." + allowed[0]
+    return name[: 200 - len(suffix)] + suffix
 
 
 @dataclass(frozen=True)

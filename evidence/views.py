@@ -24,7 +24,7 @@ def attachment_response(evidence: Evidence) -> HttpResponse:
     """The decrypted bytes as a download that no browser will render or sniff."""
     data = services.evidence_bytes(evidence)
     response = HttpResponse(data, content_type=evidence.content_type or "application/octet-stream")
-    return harden_download(response, evidence.original_name or f"evidence-{evidence.pk}", len(data))
+    return harden_download(response, evidence.download_name, len(data))
 
 
 @login_required

@@ -24,6 +24,7 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
     jobs = [
         ("Score snapshot", "scoring.tasks.snapshot_scores_task", "55 * * * *", []),
         ("Reap stale check runs", "checks.tasks.reap_stale_runs", "*/5 * * * *", []),
+        ("Reap stuck exports", "reports.reap_stale_reports", "*/5 * * * *", []),
         ("Evidence expiry reminders", "evidence.tasks.send_expiry_reminders", "0 7 * * *", []),
         ("Prune old runs and snapshots", "checks.tasks.prune_history", "30 4 * * *", []),
     ]

@@ -250,13 +250,22 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes]
 
 @dataclass
 class VerifyReport:
-    """What verify_bundle found: `ok` only when `problems` is empty; `fingerprint` is the signing key's."""
+    """What verify_bundle found: `ok` only when `problems` is empty; `fingerprint` is the signing key's.
+
+    `ok` alone says the bundle is self-consistent; `trusted` says it is also signed by the key whose
+    fingerprint was given. Only `trusted` rules out a forgery re-signed with another key.
+    """
 
     ok: bool = False
     problems: list[str] = field(default_factory=list)
     files_checked: int = 0
     fingerprint: str = ""
     warnings: list[str] = field(default_factory=list)
+    signer_checked: bool = False
+
+    @property
+    def trusted(self) -> bool:
+        return self.ok and self.signer_checked
 
 
 def _read(f: BinaryIO, info: zipfile.ZipInfo, sink: Callable[[bytes], object], limit: int | None = None) -> None:
@@ -313,6 +322,7 @@ def verify_bundle(path: str | os.PathLike | BinaryIO, trusted_fingerprint: str |
         report.warnings.append("the key was not compared with a trusted fingerprint: compare "
                                f"{report.fingerprint} with the portal's settings page")
     report.ok = not report.problems
+    report.signer_checked = trusted_fingerprint is not None
     return report
 
 

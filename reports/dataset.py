@@ -61,9 +61,15 @@ class EvidenceFiles(Mapping):
         evidence_id = self._ids[path]
 
         def load() -> bytes:
+            from django.core.exceptions import ValidationError
+
             from evidence.services import evidence_bytes
 
-            return evidence_bytes(Evidence.objects.get(pk=evidence_id))
+            item = Evidence.objects.get(pk=evidence_id)
+            try:
+                return evidence_bytes(item)
+            except ValidationError as exc:  # say which file, so the failed export names it
+                raise ValidationError(f"Evidence #{item.pk} “{item.title}”: {' '.join(exc.messages)}") from exc
 
         return load
 
@@ -123,33 +129,41 @@ def build_dataset(*, scope: Scope, as_of: dt.date | None, generated_by: str, bas
         "teams": [{"slug": t.team.slug, "name": t.team.name, "score": _round(t.score), "coverage": _round(t.coverage),
                    "verified": _round(t.verified), "projects": t.projects, "covered_projects": t.covered_projects,
                    "practices": [_practice_row(p) for p in t.practices]} for t in card.teams],
-        "projects": _projects(projects, practices, moment, files),
+        "projects": _projects(projects, practices, moment, files, base_url.rstrip("/")),
     }
 
 
-def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: EvidenceFiles | None) -> Iterator[dict]:
+def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: EvidenceFiles | None,
+              base_url: str = "") -> Iterator[dict]:
     coverage = {d.key: [p.code for p in d.practices.all()] for d in CheckDefinition.objects.prefetch_related("practices")}
     titles = dict(CheckDefinition.objects.values_list("key", "title"))
     ids = list(queryset.values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
         chunk = list(queryset.filter(pk__in=ids[start:start + CHUNK]))
-        yield from _chunk(chunk, practices, moment, files, coverage, titles)
+        yield from _chunk(chunk, practices, moment, files, coverage, titles, base_url)
 
 
-def _chunk(projects, practices, moment, files, coverage, titles) -> Iterator[dict]:
-    """Seven queries for up to 200 projects."""
+def _chunk(projects, practices, moment, files, coverage, titles, base_url="") -> Iterator[dict]:
+    """Eight queries for up to 200 projects."""
     ids = [p.pk for p in projects]
     weights = {p.pk: p.weight for p in practices}
     assessments = {a.project_id: a for a in Assessment.objects.filter(
         project_id__in=ids, status=AssessmentStatus.APPROVED, reviewed_at__lte=moment).filter(
         Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment)).select_related("submitted_by", "reviewed_by")}
+    # Awaiting review then: submitted by the moment and not yet decided at it (the latest such cycle).
+    awaiting: dict[int, Assessment] = {}
+    for item in (Assessment.objects.filter(project_id__in=ids, submitted_at__lte=moment)
+                 .filter(Q(status=AssessmentStatus.SUBMITTED) | Q(reviewed_at__gt=moment))
+                 .select_related("submitted_by").order_by("submitted_at")):
+        awaiting[item.project_id] = item
     answers: dict[int, dict[int, Answer]] = {}
     for answer in Answer.objects.filter(assessment_id__in=[a.pk for a in assessments.values()]):
         answers.setdefault(answer.assessment_id, {})[answer.practice_id] = answer
     cells = score_inputs(moment=moment, group_by="project", project_ids=ids).cells
     evidence: dict[int, list[Evidence]] = {}
     for item in (Evidence.objects.filter(project_id__in=ids).as_of(moment)
-                 .select_related("practice", "uploaded_by", "reviewed_by").order_by("practice__number", "created_at")):
+                 .select_related("practice", "uploaded_by", "reviewed_by", "check_run")
+                 .order_by("practice__number", "created_at")):
         evidence.setdefault(item.project_id, []).append(item)
     newer = CheckRun.objects.filter(project_id=OuterRef("project_id"), definition_id=OuterRef("definition_id"),
                                     finished_at__lte=moment, finished_at__gt=OuterRef("finished_at"))
@@ -165,6 +179,9 @@ def _chunk(projects, practices, moment, files, coverage, titles) -> Iterator[dic
     for project in projects:
         assessment = assessments.get(project.pk)
         by_practice = answers.get(assessment.pk, {}) if assessment else {}
+        pending = awaiting.get(project.pk)
+        if pending is not None and assessment is not None and pending.submitted_at <= (assessment.reviewed_at or moment):
+            pending = None  # submitted before the approval that counts: not what awaits review
         project_evidence = evidence.get(project.pk, [])
         counts: dict[int, int] = {}
         for item in project_evidence:
@@ -187,12 +204,18 @@ def _chunk(projects, practices, moment, files, coverage, titles) -> Iterator[dic
                 "capped": bool(cell and cell.capped), "stale": bool(cell and cell.stale),
                 "accepted": bool(cell and cell.accepted), "verified": bool(cell and cell.verified),
                 "evidence_count": counts.get(practice.pk, 0),
+                # No approved answer, but a submitted assessment awaits review: "submitted", not "not assessed".
+                "submitted": answer is None and assessment is None and pending is not None,
             })
         yield {
             "id": project.pk, "name": project.name, "slug": project.slug, "team": project.team.slug,
+            "url": f"{base_url}/projects/{project.pk}/" if base_url else None,
             "team_name": project.team.name, "risk_tier": project.risk_tier, "lifecycle": project.lifecycle,
             "data_classification": project.data_classification, "score": _round(num / den) if den else None,
             "assessment": _assessment(assessment),
+            "awaiting_review": None if pending is None else {
+                "id": pending.pk, "cycle": pending.cycle, "submitted_at": _iso(pending.submitted_at),
+                "submitted_by": pending.submitted_by.username if pending.submitted_by else None},
             "answers": rows,
             "evidence": [_evidence(item, moment, files) for item in project_evidence],
             "check_runs": [{"id": r.pk, "check": r.definition_id, "title": titles.get(r.definition_id, r.definition_id),
@@ -224,7 +247,7 @@ def _status_then(item: Evidence, moment: dt.datetime) -> str:
 def _evidence(item: Evidence, moment: dt.datetime, files: EvidenceFiles | None) -> dict:
     path = None
     if item.kind == EvidenceKind.FILE and item.storage_name:
-        path = evidence_member_path(item.pk, item.original_name)
+        path = evidence_member_path(item.pk, item.download_name)
         if files is not None:
             files.add(path, item.pk)
     reviewed = item.reviewed_at is not None and item.reviewed_at <= moment
@@ -234,7 +257,8 @@ def _evidence(item: Evidence, moment: dt.datetime, files: EvidenceFiles | None) 
             "valid_until": _iso(item.valid_until), "created_at": _iso(item.created_at),
             "uploaded_by": item.uploaded_by.username if item.uploaded_by else None,
             "reviewed_by": item.reviewed_by.username if item.reviewed_by and reviewed else None,
-            "reviewed_at": _iso(item.reviewed_at) if reviewed else None, "check_run": item.check_run_id, "file": path}
+            "reviewed_at": _iso(item.reviewed_at) if reviewed else None, "check_run": item.check_run_id,
+            "check_status": item.check_run.status if item.check_run_id else None, "file": path}
 
 
 def _acceptance(item: RiskAcceptance, moment: dt.datetime) -> dict:

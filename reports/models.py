@@ -6,8 +6,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from accounts.models import Team
+from accounts.scope import member_team_ids
 from assessments.models import Project
 
 
@@ -41,12 +43,16 @@ STATUS_BADGES = {"queued": "neutral", "running": "info", "ready": "success", "fa
 
 class ReportQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Officers, auditors and administrators see every report; others see the ones they asked for."""
+        """Officers, auditors and administrators see every report; others see the ones they asked for,
+        and only while the scope is still theirs: a lead who left the team no longer downloads its export
+        (nor sees it listed), and an organisation export needs an organisation-wide role today."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         if user.sees_everything:
             return self
-        return self.filter(requested_by=user)
+        teams = member_team_ids(user)
+        return self.filter(requested_by=user).filter(
+            Q(scope=ReportScope.TEAM, team__in=teams) | Q(scope=ReportScope.PROJECT, project__team__in=teams))
 
 
 class Report(models.Model):

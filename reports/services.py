@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import logging
+import struct
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -23,6 +26,18 @@ from .models import FORMAT_FILES, Report, ReportFormat, ReportScope, ReportStatu
 from .renderers import render_pdf, write_csv, write_json, write_oscal
 
 log = logging.getLogger(__name__)
+
+TIME_LIMIT_S = 1800  # the build task's hard limit (reports/tasks.py)
+RUNNING_TIMEOUT = dt.timedelta(seconds=TIME_LIMIT_S + 300)  # past the hard limit, with a margin
+QUEUED_TIMEOUT = dt.timedelta(hours=6)
+
+
+class ScopeLost(Exception):
+    """The requester may no longer export the report's scope."""
+
+
+class EvidenceMismatch(Exception):
+    """An evidence file's bytes differ from the SHA-256 recorded at upload (raised by build_bundle)."""
 
 
 def signing_key_pem() -> str:
@@ -102,34 +117,154 @@ def render(dataset: dict, fmt: str, out, files: EvidenceFiles | None = None) -> 
 
 
 def dataset_for(report: Report, files: EvidenceFiles | None = None) -> dict:
-    scope = resolve_scope(user=None, scope=report.scope, team=report.team, project=report.project)
-    return build_dataset(scope=scope, as_of=report.as_of, generated_by=report.requested_by.get_username(),
+    """The dataset of `report`, its scope checked again for the person who asked for it (who may have
+    left the team, lost an organisation-wide role or been deactivated since asking): ScopeLost if so."""
+    requester = report.requested_by
+    try:
+        if not requester.is_active:
+            raise PermissionDenied("deactivated")
+        scope = resolve_scope(user=requester, scope=report.scope, team=report.team, project=report.project)
+    except (PermissionDenied, ValidationError) as exc:
+        raise ScopeLost from exc
+    return build_dataset(scope=scope, as_of=report.as_of, generated_by=requester.get_username(),
                          base_url=settings.MLSEC_BASE_URL, fingerprint=signing_public_key()[1], files=files)
 
 
+def failure_sentence(report: Report, exc: BaseException) -> str:
+    """What went wrong, for the person who asked: a sentence, never an exception's text."""
+    if isinstance(exc, ScopeLost):
+        return (f"{report.requested_by.get_username()} can no longer export {report.scope_label} (a role or team "
+                "membership changed since the export was asked for), so nothing was built.")
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return (f"Building this export took longer than the {TIME_LIMIT_S // 60}-minute limit, so it was stopped. "
+                "Retry, or export a smaller scope (a team or a project).")
+    if isinstance(exc, EvidenceMismatch):
+        return ("An evidence file no longer matches the SHA-256 recorded when it was uploaded, so the bundle was "
+                "not signed. Ask an administrator to check the evidence store before retrying.")
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return (f"The export could not be built because of an unexpected error (reference {str(report.pk)[:8]}). "
+            "Retry it; if it fails again, give this reference to your administrator: the details are in the "
+            "worker's log.")
+
+
 def report_build(report_id) -> Report | None:
-    """Claim a queued report and build it (a worker task). A failure is recorded, never raised."""
+    """Claim a queued report and build it (a worker task). A failure is recorded, never raised.
+
+    The claim is stamped with its start time, and the result is written only while that claim still
+    holds: a build the reaper gave up on (and that the requester may have retried) never overwrites
+    the newer state.
+    """
+    started = timezone.now()
     claimed = Report.objects.filter(pk=report_id, status=ReportStatus.QUEUED).update(
-        status=ReportStatus.RUNNING, started_at=timezone.now(), progress=5)
+        status=ReportStatus.RUNNING, started_at=started, finished_at=None, progress=5, error="")
     if not claimed:
         return None
     report = Report.objects.select_related("requested_by", "team", "project__team").get(pk=report_id)
+    mine = Report.objects.filter(pk=report.pk, status=ReportStatus.RUNNING, started_at=started)
     writer = storage.EncryptedWriter("reports")
     try:
         files = EvidenceFiles()
         dataset = dataset_for(report, files)
-        Report.objects.filter(pk=report.pk).update(progress=20)
-        render(dataset, report.format, writer, files)
+        mine.update(progress=20)
+        try:
+            render(dataset, report.format, writer, files)
+        except ValueError as exc:
+            if "SHA-256" in str(exc):
+                raise EvidenceMismatch(str(exc)) from exc
+            raise
         writer.close()
     except Exception as exc:  # noqa: BLE001 - a failed export is a status, never a crashed worker
-        log.exception("report %s failed", report_id)
+        log.exception("report %s failed", report_id)  # the exception itself goes to the log only
         writer.discard()
-        Report.objects.filter(pk=report.pk).update(status=ReportStatus.FAILED, finished_at=timezone.now(),
-                                                   error=f"{type(exc).__name__}: {str(exc)[:500]}")
+        mine.update(status=ReportStatus.FAILED, finished_at=timezone.now(), error=failure_sentence(report, exc))
         return Report.objects.get(pk=report.pk)
     label = slugify(report.scope_label) or "organisation"
     day = (report.as_of or timezone.localdate()).isoformat()
-    Report.objects.filter(pk=report.pk).update(
+    done = mine.update(
         status=ReportStatus.READY, progress=100, finished_at=timezone.now(), storage_name=writer.storage_name,
         size=writer.size, sha256=writer.sha256, filename=f"mlsec-{label}-{day}.{FORMAT_FILES[report.format][1]}")
+    if not done:  # reaped (and perhaps retried) while it ran: this file is nobody's
+        storage.remove(writer.storage_name)
     return Report.objects.get(pk=report.pk)
+
+
+def report_retry(*, actor, report: Report) -> Report:
+    """Queue a failed export again, for the person who asked for it (scope checked again)."""
+    if report.requested_by_id != actor.pk:
+        raise PermissionDenied("Only the person who asked for this export can retry it; queue a new one instead.")
+    if report.status != ReportStatus.FAILED:
+        raise ValidationError(f"Only a failed export can be retried; this one is {report.get_status_display().lower()}.")
+    resolve_scope(user=actor, scope=report.scope, team=report.team, project=report.project)
+    with transaction.atomic():
+        retried = Report.objects.filter(pk=report.pk, status=ReportStatus.FAILED).update(
+            status=ReportStatus.QUEUED, progress=0, started_at=None, finished_at=None, error="", storage_name="",
+            filename="", size=0, sha256="")
+        if not retried:  # a second click: the first one already queued it
+            raise ValidationError("This export was already queued again.")
+        audit_record(actor=actor, action="report.retry", obj=report, before={"status": "failed", "error": report.error},
+                     after={"status": "queued"})
+        transaction.on_commit(lambda: _enqueue(report))
+    if report.storage_name:
+        storage.remove(report.storage_name)  # the damaged file of an export that failed its integrity check
+    return Report.objects.get(pk=report.pk)
+
+
+def reap_stale_reports(now: dt.datetime | None = None) -> int:
+    """Exports left `running` by a dead worker, or `queued` and never picked up, end as failed."""
+    now = now or timezone.now()
+    reaped = Report.objects.filter(status=ReportStatus.RUNNING, started_at__lt=now - RUNNING_TIMEOUT).update(
+        status=ReportStatus.FAILED, finished_at=now,
+        error="The worker building this export stopped before it finished (it was restarted, or ran out of memory "
+              "or time). Retry it.")
+    reaped += Report.objects.filter(status=ReportStatus.QUEUED, created_at__lt=now - QUEUED_TIMEOUT).update(
+        status=ReportStatus.FAILED, finished_at=now,
+        error=f"No worker picked this export up within {QUEUED_TIMEOUT.seconds // 3600} hours: is a worker consuming "
+              "the reports queue? Retry once one is running.")
+    if reaped:
+        log.warning("reaped %d stuck export(s)", reaped)
+    return reaped
+
+
+def report_verified_chunks(report: Report, *, actor=None):
+    """The decrypted export, after checking it against the SHA-256 and size recorded when it was built.
+
+    A mismatch (a stored file altered, truncated, or swapped for another export's frames) marks the
+    report failed with a sentence, is audited, and raises ValidationError: nothing is sent.
+    """
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in storage.iter_decrypted(report.storage_name):
+            digest.update(chunk)
+            size += len(chunk)
+        intact = digest.hexdigest() == report.sha256 and size == report.size
+    except (OSError, ValidationError, ValueError, struct.error):  # missing, undecryptable, cut inside a header
+        intact = False
+    if not intact:
+        message = ("This export's stored file no longer matches the SHA-256 recorded when it was built (it was "
+                   "altered or damaged), so it is not sent. Retry to build it again.")
+        with transaction.atomic():
+            if Report.objects.filter(pk=report.pk, status=ReportStatus.READY).update(
+                    status=ReportStatus.FAILED, error=message):
+                audit_record(actor=actor, action="report.integrity_failure", obj=report,
+                             before={"status": "ready", "sha256": report.sha256}, after={"status": "failed"})
+        log.error("report %s: stored file does not match its SHA-256", report.pk)
+        raise ValidationError(message)
+    return _hashed_again(report)
+
+
+def _hashed_again(report: Report):
+    """The second read, the one that is sent, hashed too and one frame behind: a file swapped between
+    the check and the send loses its last frame (a download shorter than its Content-Length, which
+    clients reject), so a complete wrong file is never delivered."""
+    digest, held = hashlib.sha256(), None
+    for chunk in storage.iter_decrypted(report.storage_name):
+        digest.update(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    if digest.hexdigest() != report.sha256:
+        log.error("report %s: stored file changed while it was being sent", report.pk)
+        return
+    if held is not None:
+        yield held

@@ -6,26 +6,28 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from assessments.models import Project
 from checks.models import Advisory
 from controls.models import CatalogRelease
-from evidence import storage
-from mlsec_portal.api import errors_to_form
+from mlsec_portal.api import error_text, errors_to_form
 from mlsec_portal.downloads import harden_download
 
 from . import services
 from .models import Report, ReportFormat, ReportScope, ReportStatus
 
 
-def download_response(report: Report) -> StreamingHttpResponse:
-    """The decrypted export, streamed frame by frame, as an attachment."""
-    response = StreamingHttpResponse(storage.iter_decrypted(report.storage_name), content_type=report.content_type)
+def download_response(report: Report, *, actor=None) -> StreamingHttpResponse:
+    """The decrypted export, streamed frame by frame, as an attachment, once its SHA-256 was checked
+    (ValidationError, and the report marked failed, when it no longer matches)."""
+    chunks = services.report_verified_chunks(report, actor=actor)
+    response = StreamingHttpResponse(chunks, content_type=report.content_type)
     return harden_download(response, report.filename, report.size)
 
 
@@ -65,11 +67,30 @@ def reports_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def report_download(request: HttpRequest, pk) -> StreamingHttpResponse:
+def report_download(request: HttpRequest, pk) -> HttpResponse:
     report = get_object_or_404(Report.objects.visible_to(request.user), pk=pk)
     if report.status != ReportStatus.READY:
         raise Http404("This report is not ready.")
-    return download_response(report)
+    try:
+        return download_response(report, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("reports")
+
+
+@login_required
+@require_POST
+def report_retry(request: HttpRequest, pk) -> HttpResponse:
+    report = get_object_or_404(Report.objects.visible_to(request.user).select_related("team", "project"), pk=pk)
+    try:
+        services.report_retry(actor=request.user, report=report)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"Export queued again: {report.get_format_display()} of {report.scope_label}.")
+    return redirect("reports")
 
 
 @login_required

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# `make demo`: a working portal on http://127.0.0.1:8000 with a real Celery worker on the embedded
-# file-system broker (no Redis needed). Set CELERY_BROKER_URL / DATABASE_URL to use real services.
+# `make demo`: a working portal on http://127.0.0.1:${PORT:-8000} with a real Celery worker on the
+# embedded file-system broker (no Redis needed). Set CELERY_BROKER_URL / DATABASE_URL to use real services.
+#
+#   PORT            the port to serve on (default 8000)
+#   MLSEC_BASE_URL  the portal's address in e-mails and exports (default: the URL served here,
+#                   http://127.0.0.1:$PORT); set it when the demo is reached through another name
+#   MLSEC_VAR_DIR   where the database, keys, files and logs live (default var/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -9,11 +14,20 @@ export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-mlsec_portal.settings.d
 # hand, so the demo starts with MFA enforcement off. `MLSEC_REQUIRE_MFA=1 make demo` turns it on.
 export MLSEC_REQUIRE_MFA="${MLSEC_REQUIRE_MFA:-0}"
 PORT="${PORT:-8000}"
-mkdir -p var/log
+if ! [[ "$PORT" =~ ^[0-9]+$ ]] || (( PORT < 1 || PORT > 65535 )); then
+  echo "PORT must be a number from 1 to 65535 (got '$PORT')" >&2
+  exit 2
+fi
+export PORT
+# Every process below (the web app, the seeding, the worker that builds exports and sends e-mails)
+# links to the address actually served.
+export MLSEC_BASE_URL="${MLSEC_BASE_URL:-http://127.0.0.1:${PORT}}"
+VAR="${MLSEC_VAR_DIR:-var}"
+mkdir -p "$VAR/log"
 
-$PY manage.py migrate --noinput >var/log/migrate.log
+$PY manage.py migrate --noinput >"$VAR/log/migrate.log"
 $PY manage.py load_catalog
-$PY manage.py seed_demo --if-empty | tee var/log/seed.log
+$PY manage.py seed_demo --if-empty | tee "$VAR/log/seed.log"
 if $PY manage.py help snapshot_scores >/dev/null 2>&1; then $PY manage.py snapshot_scores >/dev/null; fi
 
 pids=()
@@ -21,9 +35,9 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT INT TERM
 
 .venv/bin/celery -A mlsec_portal worker -Q checks,heavy,reports,maintenance --concurrency 2 \
-  --loglevel INFO >var/log/worker.log 2>&1 &
+  --loglevel INFO >"$VAR/log/worker.log" 2>&1 &
 pids+=($!)
-.venv/bin/celery -A mlsec_portal beat --loglevel INFO --schedule var/celerybeat-schedule >var/log/beat.log 2>&1 &
+.venv/bin/celery -A mlsec_portal beat --loglevel INFO --schedule "$VAR/celerybeat-schedule" >"$VAR/log/beat.log" 2>&1 &
 pids+=($!)
 
 cat <<MSG
@@ -31,7 +45,8 @@ cat <<MSG
   MLSec Portal is running at http://127.0.0.1:${PORT}/
   Sign in with one of the demo logins above (password: mlsec-demo-2026).
   API docs: http://127.0.0.1:${PORT}/api/docs/   Admin: http://127.0.0.1:${PORT}/admin/ (user admin)
-  Celery worker and beat logs: var/log/worker.log, var/log/beat.log
+  Links in e-mails and exports: ${MLSEC_BASE_URL} (MLSEC_BASE_URL)
+  Celery worker and beat logs: $VAR/log/worker.log, $VAR/log/beat.log
   MFA enforcement: $( [ "$MLSEC_REQUIRE_MFA" = "1" ] && echo on || echo "off for the demo (MLSEC_REQUIRE_MFA=1 make demo turns it on)" )
   Stop with Ctrl-C.
 

@@ -2,8 +2,16 @@
 r"""Verify an MLSec Portal export bundle offline: python3 verify_bundle.py BUNDLE.zip [--fingerprint SHA256:…]
 
 Needs Python 3.10+ and the `cryptography` package, nothing else: it does not import the portal, so an
-auditor can read all of it. Exit status 0 only when every check passes; 1 when any fails; 2 for a
-usage error. Nothing is extracted to disk. Checks, in order:
+auditor can read all of it. Nothing is extracted to disk. Exit status:
+
+    0  VERIFIED: every check passed and the key is the one given with --fingerprint
+    1  NOT VERIFIED: a check failed (the bundle was changed, or is not a bundle)
+    2  usage error
+    3  NOT VERIFIED: signature valid, signer not checked -- every check passed but no --fingerprint
+       was given, so nothing says who signed it: anyone can re-sign a forged bundle with a key of
+       their own. Run again with the fingerprint from the portal's settings page.
+
+Checks, in order:
 
 1. the ZIP has the bundle's canonical layout: members contiguous from the first byte, every local
    header equal to its central directory entry, fixed attributes, no comment, nothing appended —
@@ -14,7 +22,7 @@ usage error. Nothing is extracted to disk. Checks, in order:
 4. manifest.sig is the base64 Ed25519 signature of the exact manifest.json bytes under that key;
 5. public-key.pem holds that same key;
 6. with --fingerprint (copy it from the portal's settings page): the key is that key. Without it the
-   bundle is only shown to be self-consistent — anyone can re-sign a forged bundle with their own key;
+   bundle is only shown to be self-consistent, which is never reported as VERIFIED (exit status 3);
 7. every file the manifest lists is present with its SHA-256 and size, and no other file is present.
 
 Without Python: the same checks with unzip, base64, openssl (3.0 or later), sha256sum, sed and diff
@@ -215,13 +223,27 @@ class Checker:
         return ok
 
 
+SIGNER_NOT_CHECKED = 3
+
+
 def verify(path: str, fingerprint: str | None, quiet: bool = False) -> int:
-    """Run every check on the bundle at `path`, print each and a verdict; 0 only if all passed."""
+    """Run every check on the bundle at `path`, print each and a verdict.
+
+    0 only if every check passed against the trusted fingerprint; 1 if any failed; 3 if all passed
+    but no fingerprint was given (a bundle re-signed by a forger passes every other check).
+    """
     c = Checker(quiet)
     run_checks(path, fingerprint, c)
-    print(("VERIFIED: the bundle is untouched" if not c.failures else f"NOT VERIFIED: {c.failures} check(s) failed")
-          + ("" if fingerprint or c.failures else " (signed by an unchecked key)"))
-    return 0 if not c.failures else 1
+    if c.failures:
+        print(f"NOT VERIFIED: {c.failures} check(s) failed")
+        return 1
+    if not fingerprint:
+        print("NOT VERIFIED: signature valid, signer not checked -- the bundle is self-consistent, but anyone can "
+              "sign a forged bundle with a key of their own. Run again with --fingerprint SHA256:... copied from "
+              "the portal's settings page.")
+        return SIGNER_NOT_CHECKED
+    print("VERIFIED: the bundle is untouched and signed by the trusted key")
+    return 0
 
 
 def run_checks(path: str, fingerprint: str | None, c: Checker) -> None:

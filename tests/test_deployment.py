@@ -1,16 +1,24 @@
 """Deployment: the compose stack is valid and names its five services; the image's build steps work;
-production settings serve /healthz under gunicorn and static files through WhiteNoise."""
+production settings serve /healthz under gunicorn and static files through WhiteNoise.
+
+The image installs requirements.txt only, so the build step and the server run here with every
+development-only package unimportable (`image_python`): what is tested is what the image does. With
+brotli from the development requirements, collectstatic compressed plotly.js with brotli for half a
+minute per run, which the image never does."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -78,16 +86,94 @@ def test_the_dockerfile_builds_what_the_compose_file_runs():
     assert os.access(ROOT / "docker" / "entrypoint.sh", os.X_OK)
 
 
-def test_the_image_build_step_collects_static_files_without_secrets(tmp_path):
-    """The Dockerfile's `collectstatic` with the build settings: production's manifest storage, plotly.js included."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MLSEC_", "DATABASE_URL"))}
-    env.update({"DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.build", "MLSEC_STATIC_ROOT": str(tmp_path / "static"),
-                "MLSEC_VAR_DIR": str(tmp_path / "var")})
-    result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+# --- what the image really runs: requirements.txt only -----------------------------------------------
+
+def _pinned(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(_canonical(re.split(r"[=<>!~\[; ]", line, maxsplit=1)[0]))
+    return names
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dev_only_modules() -> list[str]:
+    """Top-level modules that only requirements-dev.txt installs: the image (requirements.txt) has none."""
+    dev_only = _pinned(ROOT / "requirements-dev.txt") - _pinned(ROOT / "requirements.txt")
+    return sorted(module for module, dists in packages_distributions().items()
+                  if module.isidentifier() and dists and all(_canonical(d) in dev_only for d in dists))
+
+
+# Runs a script or module with the development-only modules made unimportable, as in the image:
+# whitenoise, for one, compresses with brotli only when it can import it.
+_IMAGE_PRELUDE = """
+import runpy, sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None
+if sys.argv[2] == "-m":
+    sys.argv = [sys.argv[3], *sys.argv[4:]]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    sys.argv = sys.argv[2:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def image_python(*args: str) -> list[str]:
+    """`python ARGS` as the image runs it (see _IMAGE_PRELUDE)."""
+    return [sys.executable, "-c", _IMAGE_PRELUDE, ",".join(dev_only_modules()), *args]
+
+
+@pytest.fixture(scope="session")
+def image_static(tmp_path_factory, worker_id) -> Path:
+    """The Dockerfile's `collectstatic` step, once per test run (test processes share it through a
+    lock: xdist groups do not hold with pytest 9): build settings, no secrets, no development
+    packages (so no brotli unless requirements.txt pins it)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "image"  # the run's directory, shared
+    root.mkdir(exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "static" / "staticfiles.json").exists():
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MLSEC_", "DATABASE_URL"))}
+            env.update({"DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.build",
+                        "MLSEC_STATIC_ROOT": str(root / "static"), "MLSEC_VAR_DIR": str(root / "var")})
+            result = subprocess.run(image_python("manage.py", "collectstatic", "--noinput"), cwd=ROOT, env=env,
+                                    capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr
+    return root / "static"
+
+
+def test_the_image_has_no_development_package_and_the_suite_knows_which_they_are():
+    blocked = dev_only_modules()
+    assert {"pytest", "playwright", "locust"} <= set(blocked)
+    assert not {"django", "whitenoise", "reportlab", "celery", "gunicorn"} & set(blocked)
+    assert ("brotli" in blocked) == ("brotli" not in _pinned(ROOT / "requirements.txt"))
+    probe = subprocess.run(image_python("-m", "pytest", "--version"), cwd=ROOT, capture_output=True, text=True,
+                           timeout=60)
+    assert probe.returncode != 0 and "No module named pytest" in probe.stderr, probe.stderr
+
+
+def test_the_image_build_step_collects_static_files_without_secrets(image_static):
+    """Production's manifest storage, plotly.js included, compressed the way the image compresses."""
+    manifest = json.loads((image_static / "staticfiles.json").read_text())["paths"]
     assert "vendor/plotly.min.js" in manifest and "css/portal.css" in manifest
+    assert (image_static / (manifest["css/portal.css"] + ".gz")).exists()
+
+
+def test_the_image_compresses_static_files_as_the_deployment_guide_says(image_static):
+    brotli = "brotli" in _pinned(ROOT / "requirements.txt")
+    assert bool(list(image_static.rglob("*.br"))) == brotli
+    assert list(image_static.rglob("*.gz"))
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    static = guide[guide.index("- **Static files**"):].split("\n- ", 1)[0]
+    assert "gzip" in static
+    says_none = re.search(r"\bno brotli\b", static) is not None
+    assert ("brotli" in static and not says_none) if brotli else (says_none or "brotli" not in static), static
 
 
 def free_port() -> int:
@@ -97,21 +183,17 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_production_settings_serve_healthz_and_static_files_under_gunicorn(tmp_path):
-    static = tmp_path / "static"
+def test_production_settings_serve_healthz_and_static_files_under_gunicorn(tmp_path, image_static):
+    static = image_static  # collected by the image's build step
     env = production_env(tmp_path, MLSEC_STATIC_ROOT=str(static), MLSEC_SSL_REDIRECT="0",
                          GUNICORN_WORKERS="2", GUNICORN_BIND=f"127.0.0.1:{free_port()}")
     if os.environ.get("CELERY_BROKER_URL"):
         env["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"]
-    collect = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT,
-                             env={**env, "DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.build"},
-                             capture_output=True, text=True, timeout=300)
-    assert collect.returncode == 0, collect.stderr
-    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
+    migrate = subprocess.run(image_python("manage.py", "migrate", "--noinput"), cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=300)  # what the web role does before serving
     assert migrate.returncode == 0, migrate.stderr
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "mlsec_portal.wsgi"],
+    server = subprocess.Popen(image_python("-m", "gunicorn", "-c", "gunicorn.conf.py", "mlsec_portal.wsgi"),
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://{env['GUNICORN_BIND']}"
     try:

@@ -34,7 +34,7 @@ def test_an_upload_is_hashed_typed_from_its_bytes_and_named_safely(org, api):
     assert response.status_code == 201, response.data
     data = response.data
     assert data["content_type"] == "application/pdf"  # the bytes say PDF, whatever the name says
-    assert data["original_name"] == "passwd.txt" and data["size"] == len(PDF)
+    assert data["original_name"] == "passwd.txt.pdf" and data["size"] == len(PDF)  # the name follows the type
     import hashlib
 
     assert data["sha256"] == hashlib.sha256(PDF).hexdigest() and data["version"] == 1

@@ -19,5 +19,7 @@ MLSEC_SIGNING_KEY = MLSEC_SIGNING_KEY or local_signing_key(VAR_DIR)
 MLSEC_AUDIT_KEYS = MLSEC_AUDIT_KEYS or [local_audit_key(VAR_DIR)]
 # The demo's check targets live under var/demo-targets; more roots come from MLSEC_CHECK_ROOTS.
 MLSEC_CHECK_ROOTS = MLSEC_CHECK_ROOTS or [str(VAR_DIR / "demo-targets"), str(BASE_DIR)]
+# Links in e-mails and exports name the address the demo serves (scripts/demo.sh passes PORT).
+MLSEC_BASE_URL = os.environ.get("MLSEC_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"  # noqa: F405
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = True

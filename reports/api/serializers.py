@@ -13,11 +13,12 @@ class ReportSerializer(serializers.ModelSerializer):
     format = serializers.ChoiceField(choices=ReportFormat.choices)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     download = serializers.SerializerMethodField()
+    retry = serializers.SerializerMethodField(help_text="POST here to queue a failed export again (its requester only)")
 
     class Meta:
         model = Report
         fields = ["id", "scope", "team", "project", "as_of", "format", "status", "progress", "requested_by",
-                  "created_at", "started_at", "finished_at", "filename", "size", "sha256", "error", "download"]
+                  "created_at", "started_at", "finished_at", "filename", "size", "sha256", "error", "download", "retry"]
         read_only_fields = ["status", "progress", "created_at", "started_at", "finished_at", "filename", "size",
                             "sha256", "error"]
 
@@ -31,3 +32,8 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def get_download(self, obj) -> str | None:
         return f"/api/v1/reports/{obj.pk}/download/" if obj.status == "ready" else None
+
+    def get_retry(self, obj) -> str | None:
+        request = self.context.get("request")
+        mine = request is not None and obj.requested_by_id == getattr(request.user, "pk", None)
+        return f"/api/v1/reports/{obj.pk}/retry/" if obj.status == "failed" and mine else None

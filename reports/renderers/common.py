@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 # The order matters: the first that applies is the answer's status (CSV `status` column, PDF, OSCAL).
-STATUSES = ("not assessed", "not applicable", "capped", "accepted", "stale", "verified", "self-assessed")
+# "submitted": no approved answer yet, but the project's assessment awaits review.
+STATUSES = ("not assessed", "submitted", "not applicable", "capped", "accepted", "stale", "verified", "self-assessed")
 
 
 def answer_status(answer: dict) -> str:
@@ -20,11 +21,25 @@ def answer_status(answer: dict) -> str:
     if answer.get("not_applicable"):
         return "not applicable"
     if answer.get("level") is None:
-        return "not assessed"
+        return "submitted" if answer.get("submitted") else "not assessed"
     for flag in ("capped", "accepted", "stale", "verified"):
         if answer.get(flag):
             return flag
     return "self-assessed"
+
+
+def assessment_status(project: dict) -> str:
+    """The project's assessment status in an export: approved (it counts), submitted (awaiting review,
+    nothing counts yet) or not assessed."""
+    assessment = project.get("assessment") or {}
+    if assessment.get("status"):
+        return assessment["status"]
+    return "submitted" if project.get("awaiting_review") else "not assessed"
+
+
+def assessment_cycle(project: dict) -> str | None:
+    """The cycle the assessment status is about: the approved one, else the one awaiting review."""
+    return ((project.get("assessment") or {}).get("cycle") or (project.get("awaiting_review") or {}).get("cycle"))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

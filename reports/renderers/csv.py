@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from .common import answer_status
+from .common import answer_status, assessment_cycle, assessment_status
 
 HEADER = ["project_id", "project", "team", "risk_tier", "cycle", "assessment_status", "code", "title", "level",
           "not_applicable", "score", "effective_level", "status", "evidence_count", "verified", "owner",
@@ -39,11 +39,11 @@ def safe_cell(value: Any) -> Any:
 
 def project_rows(project: dict) -> Iterator[list]:
     """The rows of one project, one per answer (the dataset has one answer per practice)."""
-    assessment = project.get("assessment") or {}
+    status, cycle = assessment_status(project), assessment_cycle(project)
     team = project.get("team_name") or project.get("team")
     for answer in project.get("answers", ()):
-        row = [project.get("id"), project.get("name"), team, project.get("risk_tier"), assessment.get("cycle"),
-               assessment.get("status") or "not assessed", answer.get("code"), answer.get("title"),
+        row = [project.get("id"), project.get("name"), team, project.get("risk_tier"), cycle,
+               status, answer.get("code"), answer.get("title"),
                answer.get("level"), bool(answer.get("not_applicable")), answer.get("score"),
                answer.get("effective_level"), answer_status(answer), answer.get("evidence_count", 0),
                bool(answer.get("verified")), answer.get("owner"), answer.get("target_level"), answer.get("due_date")]

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 import orjson
 
-from .common import answer_status, byte_writer, json_default, one_line
+from .common import answer_status, assessment_cycle, assessment_status, byte_writer, json_default, one_line
 
 OSCAL_VERSION = "1.1.2"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mlsec-portal:oscal-assessment-results")
@@ -129,8 +129,8 @@ class _Builder:
             "description": f"ML project {_t(project.get('slug'))} of team {_t(project.get('team_name'))}.",
             "props": self.props(project_id=pid, team=project.get("team"), risk_tier=project.get("risk_tier"),
                                 lifecycle=project.get("lifecycle"), data_classification=project.get("data_classification"),
-                                score=project.get("score"), assessment_cycle=assessment.get("cycle"),
-                                assessment_status=assessment.get("status") or "not assessed",
+                                score=project.get("score"), assessment_cycle=assessment_cycle(project),
+                                assessment_status=assessment_status(project),
                                 submitted_by=assessment.get("submitted_by"), reviewed_by=assessment.get("reviewed_by")),
             "status": {"state": _LIFECYCLE_STATE.get(project.get("lifecycle"), "other")}})
         subject = [{"subject-uuid": comp, "type": "component", "title": _t(project.get("name")) or str(pid)}]

@@ -2,8 +2,15 @@
 
 Contents: a title page (scope, as_of, who generated it when, catalogue version, the fingerprint of
 the key that signs bundles), a summary scorecard with a bar chart of practice scores and one of team
-scores, then per project: facts, assessment status and review sign-off, the answers, the evidence
-with full SHA-256 hashes, the latest check runs with their findings, and the risk acceptances.
+scores, then per project: facts, assessment status and review sign-off (or the cycle awaiting
+review), the answers (long notes in full below the table), the evidence with full SHA-256 hashes,
+the automated check results (a check's verdict, never "accepted" evidence), the latest check runs
+with their most severe findings, and the risk acceptances.
+
+Layout never fails on content: every table is a LongTable that splits between rows (header
+repeated) and, for a row taller than the page, inside the row; cells are Paragraphs that wrap (long
+words too); a run's findings beyond FINDINGS_SHOWN are counted by severity, the full list being in
+the JSON export; the team chart, a drawing that cannot split, shows at most CHART_TEAMS teams.
 
 All user text goes through `_x`, which escapes Paragraph markup (`<`, `&` in a project name must
 neither break rendering nor inject tags) and, when no Unicode font is available, replaces what
@@ -34,7 +41,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
-    KeepTogether,
+    LongTable,
     PageBreak,
     Paragraph,
     SimpleDocTemplate,
@@ -49,8 +56,16 @@ PAGE_W, PAGE_H = A4
 MARGIN = 15 * mm
 WIDTH = PAGE_W - 2 * MARGIN
 GREY, LINE = colors.HexColor("#f1f3f5"), colors.HexColor("#ced4da")
-STATUS_COLOURS = dict(zip(STATUSES, ["#e9ecef", "#e9ecef", "#f8d7da", "#fff3cd", "#ffe5b4", "#d1e7dd", "#ffffff"],
-                          strict=True))
+STATUS_COLOURS = dict(zip(STATUSES, ["#e9ecef", "#cfe2ff", "#e9ecef", "#f8d7da", "#fff3cd", "#ffe5b4", "#d1e7dd",
+                                     "#ffffff"], strict=True))
+# What one table cell may hold, so that no row is ever taller than a page (ReportLab cannot split a
+# row): longer text is cut with "…" and kept whole in the JSON export, or set below the table.
+TEXT_LIMIT = 4000  # review comments and justifications (the forms' maximum)
+NOTE_IN_TABLE = 300  # an answer's note in the answers table; longer ones follow it in full
+NOTE_LIMIT = 20000
+FINDINGS_SHOWN = 25  # per check run; the rest are counted, and listed in the JSON export
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+CHART_TEAMS = 40  # a chart is drawn on one page
 
 
 def _font_dirs() -> list[str]:
@@ -134,8 +149,10 @@ class _Styles:
         self.label = ParagraphStyle("label", parent=self.small, alignment=1, textColor=colors.HexColor("#495057"))
 
     def table(self, rows: list, widths: list[float], header: bool = True, extra: list | None = None) -> Table:
+        """A table that splits across pages between rows (the header repeated) and, should one row still
+        be taller than the space left, inside that row: no content can make the layout fail."""
         regular, bold, _, _ = fonts()
-        table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
+        table = LongTable(rows, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
         style = [("FONT", (0, 0), (-1, -1), regular, 7), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                  ("GRID", (0, 0), (-1, -1), 0.3, LINE), ("LEFTPADDING", (0, 0), (-1, -1), 3),
                  ("RIGHTPADDING", (0, 0), (-1, -1), 3), ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -195,8 +212,12 @@ def _summary(ds: dict, st: _Styles) -> list:
     if teams:
         story += [CondPageBreak(160), Paragraph("Teams", st.h3)]
         if len(teams) > 1:
-            story.append(_bar_chart([t.get("name") or t.get("slug") for t in teams], [t.get("score") for t in teams],
-                                    "Team scores", label_width=110))
+            # A drawing cannot split across pages: chart at most CHART_TEAMS teams, the weakest first.
+            charted = teams if len(teams) <= CHART_TEAMS else sorted(
+                teams, key=lambda t: (t.get("score") is None, t.get("score") or 0))[:CHART_TEAMS]
+            title = "Team scores" if charted is teams else f"Team scores: the {CHART_TEAMS} lowest of {len(teams)} teams"
+            story.append(_bar_chart([t.get("name") or t.get("slug") for t in charted],
+                                    [t.get("score") for t in charted], title, label_width=110))
         rows = [["Team", "Projects", "Covered", "Score", "Coverage", "Verified"]]
         rows += [[Paragraph(_x(t.get("name") or t.get("slug")), st.small), _num(t.get("projects")),
                   _num(t.get("covered_projects")), _num(t.get("score")), _num(t.get("coverage"), " %"),
@@ -206,21 +227,129 @@ def _summary(ds: dict, st: _Styles) -> list:
 
 
 def _facts(rows: list[tuple[str, Any]], st: _Styles) -> Table:
-    cells = [[Paragraph(f"<b>{escape(k)}</b>", st.small), Paragraph(_x(v if v not in (None, "") else "–"), st.small)]
-             for k, v in rows]
+    cells = [[Paragraph(f"<b>{escape(k)}</b>", st.small),
+              Paragraph(_x(v if v not in (None, "") else "–", TEXT_LIMIT), st.small)] for k, v in rows]
     return st.table(cells, [110, WIDTH - 110], header=False)
+
+
+def _severity_counts(findings: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[str(f.get("severity") or "unrated")] = counts.get(str(f.get("severity") or "unrated"), 0) + 1
+    order = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    return ", ".join(f"{n:,} {sev}" for sev, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99)))
+
+
+def _findings(run: dict, st: _Styles) -> list:
+    """The most severe findings of one run as rows of their own; the rest summarised with a count."""
+    findings = [f for f in run.get("findings") or () if isinstance(f, dict)]
+    if not findings:
+        return []
+    order = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    shown = sorted(findings, key=lambda f: order.get(str(f.get("severity")), 99))[:FINDINGS_SHOWN]
+    title = _plain(run.get("title") or run.get("check"), 80)
+    heading = f"Findings of {title}" + (f" ({len(shown)} most severe of {len(findings):,})"
+                                         if len(findings) > len(shown) else "")
+    rows = [["Severity", "Finding", "Reference"]]
+    rows += [[_plain(f.get("severity"), 12), Paragraph(_x(f.get("title"), 400), st.small),
+              Paragraph(_x(f.get("ref"), 120), st.small)] for f in shown]
+    if len(findings) > len(shown):
+        rows.append(["", Paragraph(_drawable(
+            f"… and {len(findings) - len(shown):,} more ({_severity_counts(findings)} in all). The complete list "
+            "is in the JSON export (report.json in the ZIP bundle)."), st.small), ""])
+    return [CondPageBreak(60), Paragraph(heading, st.small), st.table(rows, [50, WIDTH - 170, 120])]
+
+
+def _answers(p: dict, ds: dict, st: _Styles) -> list:
+    answers = p.get("answers") or []
+    rows = [["Code", "Practice", "Level", "Target", "Score", "Status", "Owner", "Notes"]]
+    extra, in_full = [], []
+    for i, ans in enumerate(answers, start=1):
+        status = answer_status(ans)
+        level = "N/A" if ans.get("not_applicable") else _num(ans.get("level"))
+        if ans.get("capped"):
+            level = _plain(f"{level}→{ans.get('effective_level')}")
+        note = strip_control(ans.get("notes")).strip()
+        if ans.get("not_applicable"):
+            note = f"N/A: {strip_control(ans.get('justification')).strip()}"
+        cell = ""
+        if note:
+            if len(note) > NOTE_IN_TABLE:
+                in_full.append((ans.get("code"), note))
+                cell = Paragraph(_x(note, NOTE_IN_TABLE) + " <i>(in full below)</i>", st.small)
+            else:
+                cell = Paragraph(_x(note), st.small)
+        rows.append([_plain(ans.get("code")), Paragraph(_x(ans.get("title"), 200), st.small), level,
+                     _num(ans.get("target_level")), _num(ans.get("score")), status, _plain(ans.get("owner"), 16), cell])
+        extra.append(("BACKGROUND", (5, i), (5, i), colors.HexColor(STATUS_COLOURS[status])))
+    story = [CondPageBreak(90), Paragraph("Answers", st.h3),
+             st.table(rows, [36, 122, 34, 30, 30, 62, 62, 134], extra=extra)]
+    if in_full:
+        # Long notes are paragraphs of their own, which split across pages (a table row cannot).
+        story += [CondPageBreak(60), Paragraph("Notes in full", st.h3)]
+        for code, note in in_full:
+            story.append(Paragraph(f"<b>{_x(code)}</b>  {_x(note, NOTE_LIMIT)}", st.small))
+            story.append(Spacer(1, 3))
+    return story
+
+
+def _evidence_rows(evidence: list[dict], st: _Styles) -> list:
+    rows = [["Practice", "Evidence", "SHA-256"]]
+    for e in evidence:
+        where = e.get("file") or e.get("url") or ""
+        meta = " · ".join(x for x in [e.get("kind"), e.get("status"), f"v{e.get('version') or 1}",
+                                      f"valid until {e['valid_until']}" if e.get("valid_until") else "",
+                                      f"by {e['uploaded_by']}" if e.get("uploaded_by") else ""] if x)
+        text = f"<b>{_x(e.get('title'), 200)}</b> (#{_x(e.get('id'))})<br/>{_x(meta, 300)}"
+        if where:
+            text += f"<br/>{_x(where, 160)}"
+        rows.append([_plain(e.get("practice")), Paragraph(text, st.small), _plain(e.get("sha256"), 64) or "–"])
+    return [CondPageBreak(90), Paragraph("Evidence", st.h3),
+            st.table(rows, [40, WIDTH - 292, 252], extra=[("FONT", (2, 1), (2, -1), st.mono, 6.4)])]
+
+
+def _check_results(results: list[dict], p: dict, st: _Styles) -> list:
+    """Results the checks filed for practices: a check's verdict, never evidence someone 'accepted'."""
+    status_of = {r.get("id"): r.get("status") for r in p.get("check_runs") or ()}
+    rows = [["Practice", "Check result", "Verdict", "Recorded"]]
+    for e in results:
+        verdict = e.get("check_status") or status_of.get(e.get("check_run")) or "–"
+        title = str(e.get("title") or "").rsplit(": ", 1)[0]  # "<check title>: <status>" as the checks file it
+        run = e.get("check_run") or "–"
+        text = f"<b>{_x(title, 200)}</b><br/>{_x(f'filed by automated check run #{run}')}"
+        rows.append([_plain(e.get("practice")), Paragraph(text, st.small), _plain(verdict, 12),
+                     _plain(_when(e.get("created_at")))])
+    return [CondPageBreak(90), Paragraph("Automated check results", st.h3),
+            st.table(rows, [40, WIDTH - 210, 70, 100])]
+
+
+def _check_runs(runs: list[dict], st: _Styles) -> list:
+    rows = [["Check", "Status", "Finished", "Practices", "Summary"]]
+    for r in runs:
+        findings = [f for f in r.get("findings") or () if isinstance(f, dict)]
+        summary = _x(r.get("summary"), 600)
+        if findings:
+            summary += f"<br/><b>{len(findings):,} finding(s)</b>: {_x(_severity_counts(findings))}"
+        rows.append([Paragraph(_x(r.get("title") or r.get("check"), 120), st.small), _plain(r.get("status"), 12),
+                     _plain(_when(r.get("finished_at") or r.get("started_at"))),
+                     Paragraph(_x(", ".join(r.get("practices") or ()), 200), st.small), Paragraph(summary, st.small)])
+    story = [CondPageBreak(90), Paragraph("Latest check runs", st.h3), st.table(rows, [90, 40, 84, 56, WIDTH - 270])]
+    for r in runs:
+        story += _findings(r, st)
+    return story
 
 
 def _project(p: dict, ds: dict, st: _Styles) -> list:
     name = p.get("name") or f"Project {p.get('id')}"
-    heading = Paragraph(_x(name), st.h2)
-    heading.outline_title = _plain(name)
+    heading = Paragraph(_x(name, 200), st.h2)
+    heading.outline_title = _plain(name, 200)
     a = p.get("assessment") or {}
     story = [PageBreak(), heading, _facts([
         ("Team", p.get("team_name") or p.get("team")), ("Risk tier", p.get("risk_tier")),
         ("Lifecycle", p.get("lifecycle")), ("Data classification", p.get("data_classification")),
-        ("Project score", _num(p.get("score")))], st)]
+        ("Project score", _num(p.get("score")))] + ([("In the portal", p["url"])] if p.get("url") else []), st)]
     story += [CondPageBreak(90), Paragraph("Assessment and review sign-off", st.h3)]
+    pending = p.get("awaiting_review") or {}
     if a:
         story.append(_facts([
             ("Cycle / status", f"{a.get('cycle') or '–'} / {a.get('status') or '–'}"),
@@ -228,52 +357,31 @@ def _project(p: dict, ds: dict, st: _Styles) -> list:
             ("Submitted", f"by {a.get('submitted_by') or '–'} at {_when(a.get('submitted_at'))}"),
             ("Reviewed", f"by {a.get('reviewed_by') or '–'} at {_when(a.get('reviewed_at'))}"),
             ("Review comment", a.get("review_comment"))], st))
+        if pending:
+            story.append(Paragraph(_drawable(
+                f"Cycle {_x(pending.get('cycle'))} was submitted by {_x(pending.get('submitted_by') or '–')} at "
+                f"{_x(_when(pending.get('submitted_at')))} and awaits review: the answers below are the approved "
+                "ones."), st.body))
+    elif pending:
+        story.append(Paragraph(_drawable(
+            f"No approved assessment as of {_x(ds.get('as_of'))}. Cycle {_x(pending.get('cycle'))} was "
+            f"<b>submitted</b> by {_x(pending.get('submitted_by') or '–')} at {_x(_when(pending.get('submitted_at')))} "
+            "and awaits review; until it is approved no practice of this project counts."), st.body))
     else:
         story.append(Paragraph(_drawable(f"No approved assessment as of {_x(ds.get('as_of'))}: every practice of this "
                                "project is <b>not assessed</b>."), st.body))
-    answers = p.get("answers") or []
-    if a and answers:
-        rows = [["Code", "Practice", "Level", "Target", "Score", "Status", "Owner", "Notes"]]
-        extra = []
-        for i, ans in enumerate(answers, start=1):
-            status = answer_status(ans)
-            level = "N/A" if ans.get("not_applicable") else _num(ans.get("level"))
-            if ans.get("capped"):
-                level = _plain(f"{level}→{ans.get('effective_level')}")
-            note = ans.get("notes") or ""
-            if ans.get("not_applicable"):
-                note = f"N/A: {ans.get('justification') or ''}"
-            rows.append([_plain(ans.get("code")), Paragraph(_x(ans.get("title")), st.small), level,
-                         _num(ans.get("target_level")), _num(ans.get("score")), status, _plain(ans.get("owner"), 16),
-                         Paragraph(_x(note, 140), st.small) if note else ""])
-            extra.append(("BACKGROUND", (5, i), (5, i), colors.HexColor(STATUS_COLOURS[status])))
-        story += [CondPageBreak(90), Paragraph("Answers", st.h3), st.table(rows, [36, 128, 34, 30, 30, 56, 62, 134], extra=extra)]
-    evidence = sorted(p.get("evidence") or [], key=lambda e: (str(e.get("practice")), e.get("id") or 0))
+    if a and p.get("answers"):
+        story += _answers(p, ds, st)
+    items = sorted(p.get("evidence") or [], key=lambda e: (str(e.get("practice")), e.get("id") or 0))
+    evidence = [e for e in items if e.get("kind") != "check"]
     if evidence:
-        rows = [["Practice", "Evidence", "SHA-256"]]
-        for e in evidence:
-            where = e.get("file") or e.get("url") or ""
-            meta = " · ".join(x for x in [e.get("kind"), e.get("status"), f"v{e.get('version') or 1}",
-                                          f"valid until {e['valid_until']}" if e.get("valid_until") else "",
-                                          f"by {e['uploaded_by']}" if e.get("uploaded_by") else ""] if x)
-            text = f"<b>{_x(e.get('title'))}</b> (#{_x(e.get('id'))})<br/>{_x(meta)}"
-            if where:
-                text += f"<br/>{_x(where, 160)}"
-            rows.append([_plain(e.get("practice")), Paragraph(text, st.small), e.get("sha256") or "–"])
-        story += [CondPageBreak(90), Paragraph("Evidence", st.h3),
-                  st.table(rows, [40, WIDTH - 292, 252], extra=[("FONT", (2, 1), (2, -1), st.mono, 6.4)])]
+        story += _evidence_rows(evidence, st)
+    results = [e for e in items if e.get("kind") == "check"]
+    if results:
+        story += _check_results(results, p, st)
     runs = p.get("check_runs") or []
     if runs:
-        rows = [["Check", "Status", "Finished", "Practices", "Summary and findings"]]
-        for r in runs:
-            lines = [_x(r.get("summary"))] + [
-                f"<b>{_x(f.get('severity'))}</b> {_x(f.get('title'))}" + (f" ({_x(f.get('ref'))})" if f.get("ref") else "")
-                for f in r.get("findings") or ()]
-            rows.append([Paragraph(_x(r.get("title") or r.get("check")), st.small), _plain(r.get("status")),
-                         _plain(_when(r.get("finished_at") or r.get("started_at"))),
-                         Paragraph(_x(", ".join(r.get("practices") or ())), st.small),
-                         Paragraph("<br/>".join(lines), st.small)])
-        story += [CondPageBreak(90), Paragraph("Latest check runs", st.h3), st.table(rows, [90, 40, 84, 56, WIDTH - 270])]
+        story += _check_runs(runs, st)
     accs = p.get("risk_acceptances") or []
     if accs:
         rows = [["Practice", "Status", "Expires", "Proposed by", "Decided", "Justification"]]
@@ -281,9 +389,9 @@ def _project(p: dict, ds: dict, st: _Styles) -> list:
                   _plain(r.get("proposed_by"), 16),
                   Paragraph(_x(f"{r.get('approved_by') or '–'} {_when(r.get('decided_at')) if r.get('decided_at') else ''}"),
                             st.small),
-                  Paragraph(_x(r.get("justification")), st.small)] for r in accs]
-        story += [CondPageBreak(90), KeepTogether([Paragraph("Risk acceptances", st.h3),
-                                st.table(rows, [40, 44, 48, 56, 90, WIDTH - 278])])]
+                  Paragraph(_x(r.get("justification"), TEXT_LIMIT), st.small)] for r in accs]
+        story += [CondPageBreak(90), Paragraph("Risk acceptances", st.h3),
+                  st.table(rows, [40, 44, 48, 56, 90, WIDTH - 278])]
     return story
 
 

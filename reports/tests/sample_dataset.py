@@ -90,6 +90,7 @@ def make_project(index: int, practices: list[tuple[str, str, str, int]]) -> dict
     name = base if index < len(NAMES) else f"{base} #{index}"
     pid = 100 + index
     assessed = index % 3 != 2
+    awaiting = index % 6 == 5  # not assessed yet, but a submitted assessment awaits review
     tier = TIERS[index % len(TIERS)]
     runs, run_id = [], 1000 + index * 10
     for k, (key, title, covered) in enumerate(CHECKS):
@@ -145,7 +146,7 @@ def make_project(index: int, practices: list[tuple[str, str, str, int]]) -> dict
                               "url": "", "text": run["summary"], "sha256": "", "size": 0, "content_type": "",
                               "original_name": "", "version": 1, "status": "accepted", "valid_until": None,
                               "created_at": run["finished_at"], "uploaded_by": None, "reviewed_by": None,
-                              "reviewed_at": None, "check_run": run["id"], "file": None})
+                              "reviewed_at": None, "check_run": run["id"], "check_status": run["status"], "file": None})
         evidence.extend(items)
         accepted = False
         if code == "MLS-15" or (code == "MLS-09" and index % 2):
@@ -170,7 +171,7 @@ def make_project(index: int, practices: list[tuple[str, str, str, int]]) -> dict
             "due_date": "2027-03-01" if level is not None and pos % 3 else None,
             "score": None if effective is None else effective / 4 * 100, "effective_level": effective,
             "capped": capped, "stale": stale, "accepted": accepted, "verified": verified,
-            "evidence_count": len(items)})
+            "evidence_count": len(items), "submitted": awaiting and not na})
     scored = [(a["score"], w) for a, (_c, _t, _g, w) in zip(answers, practices, strict=True) if a["score"] is not None]
     score = round(sum(s * w for s, w in scored) / sum(w for _s, w in scored), 1) if scored else None
     assessment = None
@@ -183,6 +184,8 @@ def make_project(index: int, practices: list[tuple[str, str, str, int]]) -> dict
             "risk_tier": tier, "lifecycle": LIFECYCLES[index % len(LIFECYCLES)],
             "data_classification": ("confidential", "internal", "restricted", "public")[index % 4],
             "score": score, "assessment": assessment, "answers": answers, "evidence": evidence,
+            "awaiting_review": {"id": 4500 + index, "cycle": "2026-Q4", "submitted_by": "lead",
+                                "submitted_at": _stamp(index % 20, 11)} if awaiting else None,
             "check_runs": runs, "risk_acceptances": acceptances}
 
 

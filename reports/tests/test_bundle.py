@@ -77,6 +77,11 @@ def run_script(path: Path, fingerprint: str | None = None) -> subprocess.Complet
     return subprocess.run(args, capture_output=True, text=True, cwd=path.parent, timeout=60)
 
 
+def fingerprint_of(path: Path) -> str:
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("manifest.json"))["public_key_fingerprint"]
+
+
 def rewrite(src: Path, dst: Path, change=None, drop=(), add=None) -> Path:
     """Copy a bundle entry by entry with the original attributes, changing, dropping or adding members."""
     change, add = change or {}, add or {}
@@ -222,17 +227,25 @@ def test_untouched_bundle_verifies_with_both_verifiers(bundle, key_pem):
     assert report.files_checked == len(json.loads(zipfile.ZipFile(bundle).read("manifest.json"))["files"])
     assert verify_bundle(bundle).ok and verify_bundle(bundle).warnings  # no trusted key: ok, with a warning
     assert verify_bundle(io.BytesIO(bundle.read_bytes()), fingerprint.removeprefix("SHA256:").upper()).ok
-    for fp in (fingerprint, None):
-        result = run_script(bundle, fp)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "VERIFIED: the bundle is untouched" in result.stdout and "[FAIL]" not in result.stdout
+    result = run_script(bundle, fingerprint)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERIFIED: the bundle is untouched" in result.stdout and "[FAIL]" not in result.stdout
+    assert verify_bundle(bundle, fingerprint).trusted and not verify_bundle(bundle).trusted
+
+
+def test_without_a_fingerprint_the_script_says_signature_valid_signer_not_checked_and_exits_non_zero(bundle):
+    result = run_script(bundle)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "[FAIL]" not in result.stdout
+    verdict = result.stdout.strip().splitlines()[-1]
+    assert verdict.startswith("NOT VERIFIED: signature valid, signer not checked"), verdict
 
 
 def test_a_faithful_rewrite_still_verifies(bundle, tmp_path):
     """The tampering helper itself changes nothing, so each refusal below is caused by its one change."""
     copy = rewrite(bundle, tmp_path / "same.zip")
     assert copy.read_bytes() == bundle.read_bytes()
-    assert verify_bundle(copy).ok and run_script(copy).returncode == 0
+    assert verify_bundle(copy).ok and run_script(copy, fingerprint_of(bundle)).returncode == 0
 
 
 def member_names(path: Path) -> list[str]:
@@ -265,7 +278,8 @@ def test_added_removed_duplicated_and_unsafe_members_are_refused(bundle, tmp_pat
                    expect="public-key.pem")
 
 
-def test_a_bundle_re_signed_with_another_key_fails_against_the_trusted_fingerprint(bundle, tmp_path, key_pem):
+def forge(bundle: Path, tmp_path: Path) -> Path:
+    """A copy of `bundle` with a changed report, re-signed with a forger's key: self-consistent throughout."""
     forger = new_key_pem()
     forged_report = b"project_id,project\r\n1,all good\r\n"
     with zipfile.ZipFile(bundle) as zf:
@@ -281,12 +295,24 @@ def test_a_bundle_re_signed_with_another_key_fails_against_the_trusted_fingerpri
             entry.update(sha256=hashlib.sha256(pem).hexdigest(), size=len(pem))
     body = manifest_bytes(manifest)
     sig = base64.b64encode(load_private_key(forger).sign(body)) + b"\n"
-    forged = rewrite(bundle, tmp_path / "forged.zip", change={
+    return rewrite(bundle, tmp_path / "forged.zip", change={
         "report.csv": lambda _d: forged_report, "public-key.pem": lambda _d: public_key_pem(forger).encode(),
         "manifest.json": lambda _d: body, "manifest.sig": lambda _d: sig})
+
+
+def test_a_bundle_re_signed_with_another_key_fails_against_the_trusted_fingerprint(bundle, tmp_path, key_pem):
+    forged = forge(bundle, tmp_path)
     assert verify_bundle(forged).ok  # self-consistent: only the trusted fingerprint tells it apart
-    assert run_script(forged).returncode == 0
+    assert not verify_bundle(forged).trusted
     assert_refused(forged, public_key_fingerprint(key_pem), expect="not by the trusted key")
+
+
+def test_a_re_signed_forgery_is_not_reported_verified_by_the_script_without_a_fingerprint(bundle, tmp_path):
+    result = run_script(forge(bundle, tmp_path))
+    assert result.returncode == 3, result.stdout  # non-zero, and distinct from a failed check (1)
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith("NOT VERIFIED: signature valid, signer not checked"), lines[-1]
+    assert not any(line.startswith("VERIFIED") for line in lines), result.stdout
 
 
 def test_truncated_corrupt_and_padded_files_are_refused(bundle, tmp_path):

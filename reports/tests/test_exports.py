@@ -185,3 +185,74 @@ def test_the_dataset_costs_the_same_queries_for_1_and_20_projects(org):
         make_assessment(project, levels=3, status=AssessmentStatus.APPROVED)
     many, n = count()
     assert n == 20 and many == few
+
+
+def test_the_csv_says_submitted_for_a_project_whose_assessment_awaits_review(org, api,
+                                                                             django_capture_on_commit_callbacks):
+    from assessments.models import Project
+
+    Project.objects.update(created_at=timezone.now() - dt.timedelta(days=30))
+    submitted = make_assessment(org.project, cycle="2026-Q4", levels=3, status=AssessmentStatus.SUBMITTED)
+    submitted.submitted_at = timezone.now() - dt.timedelta(days=2)
+    submitted.save(update_fields=["submitted_at"])
+    report = export(api, org.auditor, django_capture_on_commit_callbacks, scope="org", format="csv")
+    rows = list(csv.DictReader(io.StringIO(download(api, org.auditor, report).decode("utf-8"))))
+    awaiting = [r for r in rows if r["project"] == "Card fraud scorer"]
+    assert len(awaiting) == 25
+    assert {(r["assessment_status"], r["status"], r["cycle"]) for r in awaiting} == {("submitted", "submitted", "2026-Q4")}
+    assert all(r["level"] == "" and r["score"] == "" for r in awaiting)  # nothing counts before the review
+    untouched = [r for r in rows if r["project"] == "Home feed ranker"]
+    assert {(r["assessment_status"], r["status"]) for r in untouched} == {("not assessed", "not assessed")}
+    before = (timezone.localdate() - dt.timedelta(days=5)).isoformat()  # before it was submitted
+    report = export(api, org.auditor, django_capture_on_commit_callbacks, scope="org", format="csv", as_of=before)
+    rows = list(csv.DictReader(io.StringIO(download(api, org.auditor, report).decode("utf-8"))))
+    assert {r["assessment_status"] for r in rows if r["project"] == "Card fraud scorer"} == {"not assessed"}
+
+
+def test_the_pdf_lists_check_results_filed_by_a_real_check_as_check_results(org, api, django_capture_on_commit_callbacks,
+                                                                            tmp_path):
+    from checks.models import CheckRun
+    from checks.runners.base import CheckResult, Finding
+    from checks.services import finish_run
+    from reports.tests.test_renderers import pdf_text
+
+    make_assessment(org.project, levels=2, status=AssessmentStatus.APPROVED)
+    run = CheckRun.objects.create(project=org.project, definition_id="source-secrets", status="running",
+                                  started_at=timezone.now())
+    finish_run(run, CheckResult(status="failed", summary="1 secret found",
+                                findings=[Finding(severity="high", title="AWS key in src/a.py line 3", ref="src/a.py:3")]))
+    check_evidence = Evidence.objects.filter(kind="check", project=org.project)
+    assert check_evidence and all(e.status == "accepted" for e in check_evidence)  # how checks file them
+    report = export(api, org.auditor, django_capture_on_commit_callbacks, scope="project", project=org.project.pk,
+                    format="pdf")
+    path = tmp_path / "r.pdf"
+    path.write_bytes(download(api, org.auditor, report))
+    text = pdf_text(path)
+    assert "Automated check results" in text and "check · accepted" not in text
+    results = text.split("Automated check results", 1)[1].split("Latest check runs")[0]
+    assert f"run #{run.pk}" in results and "failed" in results
+
+
+def test_links_in_exports_and_reminder_emails_use_the_portals_base_url(org, api, settings,
+                                                                       django_capture_on_commit_callbacks, tmp_path):
+    from django.core import mail
+
+    from evidence.services import send_expiry_reminders
+    from reports.tests.test_renderers import pdf_text
+
+    settings.MLSEC_BASE_URL = "https://mlsec.example.org:8443/"
+    response = api(org.lead).post("/api/v1/evidence/", {
+        "project": org.project.pk, "practice": "MLS-17", "kind": "file", "title": "Tabletop report",
+        "file": SimpleUploadedFile("tabletop.txt", SECRET),
+        "valid_until": (timezone.localdate() + dt.timedelta(days=3)).isoformat()}, format="multipart")
+    assert send_expiry_reminders(days=14) == 1
+    assert f"https://mlsec.example.org:8443/evidence/{response.data['id']}/" in mail.outbox[0].body
+    report = export(api, org.auditor, django_capture_on_commit_callbacks, scope="project", project=org.project.pk,
+                    format="json")
+    document = json.loads(download(api, org.auditor, report))
+    assert document["portal"]["base_url"] == "https://mlsec.example.org:8443/"
+    assert document["projects"][0]["url"] == f"https://mlsec.example.org:8443/projects/{org.project.pk}/"
+    report = export(api, org.auditor, django_capture_on_commit_callbacks, scope="project", project=org.project.pk,
+                    format="pdf")
+    (tmp_path / "r.pdf").write_bytes(download(api, org.auditor, report))
+    assert f"https://mlsec.example.org:8443/projects/{org.project.pk}/" in pdf_text(tmp_path / "r.pdf")

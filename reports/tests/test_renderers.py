@@ -84,8 +84,11 @@ def test_csv_values_and_statuses_follow_the_dataset():
         assert row["score"] == ("" if answer["score"] is None else str(answer["score"]))
         assert row["evidence_count"] == str(answer["evidence_count"])
         assert row["not_applicable"] == ("true" if answer["not_applicable"] else "false")
-        if project["assessment"] is None:
+        if project["assessment"] is None and project["awaiting_review"] is None:
             assert row["status"] == "not assessed" and row["assessment_status"] == "not assessed"
+        elif project["assessment"] is None:  # awaiting review: submitted, not "not assessed"
+            assert row["status"] == "submitted" and row["assessment_status"] == "submitted"
+            assert row["cycle"] == project["awaiting_review"]["cycle"]
     assert {r["status"] for r in rows} == set(STATUSES)  # the sample data exercises every status
 
 
@@ -93,6 +96,7 @@ def test_status_is_the_first_that_applies():
     base = {"level": 3, "not_applicable": False, "capped": False, "accepted": False, "stale": False, "verified": False}
     assert answer_status({**base, "level": None}) == "not assessed"
     assert answer_status({**base, "level": None, "not_applicable": True}) == "not applicable"
+    assert answer_status({**base, "level": None, "submitted": True}) == "submitted"
     assert answer_status({**base, "capped": True, "accepted": True, "stale": True, "verified": True}) == "capped"
     assert answer_status({**base, "accepted": True, "stale": True, "verified": True}) == "accepted"
     assert answer_status({**base, "stale": True, "verified": True}) == "stale"
