@@ -99,11 +99,15 @@ class Inputs:
     snapshot: object | None = None  # scoring ScoreInputs from the daily snapshots (past days, teams only)
 
 
-def gather(scope: ReadinessScope, *, as_of: dt.date | None = None, snapshots: bool = True) -> Inputs:
-    """Two queries (projects, sums), plus one read of the snapshots for a past day at team scope."""
+def gather(scope: ReadinessScope, *, as_of: dt.date | None = None, snapshots: bool = True,
+           moment: dt.datetime | None = None) -> Inputs:
+    """Two queries (projects, sums), plus one read of the snapshots for a past day at team scope.
+
+    `moment` pins "now" for a caller that already took it (an export reads everything at one instant).
+    """
     today = timezone.localdate()
     live = as_of is None or as_of >= today
-    day, moment = (today, timezone.now()) if live else (as_of, end_of_day(as_of))
+    day, moment = (today, moment or timezone.now()) if live else (as_of, end_of_day(as_of))
     team_ids = None if scope.kind == "organisation" else scope.team_ids
     project_ids = [scope.project.pk] if scope.project else None
     projects = engine.projects_in_scope(moment=moment, team_ids=team_ids, project_ids=project_ids)
