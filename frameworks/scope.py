@@ -6,6 +6,7 @@ another team, gets the same 404 as for one that does not exist.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -42,7 +43,7 @@ def resolve_scope(user, *, team: str | None = None, project: str | int | None = 
     """The scope `user` asked for (`team` slug, `project` id, or neither), checked against what they may see."""
     teams = Team.objects.visible_to(user).order_by("name")
     if project not in (None, ""):
-        if not str(project).isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", str(project)):
             raise ValidationError({"project": ["A project id is a positive integer."]})
         found = Project.objects.visible_to(user).select_related("team").filter(pk=int(project)).first()
         if found is None:

@@ -44,7 +44,8 @@ class RequirementReadinessSerializer(serializers.Serializer):
     title = serializers.CharField()
     parent = serializers.CharField(allow_null=True)
     depth = serializers.IntegerField()
-    version = serializers.CharField(help_text="set when the identifier belongs to another release of the framework")
+    version = serializers.CharField(allow_blank=True,
+                                    help_text="set when the identifier belongs to another release of the framework")
     readiness = serializers.FloatField(allow_null=True, help_text="0-100; null when nothing behind it is scored")
     coverage = serializers.FloatField(allow_null=True)
     verified = serializers.FloatField(allow_null=True)
