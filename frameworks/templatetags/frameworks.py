@@ -1,5 +1,7 @@
 """Template helpers of the framework pages, and the dashboard's flag for prohibited AI practices."""
 
+import re
+
 from django import template
 
 from assessments.choices import AiActRiskClass
@@ -28,3 +30,9 @@ def prohibited_projects(context):
     projects = list(Project.objects.visible_to(user).active().filter(ai_act_risk_class=AiActRiskClass.PROHIBITED)
                     .select_related("team").order_by("team__name", "name")[:20])
     return {"projects": projects}
+
+
+@register.filter
+def anchor(ref) -> str:
+    """A requirement's HTML id: `Article 15(5)` → `req-article-15-5` (slugify would make it `article-155`)."""
+    return "req-" + re.sub(r"[^a-z0-9]+", "-", str(ref).lower()).strip("-")

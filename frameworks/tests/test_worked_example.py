@@ -72,7 +72,7 @@ def test_eu_ai_act_article_15_5_counts_only_the_high_risk_provider(classified, o
 def test_the_framework_page_shows_the_same_numbers_as_the_api(classified, officer, client):  # noqa: F811
     client.force_login(officer)
     html = client.get("/frameworks/iso-42001/", {"team": "fraud-x"}).content.decode()
-    row = html.split('id="req-a43"')[1].split("</tr>")[0]
+    row = html.split('id="req-a-4-3"')[1].split("</tr>")[0]
     assert re.findall(r'class="readiness-value">([^<]+)<', row) == ["62"]
     assert "44%" in row and "50%" in row
     assert "Card fraud scorer</a> 60" in row and "Chargeback predictor</a> 70" in row
