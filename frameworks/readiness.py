@@ -97,6 +97,7 @@ class Inputs:
     projects: list[ScopeProject]
     cells: np.ndarray  # engine.project_cells rows
     snapshot: object | None = None  # scoring ScoreInputs from the daily snapshots (past days, teams only)
+    indices: dict = field(default_factory=dict)  # the cells' row and column indices, per practice list
 
 
 def gather(scope: ReadinessScope, *, as_of: dt.date | None = None, snapshots: bool = True,
@@ -208,32 +209,36 @@ class _Table:
     projects: np.ndarray
 
 
-def _practice_columns(structure: Structure, cells: np.ndarray) -> np.ndarray:
-    lookup = {p.pk: k for k, p in enumerate(structure.practices)}
-    return np.array([lookup.get(int(pid), -1) for pid in cells[:, engine.PRACTICE]], dtype=int)
-
-
-def _project_rows(projects: list[ScopeProject], cells: np.ndarray) -> np.ndarray:
-    ids = np.array([p.id for p in projects], dtype=float)
-    if not len(ids):
-        return np.full(len(cells), -1, dtype=int)
-    rows = np.searchsorted(ids, cells[:, engine.PROJECT])
-    rows[rows >= len(ids)] = 0
-    return np.where(ids[rows] == cells[:, engine.PROJECT], rows, -1)
+def _indices(structure: Structure, inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(practice column, project row, kept) of every cell row: computed once per inputs and practice list."""
+    key = tuple(p.pk for p in structure.practices)
+    if key not in inputs.indices:
+        cells, ids = inputs.cells, np.array([p.id for p in inputs.projects], dtype=np.int64)
+        practice_ids = cells[:, engine.PRACTICE].astype(np.int64)
+        lookup = np.full(max([*key, int(practice_ids.max(initial=0))]) + 1, -1, dtype=np.int64)
+        lookup[list(key)] = np.arange(len(key))
+        practice = lookup[practice_ids]
+        project_ids = cells[:, engine.PROJECT].astype(np.int64)
+        row = np.searchsorted(ids, project_ids) if len(ids) else np.zeros(len(cells), dtype=np.int64)
+        row = np.minimum(row, max(len(ids) - 1, 0))
+        found = (ids[row] == project_ids) if len(ids) else np.zeros(len(cells), dtype=bool)
+        keep = (practice >= 0) & found
+        inputs.indices[key] = (practice, row, keep)
+    return inputs.indices[key]
 
 
 def _table_from_cells(structure: Structure, inputs: Inputs, labels: list[str], bucket_of: np.ndarray) -> _Table:
     cells = inputs.cells
-    practice = _practice_columns(structure, cells)
-    project = _project_rows(inputs.projects, cells)
-    keep = (practice >= 0) & (project >= 0)
-    bucket = bucket_of[project[keep]] if keep.any() else np.zeros(0, dtype=int)
-    shape = (len(labels), len(structure.practices))
+    practice, project, keep = _indices(structure, inputs)
+    width = len(structure.practices)
+    flat = bucket_of[project[keep]] * width + practice[keep] if keep.any() else np.zeros(0, dtype=np.int64)
+    size = len(labels) * width
     sums = {}
-    for column in (*ADDITIVE, *FLAGS):
-        matrix = np.zeros(shape)
-        (np.maximum if column in FLAGS else np.add).at(matrix, (bucket, practice[keep]), cells[keep, column])
-        sums[column] = matrix
+    for column in ADDITIVE:
+        sums[column] = np.bincount(flat, weights=cells[keep, column], minlength=size).reshape(len(labels), width)
+    for column in FLAGS:
+        hits = np.bincount(flat, weights=(cells[keep, column] > 0).astype(float), minlength=size)
+        sums[column] = (hits > 0).astype(float).reshape(len(labels), width)
     return _Table(labels, sums, np.bincount(bucket_of, minlength=len(labels)).astype(float))
 
 
@@ -263,8 +268,8 @@ def _aggregate(table: _Table, practices: np.ndarray, buckets: np.ndarray, weight
     """(readiness, coverage, verified, per-practice sums, projects per practice) for rows of
     `practices` (n × K booleans) over their `buckets` (n × B booleans)."""
     mask = buckets.astype(float)
-    summed = {c: mask @ m for c, m in table.sums.items()}  # n × K
-    projects = mask @ table.projects  # n
+    summed = {c: _matmul(mask, m) for c, m in table.sums.items()}  # n × K
+    projects = _matmul(mask, table.projects[:, None])[:, 0]  # n
     wtot, wsum = summed[engine.WTOT], summed[engine.WSUM]
     scored = practices & (wtot > 0)
     score = np.divide(wsum, wtot, out=np.zeros_like(wsum), where=wtot > 0)
@@ -284,10 +289,8 @@ def _weakest(structure: Structure, inputs: Inputs, bucket_of: np.ndarray, requir
              listed: list[int]) -> dict[int, list[WeakProject]]:
     """requirement row → its WEAKEST projects below 100: every requirement × project readiness at once."""
     cells, projects = inputs.cells, inputs.projects
-    practice = _practice_columns(structure, cells)
-    project = _project_rows(projects, cells)
-    keep = (practice >= 0) & (project >= 0)
-    if not keep.any():
+    practice, project, keep = _indices(structure, inputs)
+    if not keep.any() or not listed:
         return {}
     shape = (len(projects), len(structure.practices))
     wsum, wtot = np.zeros(shape), np.zeros(shape)
@@ -296,20 +299,29 @@ def _weakest(structure: Structure, inputs: Inputs, bucket_of: np.ndarray, requir
     valid = wtot > 0
     score = np.divide(wsum, wtot, out=np.zeros_like(wsum), where=valid)
     weighted = (structure.closure[listed] * structure.weights).T  # K × n
-    num, den = score @ weighted, valid.astype(float) @ weighted  # P × n
+    num, den = _matmul(score, weighted), _matmul(valid.astype(float), weighted)  # P × n
     binds = requirement_buckets[listed][:, bucket_of].T  # P × n
     gaps = binds & (den > 0) & (num < 100 * den - 1e-9)
     readiness = np.divide(num, den, out=np.full_like(num, np.inf), where=gaps)
-    ids = np.array([p.id for p in projects])
+    # The WEAKEST-th lowest value of each column, then only the rows at or below it are ordered (ties: the
+    # lower id, i.e. the older project, first): no full sort of 2,000 projects per requirement.
+    kth = min(WEAKEST, len(projects)) - 1
+    threshold = np.partition(readiness, kth, axis=0)[kth]
     result = {}
     for column, row in enumerate(listed):
-        candidates = np.nonzero(gaps[:, column])[0]
-        if not len(candidates):
-            continue
-        order = candidates[np.lexsort((ids[candidates], readiness[candidates, column]))][:WEAKEST]
-        result[row] = [WeakProject(projects[i].id, projects[i].name, projects[i].team, projects[i].team_name,
-                                   float(readiness[i, column])) for i in order]
+        values = readiness[:, column]
+        limit = threshold[column]
+        candidates = np.nonzero(values <= limit)[0] if np.isfinite(limit) else np.nonzero(np.isfinite(values))[0]
+        picked = candidates[np.lexsort((candidates, values[candidates]))][:WEAKEST]
+        if len(picked):
+            result[row] = [WeakProject(projects[i].id, projects[i].name, projects[i].team, projects[i].team_name,
+                                       float(values[i])) for i in picked]
     return result
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b without BLAS: these matrices are small, and BLAS threads fight the web workers for the cores."""
+    return np.einsum("ij,jk->ik", a, b)
 
 
 # --- the service ------------------------------------------------------------------------------------
@@ -351,7 +363,7 @@ def framework_readiness(framework: Framework, scope: ReadinessScope, *, as_of: d
             projects=int(projects[i]), weakest=weakest.get(i, [])))
     # The framework as a whole: every practice of a listed requirement, over every bucket it is bound in.
     practices_used = structure.closure[listed].any(axis=0) if listed else np.zeros(len(structure.practices), bool)
-    union = (structure.closure[listed].T.astype(float) @ requirement_buckets[listed].astype(float) > 0
+    union = (_matmul(structure.closure[listed].T.astype(float), requirement_buckets[listed].astype(float)) > 0
              if listed else np.zeros((len(structure.practices), len(labels)), bool))
     total = _aggregate(table, np.diag(practices_used), union, structure.weights)
     overall = _combine_rows(total, practices_used, structure.weights)

@@ -102,11 +102,11 @@ def test_the_applicability_table_in_the_documentation_is_the_data_file():
     binds = applicability(file)
     articles = [n for n in file.nodes if n.applies]  # the articles (and Article 50's paragraphs) with a profile
     text = (REPO / "docs" / "frameworks.md").read_text(encoding="utf-8")
-    table = text.split("<!-- applicability-table -->")[1]
+    table = text.split("<!-- applicability-table -->")[1].split("<!-- /applicability-table -->")[0]
     documented = {}
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[0].startswith("Art"):
+        if len(cells) == 3 and cells[0].startswith("Art. "):
             documented[cells[0].replace("Art. ", "Article ")] = cells[1:]
     assert set(documented) == {n.ref for n in articles}
     for node in articles:
