@@ -50,7 +50,7 @@ def main(only: list[str]) -> int:
         if "team" in wanted:
             shoot(page, "/teams/fraud-detection/", "team.png", wait_for="#polar svg.main-svg", clip_height=1050)
         if "framework" in wanted:
-            shoot(page, "/frameworks/iso-42001/?team=fraud-detection", "framework.png", wait_for="table.requirements",
+            shoot(page, "/frameworks/nist-ai-rmf/?team=fraud-detection", "framework.png", wait_for="table.requirements",
                   clip_height=1400)
         if "assessment-form" in wanted:
             page.context.clear_cookies()
