@@ -337,8 +337,11 @@ def framework_readiness(framework: Framework, scope: ReadinessScope, *, as_of: d
         labels = sorted({p.combo for p in inputs.projects})
         index = {label: b for b, label in enumerate(labels)}
         bucket_of = np.array([index[p.combo] for p in inputs.projects], dtype=int)
-        requirement_buckets = np.array([[label in structure.binds[r.pk] for label in labels]
-                                        for r in structure.requirements], dtype=bool).reshape(-1, len(labels))
+        requirement_buckets = np.zeros((len(structure.requirements), len(labels)), dtype=bool)
+        for row, requirement in enumerate(structure.requirements):
+            for label in structure.binds[requirement.pk]:
+                if label in index:
+                    requirement_buckets[row, index[label]] = True
     else:
         labels, bucket_of = [ALL], np.zeros(len(inputs.projects), dtype=int)
         requirement_buckets = np.ones((len(structure.requirements), 1), dtype=bool)
@@ -367,12 +370,11 @@ def framework_readiness(framework: Framework, scope: ReadinessScope, *, as_of: d
              if listed else np.zeros((len(structure.practices), len(labels)), bool))
     total = _aggregate(table, np.diag(practices_used), union, structure.weights)
     overall = _combine_rows(total, practices_used, structure.weights)
-    in_scope = int(table.projects.sum()) - (int(table.projects[labels.index(UNCLASSIFIED)])
-                                            if gated and UNCLASSIFIED in labels else 0)
+    unclassified = int(table.projects[labels.index(UNCLASSIFIED)]) if gated and UNCLASSIFIED in labels else 0
     return FrameworkReadiness(
         framework=framework, scope=scope, as_of=inputs.as_of, moment=inputs.moment, source=source,
-        readiness=overall[0], coverage=overall[1], verified=overall[2], projects=in_scope, requirements=rows,
-        unclassified_projects=int(table.projects[labels.index(UNCLASSIFIED)]) if gated and UNCLASSIFIED in labels else 0)
+        readiness=overall[0], coverage=overall[1], verified=overall[2], projects=int(table.projects.sum()) - unclassified,
+        requirements=rows, unclassified_projects=unclassified)
 
 
 def _figure(practice: Practice, summed: dict, row: int, k: int, projects: float) -> PracticeFigure:

@@ -72,8 +72,9 @@ def test_another_teams_scope_answers_404_as_if_it_did_not_exist(assessed, api, r
     assert get(api, user, project=999999).status_code == 404
 
 
-def test_a_person_in_no_team_sees_no_project(assessed, api):
-    data = get(api, assessed.nobody).json()
+@pytest.mark.parametrize("key", KEYS)
+def test_a_person_in_no_team_sees_no_project(assessed, api, key):
+    data = get(api, assessed.nobody, key).json()
     assert data["projects"] == 0 and data["readiness"] is None
     assert all(r["readiness"] is None and not r["weakest_projects"] for r in data["requirements"])
 
