@@ -113,6 +113,12 @@ def test_expired_and_rejected_acceptances_are_closed_and_left_out():
     assert not [r for r in poam(dataset)["risks"] if r["status"].startswith("deviation")]
 
 
+def test_a_scope_with_nothing_open_is_still_a_valid_poam_that_says_so():
+    document = poam(materialise(make_dataset(0)))
+    assert [by_prop(i, "gap") for i in document["poam-items"]] == ["none"]
+    assert "observations" not in document and "risks" not in document
+
+
 def test_the_same_dataset_gives_the_same_bytes():
     first, second = io.BytesIO(), io.BytesIO()
     write_poam(make_dataset(3), first)

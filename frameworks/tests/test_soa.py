@@ -35,6 +35,7 @@ def assessed(org, api):
     make_assessment(org.project, levels=3, na=("MLS-06", "MLS-14", "MLS-21"), status=AssessmentStatus.APPROVED,
                     reviewed_at=timezone.now() - dt.timedelta(days=10))
     Answer.objects.filter(practice__code="MLS-14").update(justification="All data sits in one governed warehouse.")
+    Answer.objects.filter(practice__code="MLS-06").update(justification="No personal data <b>&</b> no features.")
     Answer.objects.filter(practice__code="MLS-01").update(owner="Ana Ribeiro")
     Answer.objects.filter(practice__code="MLS-02").update(owner="=HYPERLINK(\"http://x\")")
     response = api(org.lead).post("/api/v1/evidence/", {
@@ -71,6 +72,14 @@ def test_a_partly_not_applicable_control_applies_and_says_where_it_does_not(asse
     control = controls(soa(assessed))["A.4.3"]  # MLS-01, MLS-02 (level 3) and MLS-21 (N/A)
     assert control["applicable"] is True and control["status"] == "implemented" and control["readiness"] == 75.0
     assert "Not applicable in part: Card fraud scorer, MLS-21" in control["justification"]
+
+
+def test_a_team_without_projects_still_gets_every_control(org):
+    document = statement_of_applicability(ReadinessScope("team", teams=[org.team]), as_of=None)
+    Project.objects.filter(team=org.team).delete()
+    empty = statement_of_applicability(ReadinessScope("team", teams=[org.team]))
+    assert len(empty["controls"]) == len(document["controls"]) == 38 and empty["projects"] == 0
+    assert {c["status"] for c in empty["controls"]} == {"not-assessed", "not-covered"}
 
 
 def test_controls_no_practice_covers_are_applicable_and_marked_not_covered(assessed):
@@ -158,6 +167,7 @@ def test_the_soa_pdf_export_shows_each_control_and_the_evidence_hash(assessed, a
     text = pdf_text(path)
     assert "Statement of Applicability, ISO/IEC 42001:2023 Annex A" in text
     assert "A.7.2" in text and "A.10.4" in text and "governed warehouse" in text
+    assert "No personal data <b>&</b> no features." in text  # user text is escaped, never markup
     assert hashlib.sha256(SECRET).hexdigest() in text.replace(" ", "")
 
 

@@ -13,6 +13,7 @@ How the portal maps onto the POA&M model:
   for the approval (who, when, until when), the deadline its expiry; a proposed one is
   `deviation-requested`. An acceptance on a practice with no other gap gets an item of its own.
   Rejected and expired acceptances are closed: a plan of action lists what is still open.
+- a scope with nothing open gets one item saying so (OSCAL requires at least one).
 
 UUIDs are version-5 over the scope, the as_of day and the object's ids, like the assessment results.
 """
@@ -262,6 +263,11 @@ class _Poam:
             "roles": [{"id": r, "title": t} for r, t in ROLES], "parties": parties}
         if prepared:
             metadata["responsible-parties"] = [{"role-id": "prepared-by", "party-uuids": [prepared]}]
+        if not self.items:  # OSCAL requires at least one item: say so, rather than invent a gap
+            self.items.append({"uuid": self.uuid("poam-item-none"), "title": "No open items",
+                               "description": f"No answer below its target, failing check or open risk acceptance in "
+                                              f"this scope as of {_t(ds.get('as_of'))}.",
+                               "props": self.props(gap="none")})
         document = {
             "uuid": self.uuid("poam"),
             "metadata": metadata,
