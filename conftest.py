@@ -39,10 +39,14 @@ def _load_catalogue() -> None:
     from checks.services import sync_check_definitions
     from controls.models import Practice
     from controls.services import catalog_load
+    from frameworks.loader import frameworks_load
+    from frameworks.models import Framework
 
     if not Practice.objects.exists():
         catalog_load()
         sync_check_definitions()
+    if not Framework.objects.exists():
+        frameworks_load()
 
 
 @pytest.fixture(scope="session")

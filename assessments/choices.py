@@ -44,3 +44,24 @@ class AcceptanceStatus(models.TextChoices):
     PROPOSED = "proposed", "Proposed"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
+
+
+class AiActRole(models.TextChoices):
+    """The project's operator role under the EU AI Act (Article 3); empty: not classified yet."""
+
+    PROVIDER = "provider", "Provider"
+    DEPLOYER = "deployer", "Deployer"
+    IMPORTER = "importer", "Importer"
+    DISTRIBUTOR = "distributor", "Distributor"
+    PRODUCT_MANUFACTURER = "product-manufacturer", "Product manufacturer"
+
+
+class AiActRiskClass(models.TextChoices):
+    """The project's class under the EU AI Act; empty: not classified yet (docs/frameworks.md)."""
+
+    PROHIBITED = "prohibited", "Prohibited practice (Article 5)"
+    HIGH_RISK = "high-risk", "High-risk AI system (Article 6)"
+    LIMITED_RISK = "limited-risk", "Transparency obligations (Article 50)"
+    MINIMAL_RISK = "minimal-risk", "Minimal risk"
+    GPAI = "gpai", "General-purpose AI model (Article 53)"
+    GPAI_SYSTEMIC = "gpai-systemic", "General-purpose AI model with systemic risk (Article 55)"

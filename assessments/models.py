@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
@@ -20,6 +21,8 @@ from .choices import (
     RISK_TIER_WEIGHTS,
     STATUS_BADGES,
     AcceptanceStatus,
+    AiActRiskClass,
+    AiActRole,
     AssessmentStatus,
     DataClassification,
     Lifecycle,
@@ -51,6 +54,9 @@ class Project(models.Model):
     )
     check_targets = models.JSONField(default=dict, blank=True, validators=[validate_check_targets])
     check_opt_outs = models.JSONField(default=dict, blank=True, validators=[validate_check_opt_outs])
+    # EU AI Act classification (docs/frameworks.md): which articles bind the project. Both or neither.
+    ai_act_role = models.CharField(max_length=24, choices=AiActRole.choices, blank=True, default="")
+    ai_act_risk_class = models.CharField(max_length=24, choices=AiActRiskClass.choices, blank=True, default="")
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,6 +70,16 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if bool(self.ai_act_role) != bool(self.ai_act_risk_class):
+            raise ValidationError({"ai_act_risk_class" if self.ai_act_role else "ai_act_role": [
+                "Give both the EU AI Act role and the risk class, or neither."]})
+
+    @property
+    def is_prohibited_under_ai_act(self) -> bool:
+        return self.ai_act_risk_class == AiActRiskClass.PROHIBITED
 
     @property
     def risk_weight(self) -> int:

@@ -21,6 +21,7 @@ from .models import Answer, Assessment, Project, RiskAcceptance
 
 PROJECT_FIELDS = (
     "name", "slug", "description", "risk_tier", "lifecycle", "data_classification", "check_targets", "check_opt_outs",
+    "ai_act_role", "ai_act_risk_class",
 )
 ANSWER_FIELDS = ("level", "not_applicable", "justification", "notes", "owner", "target_level", "due_date")
 ACCEPTANCE_MAX_DAYS = 366

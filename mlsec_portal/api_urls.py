@@ -10,6 +10,7 @@ from audit.api.views import AuditEventViewSet
 from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
+from frameworks.api.views import FrameworkViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 
@@ -25,6 +26,7 @@ router.register("checks", CheckViewSet, basename="check")
 router.register("reports", ReportViewSet, basename="report")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
+router.register("frameworks", FrameworkViewSet, basename="framework")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

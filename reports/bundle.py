@@ -1,6 +1,7 @@
 """The auditor's ZIP bundle: every export, the decrypted evidence files, and a signed manifest.
 
-Layout: report.pdf, report.csv, report.json, oscal-assessment-results.json, every evidence file at
+Layout: report.pdf, report.csv, report.json, oscal-assessment-results.json, oscal-poam.json, the
+Statement of Applicability (statement-of-applicability.csv and .pdf), every evidence file at
 its dataset "file" path, public-key.pem (the Ed25519 public key), manifest.json (format, scope,
 as_of, the public key and its fingerprint, and path/SHA-256/size of every other file) and
 manifest.sig (the base64 Ed25519 signature of the exact manifest.json bytes, one line).
@@ -42,12 +43,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from .renderers.csv import iter_csv
 from .renderers.json import write_json
 from .renderers.oscal import write_oscal
+from .renderers.oscal_poam import write_poam
 from .renderers.pdf import render_pdf
+from .renderers.soa_csv import soa_csv_bytes
+from .renderers.soa_pdf import render_soa_pdf
 from .renderers.ziplayout import MODE, check_layout, read_member
 
 FORMAT = "mlsec-portal-bundle/1"
 MANIFEST, SIGNATURE, PUBLIC_KEY = "manifest.json", "manifest.sig", "public-key.pem"
-REPORTS = ("report.pdf", "report.csv", "report.json", "oscal-assessment-results.json")
+REPORTS = ("report.pdf", "report.csv", "report.json", "oscal-assessment-results.json", "oscal-poam.json",
+           "statement-of-applicability.csv", "statement-of-applicability.pdf")
 RESERVED = frozenset((*REPORTS, PUBLIC_KEY, MANIFEST, SIGNATURE))
 _CHUNK = 1 << 20
 
@@ -212,6 +217,10 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes]
         member("report.csv", lambda w: [w.write(chunk.encode("utf-8")) for chunk in iter_csv(ds)])
         member("report.json", lambda w: write_json(ds, w))
         member("oscal-assessment-results.json", lambda w: write_oscal(ds, w))
+        member("oscal-poam.json", lambda w: write_poam(ds, w))
+        if ds.get("statement_of_applicability"):  # every dataset the portal builds has one (frameworks/soa.py)
+            member("statement-of-applicability.csv", lambda w: w.write(soa_csv_bytes(ds)))
+            member("statement-of-applicability.pdf", lambda w: render_soa_pdf(ds, w))
         written: dict[str, str] = {}
         for project in projects:
             for item in project.get("evidence") or ():

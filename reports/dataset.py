@@ -25,6 +25,7 @@ from assessments.models import Answer, Assessment, Project, RiskAcceptance
 from checks.models import CheckDefinition, CheckRun
 from controls.models import CatalogRelease, Practice
 from evidence.models import Evidence, EvidenceKind, EvidenceStatus
+from frameworks.soa import soa_for_export
 from scoring.engine import score_inputs
 from scoring.services import assemble, end_of_day
 
@@ -129,7 +130,10 @@ def build_dataset(*, scope: Scope, as_of: dt.date | None, generated_by: str, bas
         "teams": [{"slug": t.team.slug, "name": t.team.name, "score": _round(t.score), "coverage": _round(t.coverage),
                    "verified": _round(t.verified), "projects": t.projects, "covered_projects": t.covered_projects,
                    "practices": [_practice_row(p) for p in t.practices]} for t in card.teams],
-        "projects": _projects(projects, practices, moment, files, base_url.rstrip("/")),
+        "statement_of_applicability": soa_for_export(kind=scope.kind, teams=scope.teams, project=scope.project,
+                                                     as_of=None if as_of >= timezone.localdate() else as_of,
+                                                     moment=moment, base_url=base_url),
+                "projects": _projects(projects, practices, moment, files, base_url.rstrip("/")),
     }
 
 

@@ -25,6 +25,9 @@ class ReportFormat(models.TextChoices):
     JSON = "json", "JSON"
     OSCAL = "oscal", "OSCAL assessment results (JSON)"
     ZIP = "zip", "Signed ZIP bundle (all formats + evidence files)"
+    OSCAL_POAM = "oscal-poam", "OSCAL plan of action and milestones (JSON)"
+    SOA_CSV = "soa-csv", "Statement of Applicability, ISO/IEC 42001 Annex A (CSV)"
+    SOA_PDF = "soa-pdf", "Statement of Applicability, ISO/IEC 42001 Annex A (PDF)"
 
 
 class ReportStatus(models.TextChoices):
@@ -37,6 +40,8 @@ class ReportStatus(models.TextChoices):
 FORMAT_FILES = {
     "pdf": ("application/pdf", "pdf"), "csv": ("text/csv; charset=utf-8", "csv"),
     "json": ("application/json", "json"), "oscal": ("application/json", "oscal.json"), "zip": ("application/zip", "zip"),
+    "oscal-poam": ("application/json", "poam.json"), "soa-csv": ("text/csv; charset=utf-8", "soa.csv"),
+    "soa-pdf": ("application/pdf", "soa.pdf"),
 }
 STATUS_BADGES = {"queued": "neutral", "running": "info", "ready": "success", "failed": "danger"}
 
@@ -64,7 +69,7 @@ class Report(models.Model):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     as_of = models.DateField(null=True, blank=True, help_text="empty: as of the moment it is built")
-    format = models.CharField(max_length=5, choices=ReportFormat.choices)
+    format = models.CharField(max_length=12, choices=ReportFormat.choices)
     status = models.CharField(max_length=8, choices=ReportStatus.choices, default=ReportStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -24,6 +24,9 @@ from .bundle import build_bundle, public_key_fingerprint, public_key_pem
 from .dataset import EvidenceFiles, Scope, build_dataset
 from .models import FORMAT_FILES, Report, ReportFormat, ReportScope, ReportStatus
 from .renderers import render_pdf, write_csv, write_json, write_oscal
+from .renderers.oscal_poam import write_poam
+from .renderers.soa_csv import write_soa_csv
+from .renderers.soa_pdf import render_soa_pdf
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,15 @@ def render(dataset: dict, fmt: str, out, files: EvidenceFiles | None = None) -> 
         write_json(dataset, out)
     elif fmt == ReportFormat.OSCAL:
         write_oscal(dataset, out)
+    elif fmt == ReportFormat.OSCAL_POAM:
+        write_poam(dataset, out)
+    elif fmt == ReportFormat.SOA_CSV:
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        write_soa_csv(dataset, text)
+        text.flush()
+        text.detach()
+    elif fmt == ReportFormat.SOA_PDF:
+        render_soa_pdf(dataset, out)
     elif fmt == ReportFormat.ZIP:
         build_bundle(dataset, files if files is not None else {}, out, signing_key_pem())
     else:

@@ -159,39 +159,53 @@ GROUP BY {group_column}
 """
 
 
-def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None,
-                 practice_ids=None) -> ScoreInputs:
-    """Two aggregate queries: the team/project × practice sums, and the project counts per group."""
-    if group_by not in ("team", "project"):
-        raise ValueError("group_by is 'team' or 'project'")
+# What a "group" is: a team, a project, or (for the EU AI Act) a role × risk class combination.
+GROUP_COLUMNS = {"team": "p.team_id", "project": "p.id", "ai-act": "(p.ai_act_role || '|' || p.ai_act_risk_class)"}
+
+
+def _statement(template: str, *, moment: dt.datetime, group_by: str, team_ids, project_ids,
+               practice_ids=None) -> tuple[str, list]:
+    if group_by not in GROUP_COLUMNS:
+        raise ValueError(f"group_by is one of {', '.join(GROUP_COLUMNS)}")
     ops = connection.ops
-    group_column = "p.team_id" if group_by == "team" else "p.id"
     scope_sql, scope_params = _in_clause("p.team_id", team_ids)
     project_sql, project_params = _in_clause("p.id", project_ids)
     scope_sql += project_sql
     scope_params += project_params
+    practice_sql, practice_params = _in_clause("ans.practice_id", practice_ids)
     t = ops.adapt_datetimefield_value(moment)
     day = ops.adapt_datefield_value(moment.date())
-    tables = _tables()
+    sql = template.format(group_column=GROUP_COLUMNS[group_by], tier_case=_tier_case("p.risk_tier"), scope=scope_sql,
+                          points=LEVEL_POINTS, practices=practice_sql, **_tables())
+    if template is TOTALS_SQL:
+        return sql, [t, t, t, t, *scope_params]
+    return sql, [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, True, *practice_params]
 
-    practice_sql, practice_params = _in_clause("ans.practice_id", practice_ids)
-    sql = CELLS_SQL.format(
-        group_column=group_column, tier_case=_tier_case("p.risk_tier"), scope=scope_sql, points=LEVEL_POINTS,
-        practices=practice_sql, **tables
-    )
-    params = [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, True, *practice_params]
+
+def cells_statement(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None,
+                    practice_ids=None) -> tuple[str, list]:
+    """The group × practice sums as (SQL, params), for callers that aggregate them further in SQL.
+
+    Columns: group_id, practice_id, weighted sum, weight total, covered, scored, verified, capped, stale, accepted.
+    """
+    return _statement(CELLS_SQL, moment=moment, group_by=group_by, team_ids=team_ids, project_ids=project_ids,
+                      practice_ids=practice_ids)
+
+
+def score_inputs(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None,
+                 practice_ids=None) -> ScoreInputs:
+    """Two aggregate queries: the group × practice sums, and the project counts per group."""
+    scope = {"moment": moment, "group_by": group_by, "team_ids": team_ids, "project_ids": project_ids}
     inputs = ScoreInputs()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*_statement(CELLS_SQL, **scope, practice_ids=practice_ids))
         cells = inputs.cells
         for group_id, practice_id, wsum, wtot, covered, scored, verified, capped, stale, accepted in cursor.fetchall():
             cells[(group_id, practice_id)] = Cell(
                 group_id, practice_id, float(wsum or 0), float(wtot or 0), covered or 0, scored or 0, verified or 0,
                 capped or 0, bool(stale), bool(accepted),
             )
-        cursor.execute(
-            TOTALS_SQL.format(group_column=group_column, scope=scope_sql, **tables), [t, t, t, t, *scope_params]
-        )
+        cursor.execute(*_statement(TOTALS_SQL, **scope))
         for group_id, projects, covered in cursor.fetchall():
             inputs.totals[group_id] = GroupTotals(projects=int(projects), covered=int(covered))
     return inputs

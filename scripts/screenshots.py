@@ -37,22 +37,29 @@ def shoot(page, path: str, name: str, *, wait_for: str | None = None, full_page:
     print("wrote", OUT / name)
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
+    """Every screenshot, or only those named (e.g. `scripts/screenshots.py framework`)."""
     OUT.mkdir(parents=True, exist_ok=True)
+    wanted = set(only) or {"dashboard", "team", "assessment-form", "framework"}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=os.environ.get("MLSEC_CHROMIUM", "/usr/bin/chromium"), args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         sign_in(page, "officer")
-        shoot(page, "/dashboard/", "dashboard.png", wait_for="#trend svg.main-svg", clip_height=1250)
-        team = page.eval_on_selector("#heatmap", "el => el.getAttribute('id')") and "/teams/fraud-detection/"
-        shoot(page, team, "team.png", wait_for="#polar svg.main-svg", clip_height=1050)
-        page.context.clear_cookies()
-        sign_in(page, "lead")
-        link = page.locator("a:has-text('Continue')").first.get_attribute("href")
-        shoot(page, link, "assessment-form.png", clip_height=1100)
+        if "dashboard" in wanted:
+            shoot(page, "/dashboard/", "dashboard.png", wait_for="#trend svg.main-svg", clip_height=1250)
+        if "team" in wanted:
+            shoot(page, "/teams/fraud-detection/", "team.png", wait_for="#polar svg.main-svg", clip_height=1050)
+        if "framework" in wanted:
+            shoot(page, "/frameworks/nist-ai-rmf/?team=fraud-detection", "framework.png", wait_for="table.requirements",
+                  clip_height=1400)
+        if "assessment-form" in wanted:
+            page.context.clear_cookies()
+            sign_in(page, "lead")
+            link = page.locator("a:has-text('Continue')").first.get_attribute("href")
+            shoot(page, link, "assessment-form.png", clip_height=1100)
         browser.close()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -22,6 +22,7 @@ def _nav(request):
     if user.sees_everything:
         items.append(("Review queue", _url("review-queue")))
     items.append(("Catalogue", _url("catalogue")))
+    items.append(("Frameworks", _url("frameworks")))
     items.append(("Checks", _url("checks")))
     if user.sees_everything:
         items.append(("Audit log", _url("audit-log")))

@@ -54,6 +54,23 @@ NA_REASONS = {
     "MLS-22": "Batch model: predictions are written to an internal table, never sent over a network.",
     "MLS-12": "No external input: the model only reads curated internal features.",
 }
+# EU AI Act role and risk class of the named demo projects (fictional classifications, to show every case:
+# a high-risk provider and deployer, transparency obligations, minimal risk, one prohibited practice, and
+# platform components left unclassified). Generated projects cycle through AI_ACT_CYCLE.
+AI_ACT = {
+    "Card fraud scorer": ("provider", "minimal-risk"), "Account takeover detector": ("provider", "minimal-risk"),
+    "Merchant risk model": ("deployer", "high-risk"), "Chargeback predictor": ("provider", "minimal-risk"),
+    "Home feed ranker": ("provider", "minimal-risk"), "Similar items": ("provider", "minimal-risk"),
+    "E-mail recommendations": ("provider", "limited-risk"), "Query understanding": ("provider", "minimal-risk"),
+    "Learning-to-rank": ("provider", "minimal-risk"), "Spelling correction": ("provider", "minimal-risk"),
+    "ID document verification": ("provider", "high-risk"), "Receipt OCR": ("provider", "minimal-risk"),
+    "Shelf monitoring": ("deployer", "minimal-risk"), "Support assistant (LLM)": ("provider", "limited-risk"),
+    "Call transcription": ("deployer", "prohibited"), "Toxicity filter": ("deployer", "minimal-risk"),
+    "Feature store": ("", ""), "Model registry": ("", ""),
+}
+AI_ACT_CYCLE = [("provider", "minimal-risk"), ("provider", "high-risk"), ("deployer", "minimal-risk"),
+                ("provider", "limited-risk"), ("deployer", "high-risk"), ("", ""), ("importer", "high-risk"),
+                ("provider", "gpai")]
 OWNERS = ["Ana Ribeiro", "Ben Okafor", "Chloé Martin", "Dev Patel", "Elif Yılmaz", "Femi Adeyemi", "Grace Liu",
           "Hugo Schmidt", "Ines Duarte", "Jonas Berg"]
 NOTES = {
@@ -156,7 +173,9 @@ class DemoBuilder:
             for j, name in enumerate(names):
                 tier = tiers[(j + len(slug)) % 4] if j < 4 else self.rng.choice(tiers)
                 project_slug = "-".join(name.lower().replace("(", "").replace(")", "").split())[:60]
+                role, risk_class = AI_ACT.get(name) or AI_ACT_CYCLE[len(rows) % len(AI_ACT_CYCLE)]
                 rows.append((Project(
+                    ai_act_role=role, ai_act_risk_class=risk_class,
                     team=teams[slug], name=name, slug=project_slug, risk_tier=tier,
                     description=f"{name}: owned by the {teams[slug].name} team.",
                     lifecycle=self.rng.choice([Lifecycle.PRODUCTION] * 3 + [Lifecycle.STAGING, Lifecycle.DEVELOPMENT]),

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("evidence.urls")),
     path("", include("reports.urls")),
     path("", include("audit.urls")),
+    path("", include("frameworks.urls")),
 ]

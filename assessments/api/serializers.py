@@ -18,7 +18,8 @@ class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["id", "team", "name", "slug", "description", "risk_tier", "lifecycle", "data_classification",
-                  "check_targets", "check_opt_outs", "archived_at", "created_at", "updated_at"]
+                  "check_targets", "check_opt_outs", "ai_act_role", "ai_act_risk_class", "archived_at", "created_at",
+                  "updated_at"]
         read_only_fields = ["archived_at", "created_at", "updated_at"]
 
     def __init__(self, *args, **kwargs):

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "checks",
     "scoring",
     "reports",
+    "frameworks",
     "web",
 ]
 

@@ -20,9 +20,10 @@ zipfile, which stops at the member's last byte without checking that the deflate
 a changed last byte would go unnoticed. It insists that the stream ends exactly at the member's
 end, that the padding bits of its last byte are zero (as zlib writes them), that the CRC-32 matches,
 and it never inflates more than the expected size (zip bombs). The SHA-256 in the signed manifest
-then covers the content. The one change that still cannot be seen is to the padding bits that a
-deflate *stored* block header may leave before its byte boundary, in the middle of a member: inflate
-ignores them, so they cannot alter any file's content.
+then covers the content. Two changes still cannot be seen, and neither alters any file's content: the
+padding bits that a deflate *stored* block header may leave before its byte boundary, in the middle of a
+member (inflate ignores them), and a re-spelling of the compressed data that inflates to the same bytes
+(a back-reference pointed at an equal string at another distance).
 """
 
 from __future__ import annotations
