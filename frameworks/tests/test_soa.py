@@ -192,3 +192,25 @@ def test_the_signed_bundle_carries_the_soa_and_the_poam_in_its_manifest(assessed
         bundled = next(line for line in rows["A.4.2"]["evidence"].splitlines() if "Model registry export" in line)
         member = bundled.rsplit(" ", 1)[1]  # the SoA points at the evidence file inside the bundle
         assert hashlib.sha256(zf.read(member)).hexdigest() == hashlib.sha256(SECRET).hexdigest()
+
+
+def test_the_soa_pdf_renders_a_control_with_hundreds_of_evidence_items_and_long_reasons():
+    """The demo's organisation bundle failed with a LayoutError: one control's row was taller than a page."""
+    import io
+
+    from pypdf import PdfReader
+
+    from reports.renderers.soa_pdf import EVIDENCE_SHOWN, render_soa_pdf
+
+    evidence = [{"title": f"Evidence {i}", "project": "Fraud", "practice": "MLS-03", "status": "accepted",
+                 "file": f"evidence/{i}.pdf", "sha256": "ab" * 32} for i in range(300)]
+    control = {"objective_ref": "A.4", "objective": "Resources", "ref": "A.4.3", "title": "Tooling",
+               "applicable": True, "justification": "x " * 1500, "status": "implemented", "readiness": 80.0,
+               "practices": ["MLS-03"], "owners": [f"owner {i}" for i in range(60)], "evidence": evidence,
+               "accepted_risks": []}
+    dataset = {"statement_of_applicability": {"title": "SoA", "scope": {"kind": "org", "label": "Org"},
+                                              "controls": [control, {**control, "ref": "A.4.4"}], "summary": {}}}
+    out = io.BytesIO()
+    render_soa_pdf(dataset, out)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(out.getvalue())).pages)
+    assert f"and {300 - EVIDENCE_SHOWN} more" in text

@@ -16,7 +16,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .common import strip_control
 from .pdf import fonts
@@ -64,18 +64,23 @@ def _facts(rows: list[tuple[str, Any]], st: _Styles) -> Table:
     return table
 
 
+EVIDENCE_SHOWN = 12  # per control; the CSV lists every item
+
+
 def _evidence(items: list[dict], st: _Styles) -> list:
     cells = []
-    for e in items:
+    for e in items[:EVIDENCE_SHOWN]:
         where = e.get("file") or e.get("url") or ""
         cells.append(Paragraph(f"<b>{_text(e.get('title'), 80)}</b> ({_text(e.get('project'), 40)}, "
                                f"{_text(e.get('practice'))}, {_text(e.get('status'))})<br/>{_text(where, 120)}", st.small))
         if e.get("sha256"):
             cells.append(Paragraph(_text(e["sha256"]), st.hash))
+    if len(items) > EVIDENCE_SHOWN:
+        cells.append(Paragraph(_text(f"… and {len(items) - EVIDENCE_SHOWN} more: the SoA CSV lists every item."), st.small))
     return cells or [Paragraph("-", st.small)]
 
 
-def _control_table(controls: list[dict], st: _Styles) -> Table:
+def _control_table(controls: list[dict], st: _Styles) -> LongTable:
     rows = [["Control", "Applicable and why", "Status", "Readiness", "Practices", "Owners", "Evidence (SHA-256)"]]
     style = [("FONT", (0, 0), (-1, -1), st.regular, 7), ("FONT", (0, 0), (-1, 0), st.bold, 7),
              ("BACKGROUND", (0, 0), (-1, 0), GREY), ("GRID", (0, 0), (-1, -1), 0.3, LINE),
@@ -92,7 +97,8 @@ def _control_table(controls: list[dict], st: _Styles) -> Table:
                      Paragraph(_text("\n".join(c.get("owners") or ()) or "-"), st.small),
                      _evidence(c.get("evidence") or [], st)])
         style.append(("BACKGROUND", (2, i), (2, i), colors.HexColor(STATUS_COLOURS.get(c.get("status"), "#ffffff"))))
-    table = Table(rows, colWidths=[110, 200, 62, 44, 70, 90, WIDTH - 576], repeatRows=1)
+    # A LongTable split between rows and, should one row still be taller than a page, inside it.
+    table = LongTable(rows, colWidths=[110, 200, 62, 44, 70, 90, WIDTH - 576], repeatRows=1, splitInRow=1)
     table.setStyle(TableStyle(style))
     return table
 
