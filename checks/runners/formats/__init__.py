@@ -55,14 +55,14 @@ def scan(kind: str, real: str, handle, size: int, report) -> None:
         from .gguf_format import scan_gguf
 
         scan_gguf(real, size, report)
-    elif kind == "hdf5":
-        from .keras import scan_hdf5
+    elif kind in ("hdf5", "keras"):
+        from ..artifact_scan import second_opinion
+        from ..pickle_scan import modelscan_file
+        from .keras import scan_hdf5, scan_keras_zip
 
-        scan_hdf5(real, report)
-    elif kind == "keras":
-        from .keras import scan_keras_zip
-
-        scan_keras_zip(real, report)
+        (scan_hdf5 if kind == "hdf5" else scan_keras_zip)(real, report)
+        report.opinion("keras-config", "dangerous" if report.findings else "clean")
+        second_opinion(report, modelscan_file(real), "modelscan")
     elif kind == "onnx":
         from .onnx_format import scan_onnx
 
