@@ -202,11 +202,11 @@ def check_signatures(policy: SigningPolicy, files, path_policy) -> SignatureChec
     for item in files:
         real = _signed_folder(os.path.dirname(item.real), path_policy) or os.path.dirname(item.real)
         display = os.path.dirname(item.display) if os.path.dirname(item.real) == real else path_policy.display(real)
-        folders.setdefault(real, display or ".")
+        folders.setdefault(real, display if display not in ("", ".") else os.path.basename(real))
     for real, display in sorted(folders.items(), key=lambda kv: kv[1]):
         result = verify_model(real, policy)
         out.data[display] = result.as_dict()
-        prefix = "" if display in (".", "") else display + "/"
+        prefix = display + "/"
         if result.status == "valid":
             out.findings.append(Finding("info", f"model signed: {display}", f"valid signature by {result.signer}",
                                         display))
