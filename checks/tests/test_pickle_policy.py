@@ -203,3 +203,14 @@ def test_big_pickles_are_walked_in_bounded_memory():
     analysis = analyze_bytes(data)
     assert analysis.opcodes > 200_000 and not analysis.imports
     assert isinstance(io.BytesIO(data), io.BytesIO)
+
+
+def test_docs_list_the_whole_allow_list_and_its_version():
+    from pathlib import Path
+
+    from checks.runners.pickle_allowlist import POLICY_VERSION
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "checks.md").read_text()
+    assert f"policy version `{POLICY_VERSION}`" in docs
+    assert [name for name in SAFE_GLOBALS if f"`{name}`" not in docs] == []
+    assert [name for name in CRITICAL_MODULES if f"`{name}`" not in docs] == []
