@@ -195,3 +195,50 @@ def test_archived_projects_are_not_rescanned(org, tmp_path, monkeypatch):
     org.project.save(update_fields=["archived_at"])
     monkeypatch.setattr(artifact_scan, "SCANNER_VERSION", "2099.1.0")
     assert rescan_after_upgrade().rescanned == []
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def web(client):
+    def as_user(user):
+        client.force_login(user)
+        return client
+
+    return as_user
+
+
+def test_the_allowances_page_lets_officers_add_and_remove_and_shows_each_team_its_own(org, web):
+    page = web(org.officer).post("/checks/scan-allowances/", {
+        "team": org.team.pk, "kind": "pickle-global", "name": CUSTOM, "reason": "reviewed: stores two tensors only"})
+    assert page.status_code == 302
+    allowance = ScanAllowance.objects.get()
+    assert CUSTOM in web(org.member).get("/checks/scan-allowances/").content.decode()
+    assert CUSTOM not in web(org.other_lead).get("/checks/scan-allowances/").content.decode()
+    assert web(org.other_lead).post(f"/checks/scan-allowances/{allowance.pk}/delete/").status_code == 404
+    assert web(org.lead).post(f"/checks/scan-allowances/{allowance.pk}/delete/").status_code == 403
+    assert web(org.officer).post(f"/checks/scan-allowances/{allowance.pk}/delete/").status_code == 302
+    assert not ScanAllowance.objects.exists()
+
+
+def test_the_allowances_page_refuses_a_code_executing_name_with_a_sentence_and_a_lead_cannot_post(org, web):
+    refused = web(org.officer).post("/checks/scan-allowances/", {
+        "team": org.team.pk, "kind": "pickle-global", "name": "subprocess.Popen", "reason": "x" * 30})
+    assert refused.status_code == 400 and "known to execute code" in refused.content.decode()
+    lead = web(org.lead).post("/checks/scan-allowances/", {
+        "team": org.team.pk, "kind": "pickle-global", "name": CUSTOM, "reason": "x" * 30})
+    assert lead.status_code == 403
+    assert not ScanAllowance.objects.exists()
+
+
+def test_the_allowances_page_costs_the_same_queries_for_one_row_and_many(org, web, django_assert_max_num_queries):
+    policy_services.scan_allowance_create(actor=org.officer, team=org.team, kind="pickle-global", name=CUSTOM,
+                                          reason="reviewed: stores tensors only")
+    client = web(org.officer)
+    with django_assert_max_num_queries(30) as one:
+        client.get("/checks/scan-allowances/")
+    for index in range(6):
+        policy_services.scan_allowance_create(actor=org.officer, team=org.other_team, kind="onnx-domain",
+                                              name=f"com.acme.ops{index}", reason="reviewed: a vendor op library")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert client.get("/checks/scan-allowances/").status_code == 200
