@@ -200,6 +200,11 @@ def scan_artifact(real: str, display: str, allowances: Allowances | None = None)
             report.format = "zip"
             _picklescan(real, report)
             _zip(real, display, report, extra)
+        elif (ext in TORCH_EXT or ext == ".tar") and _is_tar(handle):
+            from .formats.torch_tar import scan_torch_tar
+
+            report.format = "pytorch legacy tar"
+            scan_torch_tar(real, report, extra)
         elif ext in TORCH_EXT or ext in PICKLE_EXT or ext == ".npy" or head[:2] in PICKLE_MAGICS:
             compression = next((name for magic, name in COMPRESSED_MAGICS if head.startswith(magic)), None)
             if compression and ext not in TORCH_EXT:
@@ -213,6 +218,13 @@ def scan_artifact(real: str, display: str, allowances: Allowances | None = None)
         else:
             report.errors.append(f"unsupported artifact format '{ext or 'no extension'}': no scanner handles it")
     return report
+
+
+def _is_tar(handle) -> bool:
+    handle.seek(257)
+    magic = handle.read(5)
+    handle.seek(0)
+    return magic == b"ustar"
 
 
 def _window(handle, start: int, length: int):
@@ -229,18 +241,7 @@ def pickle_stream(open_stream: Callable, name: str, report: FileReport, extra: M
         report.errors.append(f"opcode walk{where}: {exc}")
         report.opinion("allow-list", "could not parse")
         return
-    report.scanned_by.add("allow-list policy")
-    verdict = evaluate(analysis, extra)
-    report.imports |= set(analysis.imports)
-    report.allowed_by_team |= {n for n, how in verdict.allowed.items() if how == "team"}
-    for finding in verdict.findings:
-        if finding.name in analysis.imports:
-            report.flag(finding.name, "allow-list", finding.severity, finding.reason, finding.forms)
-        else:
-            report.add(finding.severity, f"{finding.name} in {report.display}{where}", finding.reason)
-    report.opinion("allow-list", "dangerous" if verdict.dangerous else "clean")
-    if analysis.joblib_arrays:
-        report.notes.append(f"{analysis.joblib_arrays} joblib array record(s) read as joblib.load reads them")
+    report_analysis(report, analysis, extra, where)
     end = analysis.end
     if analysis.joblib_arrays:
         report.notes.append("modelscan and fickling cannot read joblib's in-stream array data; the policy did")
@@ -255,6 +256,22 @@ def pickle_stream(open_stream: Callable, name: str, report: FileReport, extra: M
     else:
         with open_stream() as stream:
             second_opinion(report, _fickling(stream.read(end)), "fickling")
+
+
+def report_analysis(report: FileReport, analysis, extra: Mapping[str, str], where: str = "") -> None:
+    """The allow-list policy's verdict on one walked stream, into the report."""
+    report.scanned_by.add("allow-list policy")
+    verdict = evaluate(analysis, extra)
+    report.imports |= set(analysis.imports)
+    report.allowed_by_team |= {n for n, how in verdict.allowed.items() if how == "team"}
+    for finding in verdict.findings:
+        if finding.name in analysis.imports:
+            report.flag(finding.name, "allow-list", finding.severity, finding.reason, finding.forms)
+        else:
+            report.add(finding.severity, f"{finding.name} in {report.display}{where}", finding.reason)
+    report.opinion("allow-list", "dangerous" if verdict.dangerous else "clean")
+    if analysis.joblib_arrays:
+        report.notes.append(f"{analysis.joblib_arrays} joblib array record(s) read as joblib.load reads them")
 
 
 def second_opinion(report: FileReport, outcome: ScanOutcome, scanner: str) -> None:

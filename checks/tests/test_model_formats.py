@@ -300,3 +300,60 @@ def test_a_gguf_with_a_lying_tensor_table_is_an_error(tmp_path):
     (tmp_path / "garbage.gguf").write_bytes(b"GGUF" + b"\xff" * 60)
     result = scan(tmp_path, "cut.gguf", "garbage.gguf")
     assert {f: v["verdict"] for f, v in result.data["files"].items()} == {"cut.gguf": "error", "garbage.gguf": "error"}
+
+
+# --- PyTorch's legacy tar format (torch < 0.4; laid out as torch.serialization's reader reads it) -------
+
+def legacy_tar(path: Path, storage_type, payload=None) -> Path:
+    import io
+    import pickle
+    import tarfile
+
+    import torch
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", obj[8:]) if isinstance(obj, str) and obj.startswith("storage:") else None
+
+    body = io.BytesIO()
+    Pickler(body, protocol=2).dump({"weight": "storage:0"} if payload is None else payload)
+    storages = (pickle.dumps(1, protocol=2) + pickle.dumps(("0", "cpu", storage_type), protocol=2)
+                + struct.pack("<q", 2) + struct.pack("<2f", 1.0, 2.0) + pickle.dumps([], protocol=2))
+    tensors = (pickle.dumps(1, protocol=2) + pickle.dumps(("t0", "0", torch.FloatTensor), protocol=2)
+               + struct.pack("<i", 1) + b"\0" * 4 + struct.pack("<3q", 2, 1, 0))
+    members = {"sys_info": pickle.dumps({"protocol_version": 1001, "little_endian": True}, protocol=2),
+               "pickle": body.getvalue(), "storages": storages, "tensors": tensors}
+    with tarfile.open(path, "w:", format=tarfile.PAX_FORMAT) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_legacy_pytorch_tar_is_walked_member_by_member(tmp_path):
+    import os
+
+    import torch
+
+    legacy_tar(tmp_path / "old.pt", torch.FloatStorage)
+    legacy_tar(tmp_path / "evil-storage.pt", os.system)
+    legacy_tar(tmp_path / "evil-object.pt", torch.FloatStorage, payload={"x": os.system})
+    result = scan(tmp_path, "*.pt")
+    files = result.data["files"]
+    assert files["old.pt"]["verdict"] == "clean", result.findings
+    assert files["old.pt"]["format"] == "pytorch legacy tar"
+    assert files["evil-storage.pt"]["verdict"] == "dangerous"
+    assert files["evil-object.pt"]["verdict"] == "dangerous"
+    assert any("posix.system" in t for t in titles(result, "critical"))
+
+
+def test_a_tar_that_is_not_a_torch_save_is_an_error(tmp_path):
+    import io
+    import tarfile
+
+    with tarfile.open(tmp_path / "other.pt", "w:") as archive:
+        info = tarfile.TarInfo("readme")
+        info.size = 2
+        archive.addfile(info, io.BytesIO(b"hi"))
+    assert scan(tmp_path, "other.pt").status == "error"
