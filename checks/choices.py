@@ -21,3 +21,14 @@ STATUS_BADGES = {"queued": "neutral", "running": "info", "passed": "success", "f
 class Trigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     MANUAL = "manual", "On demand"
+    RESCAN = "rescan", "Rescan after a scanner or policy upgrade"
+
+
+class AllowanceKind(models.TextChoices):
+    PICKLE_GLOBAL = "pickle-global", "Pickle global (module.name)"
+    ONNX_DOMAIN = "onnx-domain", "ONNX operator domain"
+
+
+class SignerKind(models.TextChoices):
+    KEY = "key", "Public key (PEM)"
+    CERTIFICATE = "certificate", "Certificate chain (PEM)"

@@ -30,12 +30,15 @@ def targets_for(project) -> CheckTargets:
 
 def context_for(project, check_key: str, timeout_s: float = 10.0) -> ProjectCheckContext:
     from .models import ArtifactBaseline
+    from .policy_services import allowances_for, signing_for
 
     baseline = None
     if check_key == "model-integrity":
         stored = ArtifactBaseline.objects.filter(project=project).first()
         baseline = dict(stored.artifacts) if stored else None
     return ProjectCheckContext(
+        allowances=allowances_for(project.team_id) if check_key == "model-serialization" else None,
+        signing=signing_for(project.pk) if check_key == "model-integrity" else None,
         targets=targets_for(project),
         allowed_roots=list(settings.MLSEC_CHECK_ROOTS),
         advisories=DatabaseAdvisorySource() if check_key == "dependency-vulnerabilities" else None,

@@ -10,7 +10,7 @@ from accounts.scope import ScopedQuerySet
 from assessments.models import Project
 from controls.models import Practice
 
-from .choices import ACTIVE_STATUSES, STATUS_BADGES, RunStatus, Trigger
+from .choices import ACTIVE_STATUSES, STATUS_BADGES, AllowanceKind, RunStatus, SignerKind, Trigger
 
 
 class CheckDefinition(models.Model):
@@ -145,3 +145,83 @@ class AdvisoryImport(models.Model):
 
     def __str__(self) -> str:
         return f"advisory import {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ScanAllowanceQuerySet(ScopedQuerySet):
+    team_path = "team"
+
+
+class ScanAllowance(models.Model):
+    """A name a team may load beyond the documented allow-list, reviewed by a security officer.
+
+    `model-serialization` treats an allowed pickle global (or ONNX operator domain) as safe for this
+    team's projects only. Names known to execute code can never be allowed (validated here and in
+    the service), and every change is audited.
+    """
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="scan_allowances")
+    kind = models.CharField(max_length=16, choices=AllowanceKind.choices, default=AllowanceKind.PICKLE_GLOBAL)
+    name = models.CharField(max_length=200, help_text="module.name for a pickle global; the domain for ONNX")
+    reason = models.TextField(max_length=2000, help_text="why loading this is safe: what it does when called")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField()
+
+    objects = ScanAllowanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__name", "kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["team", "kind", "name"], name="scanallowance_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()}) for {self.team}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .validators import allowance_problem
+
+        problem = allowance_problem(self.kind, self.name, self.reason)
+        if problem:
+            raise ValidationError(problem)
+
+
+class SigningPolicyQuerySet(ScopedQuerySet):
+    team_path = "project__team"
+
+
+class SigningPolicy(models.Model):
+    """A project's model-signing policy: which signers `model-integrity` accepts, and whether a signature is required."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="signing_policy")
+    required = models.BooleanField(default=False, help_text="unsigned or wrongly signed models fail model-integrity")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SigningPolicyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"signing policy of {self.project}"
+
+
+class AllowedSigner(models.Model):
+    policy = models.ForeignKey(SigningPolicy, on_delete=models.CASCADE, related_name="signers")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=12, choices=SignerKind.choices)
+    material = models.TextField(max_length=64_000, help_text="PEM public key, or PEM certificate chain (roots)")
+    identities = models.JSONField(default=list, blank=True, help_text="certificate signers: allowed leaf identities")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["policy", "name"], name="allowedsigner_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .validators import signer_problem
+
+        problem = signer_problem(self.kind, self.material)
+        if problem:
+            raise ValidationError({"material": problem})

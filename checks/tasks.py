@@ -55,3 +55,11 @@ def prune_history() -> dict:
     return services.prune_history(retention_days=settings.MLSEC_RETENTION_DAYS)
 
 
+
+
+@shared_task(name="checks.tasks.rescan_models_after_upgrade", acks_late=True)
+def rescan_models_after_upgrade() -> dict:
+    """After a scanner or allow-list upgrade: rescan current model artifacts and report changed verdicts."""
+    from .rescan import rescan_after_upgrade
+
+    return rescan_after_upgrade().as_dict()

@@ -100,3 +100,46 @@ def check_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(CheckRun.objects.visible_to(request.user).select_related("project__team", "definition",
                                                                                      "requested_by"), pk=pk)
     return render(request, "checks/run_detail.html", {"run": run, "evidence": run.evidence.select_related("practice")})
+
+
+@login_required
+def scan_allowances(request: HttpRequest) -> HttpResponse:
+    """The teams' reviewed scan allowances in the user's scope; officers add and remove them."""
+    from mlsec_portal.api import errors_to_form
+
+    from . import policy_services
+    from .forms import ScanAllowanceForm
+    from .models import ScanAllowance
+
+    can_review = request.user.is_officer or request.user.is_org_admin
+    form = ScanAllowanceForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if not can_review:
+            raise PermissionDenied("Only a security officer or an administrator reviews scan allowances.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                allowance = policy_services.scan_allowance_create(actor=request.user, team=data["team"],
+                                                                  kind=data["kind"], name=data["name"],
+                                                                  reason=data["reason"])
+            except ValidationError as exc:
+                errors_to_form(form, exc)
+            else:
+                messages.success(request, f"{allowance.name} is allowed for {allowance.team.name}.")
+                return redirect("scan-allowances")
+    allowances = ScanAllowance.objects.visible_to(request.user).select_related("team", "reviewed_by")
+    return render(request, "checks/scan_allowances.html", {"allowances": allowances, "form": form,
+                                                           "can_review": can_review},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def scan_allowance_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import policy_services
+    from .models import ScanAllowance
+
+    allowance = get_object_or_404(ScanAllowance.objects.visible_to(request.user), pk=pk)
+    policy_services.scan_allowance_delete(actor=request.user, allowance=allowance)
+    messages.success(request, f"{allowance.name} is no longer allowed for {allowance.team.name}.")
+    return redirect("scan-allowances")

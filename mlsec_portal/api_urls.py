@@ -7,6 +7,7 @@ from accounts.api.auth import ObtainTokenView, TotpConfirmView, TotpStartView
 from accounts.api.views import TeamViewSet, UserViewSet
 from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAcceptanceViewSet
 from audit.api.views import AuditEventViewSet
+from checks.api.policy_views import ScanAllowanceViewSet, SigningPolicyView
 from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
@@ -27,11 +28,13 @@ router.register("reports", ReportViewSet, basename="report")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
 router.register("frameworks", FrameworkViewSet, basename="framework")
+router.register("scan-allowances", ScanAllowanceViewSet, basename="scanallowance")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("auth/mfa/totp/", TotpStartView.as_view(), name="api-mfa-totp"),
     path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api-mfa-totp-confirm"),
     path("scorecard/", ScorecardView.as_view(), name="api-scorecard"),
+    path("projects/<int:pk>/signing-policy/", SigningPolicyView.as_view(), name="api-project-signing-policy"),
     path("", include(router.urls)),
 ]

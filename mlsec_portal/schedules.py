@@ -27,6 +27,7 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
         ("Reap stuck exports", "reports.reap_stale_reports", "*/5 * * * *", []),
         ("Evidence expiry reminders", "evidence.tasks.send_expiry_reminders", "0 7 * * *", []),
         ("Prune old runs and snapshots", "checks.tasks.prune_history", "30 4 * * *", []),
+        ("Rescan models after scanner upgrades", "checks.tasks.rescan_models_after_upgrade", "20 5 * * *", []),
     ]
     for key, check in sorted(registry().items()):
         jobs.append((f"Check: {key}", "checks.tasks.run_scheduled_check", check.default_schedule, [key]))

@@ -84,6 +84,10 @@ class CheckContext:
     ca_bundle: str | None = None
     now: datetime | None = None
     timeout_s: float = 10.0
+    # model checks: the team's reviewed scan allowances {"pickle-global": {name: reason}, "onnx-domain": {...}}
+    allowances: dict | None = None
+    # model-integrity: the project's signing policy (checks.runners.signing.SigningPolicy) or None
+    signing: object | None = None
 
     def clock(self) -> datetime:
         """The injected clock, or the real one (always timezone-aware UTC)."""

@@ -59,10 +59,21 @@ class ModelIntegrityCheck(BaseCheck):
                 findings.append(Finding("medium", "artifact unreadable", type(exc).__name__, item.display))
         undecided = bool(unreadable or expansion.undecided)
         data: dict = {"artifacts": artifacts}
+        signatures = None
+        if ctx.signing is not None and expansion.files:
+            from .signing import check_signatures
+
+            signatures = check_signatures(ctx.signing, expansion.files, policy)
+            findings += signatures.findings
+            data["signatures"] = signatures.data
+            undecided = undecided or signatures.undecided
 
         if ctx.baseline is None:
             if not expansion.files and not expansion.findings:
                 return CheckResult("error", "no artifact found: the configured paths match no file", findings, data)
+            if signatures is not None and signatures.failed:
+                return CheckResult("failed", "baseline not recorded: a model's signature is missing or invalid",
+                                   findings, data)
             if undecided:
                 return CheckResult("error", "baseline not recorded: some artifacts could not be read", findings, data)
             data["baseline_recorded"] = True
@@ -86,8 +97,11 @@ class ModelIntegrityCheck(BaseCheck):
             findings.append(Finding("high", f"artifact missing: {path}",
                                     "in the approved baseline but not found any more", path))
         data.update({"changed": changed, "added": added, "missing": missing})
-        status = combine_status(bool(changed or added or missing), undecided)
-        if status == "failed":
+        signature_failed = signatures is not None and signatures.failed
+        status = combine_status(bool(changed or added or missing) or signature_failed, undecided)
+        if status == "failed" and not (changed or added or missing):
+            summary = "a model's signature is missing or does not cover its files"
+        elif status == "failed":
             parts = [f"{len(x)} {label}" for x, label in ((changed, "changed"), (added, "added"),
                                                             (missing, "missing")) if x]
             summary = "artifacts differ from the approved baseline: " + ", ".join(parts)

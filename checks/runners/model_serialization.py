@@ -1,31 +1,21 @@
 """``model-serialization``: find code-executing payloads in model artifacts without loading them.
 
-Every artifact is classified by magic bytes first and extension second, then:
+Each file goes through :func:`checks.runners.artifact_scan.scan_artifact`: the format is sniffed
+from the bytes, pickle-based formats meet the allow-list policy (every import listed; anything
+outside the documented safe reconstructors and the team's reviewed extras is a finding) with
+picklescan, modelscan and fickling as second opinions; Keras, HDF5, SavedModel, ONNX, GGUF and
+safetensors files are parsed by their own readers (:mod:`checks.runners.formats`).
 
-* safetensors → header validated against the file size (no code can hide there);
-* pickle / joblib / dill, legacy PyTorch, PyTorch zip archives (``data.pkl``),
-  ``.npy`` with object dtype, ``.npz`` → picklescan **and** modelscan (and
-  fickling as a third opinion) over the pickle streams, plus our own
-  ``pickletools`` walk that must read complete pickles to the end;
-* Keras / HDF5 / SavedModel → modelscan only (its scanners need TensorFlow /
-  h5py; without them modelscan reports a dependency error → undecidable);
-* obvious non-model files (``.json``, ``.txt``, ``.md`` …) → info, not scanned;
-  anything else → "unsupported artifact format" (undecidable).
-
-A dangerous global reported by any scanner fails the artifact (critical).  A
-file that any of the applicable scanners or the opcode walk could not parse
-is *error*, never clean.  Known limitation: joblib files that embed NumPy
-arrays interleave raw bytes with pickle opcodes and therefore cannot be fully
-disassembled; they come out as error rather than as an unverified pass.
+A high or critical finding fails the artifact.  A file nobody could parse completely is *error*,
+never clean.  The verdict records the policy, parser and scanner versions
+(``data["scanners"]``) so a rescan after an upgrade can tell what changed.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import zipfile
 from typing import ClassVar
 
+from .artifact_scan import Allowances, FileReport, scan_artifact, scan_versions
 from .base import (
     BaseCheck,
     CheckContext,
@@ -35,34 +25,7 @@ from .base import (
     combine_status,
     plural,
 )
-from .model_formats import (
-    NPY_MAGIC,
-    PICKLE_MAGICS,
-    ZIP_MAGICS,
-    FormatError,
-    read_npy_header,
-    validate_safetensors,
-)
 from .paths import PathPolicy, sha256_file
-from .pickle_scan import (
-    FICKLING_MAX_BYTES,
-    FICKLING_MAX_OPCODES,
-    BoundedReader,
-    PickleWalkError,
-    ScanOutcome,
-    fickling_bytes,
-    modelscan_file,
-    modelscan_pickle,
-    picklescan_file,
-    walk_pickles,
-)
-
-PICKLE_EXT = {".pkl", ".pickle", ".joblib", ".dill", ".dat", ".data", ".sav"}
-TORCH_EXT = {".pt", ".pth", ".bin", ".ckpt"}
-MODELSCAN_ONLY_EXT = {".h5", ".hdf5", ".keras", ".pb"}
-DATA_EXT = {".json", ".txt", ".md", ".rst", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".csv", ".tsv",
-            ".html", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".gitattributes", ".gitignore"}
-DATA_NAMES = {"license", "readme", "notice", "authors", "changelog"}
 
 
 class ModelSerializationCheck(BaseCheck):
@@ -73,9 +36,10 @@ class ModelSerializationCheck(BaseCheck):
     time_limit_s: ClassVar[int] = 900
     heavy: ClassVar[bool] = True
     description: ClassVar[str] = (
-        "Scans the configured model artifacts (pickle, joblib, PyTorch, NumPy, safetensors, Keras) with "
-        "picklescan, modelscan and fickling without ever loading them. Fails when any scanner finds a "
-        "dangerous import such as os.system or eval; a file no scanner can fully parse is an error, never a pass."
+        "Scans the configured model artifacts without ever loading them: pickle-based files (pickle, joblib, "
+        "PyTorch, NumPy) against an allow-list of safe reconstructors with picklescan, modelscan and fickling as "
+        "second opinions; Keras, HDF5, SavedModel, ONNX, GGUF and safetensors by their own readers. Fails on any "
+        "import outside the allow-list or code-carrying construct; a file nothing can fully parse is an error."
     )
 
     def applies(self, targets: CheckTargets) -> bool:
@@ -91,10 +55,19 @@ class ModelSerializationCheck(BaseCheck):
         files: dict[str, dict] = {}
         bad: list[str] = []
         undecided: list[str] = []
-        for item in expansion.files:
+        allowances = _allowances(ctx)
+        covered: dict[str, str] = {}  # real path -> the model that reads it (ONNX external data)
+        # ONNX models first: the external data files they read are part of them, not unknown files
+        ordered = sorted(expansion.files, key=lambda f: not f.real.lower().endswith(".onnx"))
+        for item in ordered:
             try:
                 artifacts[item.display] = sha256_file(item.real)
-                fmt, outcome = inspect_artifact(item.real, item.display)
+                report = inspect_artifact(item.real, item.display, allowances)
+                if item.real in covered and report.verdict == "error":
+                    # raw tensor bytes of an ONNX model: parsed as its external data, not as a model of its own
+                    files[item.display] = {"format": "onnx external data", "verdict": "clean", "scanned_by": ["onnx"],
+                                           "notes": [f"external data of {covered[item.real]}"]}
+                    continue
             except OSError as exc:
                 undecided.append(item.display)
                 findings.append(Finding("medium", "artifact unreadable", f"{type(exc).__name__}", item.display))
@@ -104,32 +77,24 @@ class ModelSerializationCheck(BaseCheck):
                 findings.append(Finding("medium", "artifact could not be parsed",
                                         f"scanning crashed ({type(exc).__name__})", item.display))
                 continue
-            files[item.display] = {"format": fmt, "scanned_by": sorted(outcome.scanned_by)}
-            if outcome.dangerous:
+            for path in report.covers:
+                covered.setdefault(path, item.display)
+            files[item.display] = report.as_data()
+            findings += report.all_findings()
+            verdict = report.verdict
+            if verdict == "dangerous":
                 bad.append(item.display)
-                names = ", ".join(f"{name} ({'/'.join(sorted(by))})" for name, by in sorted(outcome.dangerous.items()))
-                findings.append(Finding("critical", f"dangerous callable in {item.display}",
-                                        f"loading this file imports and can call: {names}", item.display))
-                files[item.display]["verdict"] = "dangerous"
-            elif outcome.errors:
+            elif verdict == "error":
                 undecided.append(item.display)
-                title = "unsupported artifact format" if fmt == "unsupported" else "artifact could not be parsed"
-                findings.append(Finding("medium", title, "; ".join(outcome.errors)[:600], item.display))
-                files[item.display]["verdict"] = "error"
-            elif fmt == "data":
+                title = "unsupported artifact format" if report.format == "unsupported" else "artifact could not be parsed"
+                findings.append(Finding("medium", title, "; ".join(report.errors)[:600], item.display))
+            elif verdict == "not-a-model":
                 findings.append(Finding("info", "not a model artifact, skipped", "", item.display))
-                files[item.display]["verdict"] = "not-a-model"
-            else:
-                files[item.display]["verdict"] = "clean"
-                if outcome.suspicious:
-                    sample = ", ".join(sorted(outcome.suspicious)[:8])
-                    findings.append(Finding("info", f"imports to review in {item.display}",
-                                            f"not on the scanners' allow-list (check they come from libraries you "
-                                            f"trust): {sample}", item.display))
-            if outcome.notes:
-                files[item.display]["notes"] = outcome.notes
+            elif report.allowed_by_team:
+                findings.append(Finding("info", f"imports allowed by the team's reviewed list in {item.display}",
+                                        ", ".join(sorted(report.allowed_by_team))[:600], item.display))
 
-        data = {"artifacts": artifacts, "files": files, "scanners": _scanner_versions()}
+        data = {"artifacts": artifacts, "files": files, "scanners": scan_versions()}
         if not expansion.files and not expansion.findings:
             return CheckResult("error", "no artifact found: the configured paths match no file", findings, data)
         only_data = files and all(f["verdict"] == "not-a-model" for f in files.values())
@@ -139,7 +104,8 @@ class ModelSerializationCheck(BaseCheck):
         problems = bool(undecided or expansion.undecided)
         status = combine_status(bool(bad), problems)
         if status == "failed":
-            summary = f"{plural(len(bad), 'artifact')} would execute code when loaded: {', '.join(bad[:5])}"
+            summary = (f"{plural(len(bad), 'artifact')} would run code or import names outside the allow-list "
+                       f"when loaded: {', '.join(bad[:5])}")
         elif status == "error":
             count = len(undecided) + len(expansion.findings) + len(expansion.unmatched)
             summary = f"could not vouch for {plural(count, 'artifact target')}; no dangerous import found elsewhere"
@@ -149,131 +115,12 @@ class ModelSerializationCheck(BaseCheck):
         return CheckResult(status, summary, findings, data)
 
 
-def _scanner_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("picklescan", "modelscan", "fickling"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "missing"
-    return out
+def inspect_artifact(real: str, display: str, allowances: Allowances | None = None) -> FileReport:
+    """One artifact's report (format, verdict, findings, what each scanner said)."""
+    return scan_artifact(real, display, allowances)
 
 
-def inspect_artifact(real: str, display: str) -> tuple[str, ScanOutcome]:
-    """Classify one file and run the applicable scanners; returns (format, outcome)."""
-    base = os.path.basename(real).lower()
-    ext = os.path.splitext(base)[1]
-    if ext in DATA_EXT or base in DATA_NAMES:
-        return "data", ScanOutcome()
-    size = os.path.getsize(real)
-    with open(real, "rb") as handle:
-        head = handle.read(8)
-        if ext == ".safetensors":
-            return "safetensors", _safetensors(handle, size)
-        if ext in MODELSCAN_ONLY_EXT:
-            return ext.lstrip("."), modelscan_file(real)
-        if head.startswith(NPY_MAGIC):
-            outcome = picklescan_file(real)
-            outcome.merge(_npy(handle, 0, size, display))
-            return "npy", outcome
-        if head.startswith(ZIP_MAGICS):
-            outcome = picklescan_file(real)
-            outcome.merge(_zip(real, display))
-            return "zip", outcome
-        if ext in TORCH_EXT or ext in PICKLE_EXT or ext == ".npy" or head[:2] in PICKLE_MAGICS:
-            outcome = picklescan_file(real)
-            outcome.merge(_pickle_stream(handle, 0, size, display, torch=ext in TORCH_EXT))
-            return "pickle", outcome
-    outcome = ScanOutcome()
-    outcome.errors.append(f"unsupported artifact format '{ext or 'no extension'}': no scanner handles it")
-    return "unsupported", outcome
-
-
-def _safetensors(handle, size: int) -> ScanOutcome:
-    outcome = ScanOutcome()
-    handle.seek(0)
-    try:
-        validate_safetensors(handle, size)
-        outcome.scanned_by.add("safetensors-header")
-    except FormatError as exc:
-        outcome.errors.append(f"invalid safetensors file: {exc}")
-    return outcome
-
-
-def _pickle_stream(raw, start: int, length: int, name: str, torch: bool = False) -> ScanOutcome:
-    """Opcode walk + modelscan + fickling over ``length`` bytes of ``raw`` from ``start``."""
-    outcome = ScanOutcome()
-    reader = BoundedReader(raw, start, length)
-    opcodes = 0
-    try:
-        # legacy torch.save: magic, protocol, sys_info, object, storage keys, then raw tensor bytes
-        _, _, opcodes = walk_pickles(reader, legacy_torch=torch)
-        end = reader.tell()
-    except PickleWalkError as exc:
-        outcome.errors.append(f"opcode walk: {exc}")
-        end = length
-    if not outcome.errors:
-        outcome.scanned_by.add("opcode-walk")
-    outcome.merge(modelscan_pickle(name, BoundedReader(raw, start, end)))
-    if opcodes > FICKLING_MAX_OPCODES:
-        outcome.notes.append(f"fickling skipped ({opcodes} opcodes)")
-    else:
-        outcome.merge(fickling_bytes(BoundedReader(raw, start, end).read(FICKLING_MAX_BYTES + 1)))
-    return outcome
-
-
-def _npy(raw, start: int, length: int, name: str) -> ScanOutcome:
-    outcome = ScanOutcome()
-    reader = BoundedReader(raw, start, length)
-    try:
-        header = read_npy_header(reader)
-    except FormatError as exc:
-        outcome.errors.append(f"invalid .npy file: {exc}")
-        return outcome
-    outcome.scanned_by.add("npy-header")
-    if header.has_object:
-        return _merge(outcome, _pickle_stream(raw, start + header.data_offset, length - header.data_offset, name))
-    expected = header.data_offset + header.itemsize * math.prod(header.shape)
-    if expected != length:
-        outcome.errors.append(f"invalid .npy file: header announces {expected} bytes, file has {length}")
-    return outcome
-
-
-def _zip(real: str, display: str) -> ScanOutcome:
-    outcome = ScanOutcome()
-    scannable = 0
-    try:
-        with zipfile.ZipFile(real) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                member = f"{display}:{info.filename}"
-                with archive.open(info) as handle:
-                    head = handle.read(8)
-                lower = info.filename.lower()
-                if head.startswith(ZIP_MAGICS):
-                    outcome.errors.append(f"nested archive {info.filename} is not scanned")
-                    continue
-                is_npy = lower.endswith(".npy") or head.startswith(NPY_MAGIC)
-                is_pickle = lower.endswith((".pkl", ".pickle")) or head[:2] in PICKLE_MAGICS
-                if not (is_npy or is_pickle):
-                    continue
-                scannable += 1
-                with archive.open(info) as handle:
-                    if is_npy:
-                        outcome.merge(_npy(handle, 0, info.file_size, member))
-                    else:
-                        outcome.merge(_pickle_stream(handle, 0, info.file_size, member))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
-        outcome.errors.append(f"zip archive unreadable ({type(exc).__name__}: {str(exc)[:120]})")
-        return outcome
-    if scannable == 0:
-        outcome.errors.append("zip archive holds no pickle or NumPy member to scan (unsupported layout)")
-    return outcome
-
-
-def _merge(a: ScanOutcome, b: ScanOutcome) -> ScanOutcome:
-    a.merge(b)
-    return a
+def _allowances(ctx: CheckContext) -> Allowances:
+    extra = ctx.allowances or {}
+    return Allowances(pickle_globals=dict(extra.get("pickle-global") or {}),
+                      onnx_domains=dict(extra.get("onnx-domain") or {}))

@@ -26,7 +26,8 @@ from checks.runners.base import CheckContext, CheckTargets
 
 
 def make_ctx(root: Path, **targets) -> CheckContext:
-    extra = {k: targets.pop(k) for k in ("advisories", "baseline", "ca_bundle", "now", "timeout_s") if k in targets}
+    extra = {k: targets.pop(k) for k in ("advisories", "baseline", "ca_bundle", "now", "timeout_s", "allowances", "signing")
+             if k in targets}
     return CheckContext(targets=CheckTargets(**targets), allowed_roots=[str(root)], **extra)
 
 

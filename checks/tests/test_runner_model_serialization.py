@@ -130,9 +130,9 @@ def test_benign_artifacts_pass(tmp_path):
         "m/arrays.npz": "clean", "m/config.json": "not-a-model", "m/emb.npy": "clean", "m/model.safetensors": "clean",
         "m/ok.pt": "clean", "m/old.bin": "clean", "m/params.pkl": "clean",
     }
-    assert {"picklescan", "modelscan", "opcode-walk"} <= set(files["m/params.pkl"]["scanned_by"])
+    assert {"picklescan", "modelscan", "allow-list policy"} <= set(files["m/params.pkl"]["scanned_by"])
     assert set(result.data["artifacts"]) == set(files)
-    assert set(result.data["scanners"]) == {"picklescan", "modelscan", "fickling"}
+    assert {"picklescan", "modelscan", "fickling", "allow-list policy", "mlsec parsers"} <= set(result.data["scanners"])
 
 
 @pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")

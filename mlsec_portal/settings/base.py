@@ -248,6 +248,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "checks"
 CELERY_TASK_ROUTES = {
     "checks.tasks.run_check_task": {"queue": "checks"},
+    "checks.tasks.rescan_models_after_upgrade": {"queue": "heavy"},
     "reports.tasks.*": {"queue": "reports"},
     "scoring.tasks.*": {"queue": "maintenance"},
     "checks.tasks.reap_stale_runs": {"queue": "maintenance"},
