@@ -93,7 +93,8 @@ def test_checks_queued_through_the_api_finish_on_a_real_worker(org, api, worker,
     response = api(org.lead).post(f"/api/v1/projects/{org.project.pk}/run-checks/",
                                   {"checks": ["source-static-analysis", "dataset-sensitive-data"]}, format="json")
     assert response.status_code == 202
-    assert {r["status"] for r in response.data["check_runs"]} == {"queued"}
+    # The real worker may already have claimed a run (on commit) before the response is serialised.
+    assert {r["status"] for r in response.data["check_runs"]} <= {"queued", "running", "passed", "failed"}
     ids = [r["id"] for r in response.data["check_runs"]]
     finished = wait_for(lambda: all(CheckRun.objects.get(pk=i).finished_at for i in ids) and ids, what="the runs",
                         log=worker.log)
