@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from knox.models import AbstractAuthToken
 
 from .choices import MFA_REQUIRED_ROLES, ORG_WIDE_ROLES, OrgRole, TeamRole
 from .scope import ScopedQuerySet
@@ -45,7 +46,8 @@ class User(AbstractUser):
 
     @property
     def requires_mfa(self) -> bool:
-        return settings.MLSEC_REQUIRE_MFA and self.effective_role in MFA_REQUIRED_ROLES
+        # Staff reach the Django admin, so they need a second factor whatever their organisation role.
+        return settings.MLSEC_REQUIRE_MFA and (self.effective_role in MFA_REQUIRED_ROLES or self.is_staff)
 
     def team_roles(self) -> dict[int, str]:
         """{team_id: role} for this user's memberships, loaded once per user object."""
@@ -112,3 +114,22 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) in {self.team}"
+
+
+class APIToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only a SHA-512 digest of the key is stored, never the key.
+
+    `mfa_verified` records whether a second factor was given when the token was issued. A token
+    without one, for a user whose role requires MFA, reaches only the enrolment endpoints; it never
+    becomes a full token (completing enrolment revokes it: accounts/signals.py).
+    """
+
+    mfa_verified = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        # Never the digest or the key prefix: a token is named by its owner and age only.
+        return f"API token of {self.user} issued {self.created:%Y-%m-%d %H:%M}"
