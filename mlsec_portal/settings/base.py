@@ -271,7 +271,7 @@ MLSEC_TRUST_PROXY = env_bool("MLSEC_TRUST_PROXY", False)
 # lifetime that each use extends, never past the absolute one (accounts/tokens.py reads these two).
 MLSEC_TOKEN_TTL_HOURS = env_int("MLSEC_TOKEN_TTL_HOURS", 7 * 24)
 MLSEC_TOKEN_IDLE_HOURS = env_int("MLSEC_TOKEN_IDLE_HOURS", 8)
-KNOX_TOKEN_MODEL = "accounts.APIToken"
+KNOX_TOKEN_MODEL = "accounts.APIToken"  # noqa: S105 - a model name
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",  # API.md: `Authorization: Token <key>`
     "TOKEN_TTL": dt.timedelta(hours=min(MLSEC_TOKEN_IDLE_HOURS, MLSEC_TOKEN_TTL_HOURS)),
