@@ -284,3 +284,14 @@ def test_token_issue_caps_the_first_expiry_by_the_absolute_lifetime(settings, or
     settings.MLSEC_TOKEN_TTL_HOURS = 2
     token, _ = token_issue(user=org.lead, mfa_verified=False)
     assert token.expiry - token.created <= dt.timedelta(hours=2, seconds=1)
+
+
+def test_an_administrator_revokes_a_users_tokens_from_the_admin(org, client, api):
+    key, other = sign_in(api), sign_in(api, "member")
+    org.admin.is_staff = org.admin.is_superuser = True
+    org.admin.save()
+    client.force_login(org.admin)
+    response = client.post("/admin/accounts/user/", {"action": "revoke_api_tokens", "_selected_action": [org.lead.pk]})
+    assert response.status_code == 302
+    assert status(api, key) == 401 and status(api, other) == 200
+    assert AuditEvent.objects.get(action="auth.tokens_revoke_all").actor == org.admin

@@ -173,3 +173,9 @@ def test_lockout_throttling_and_audit_are_wired_to_the_one_client_address_functi
 
     assert all(issubclass(t, ClientAddressIdentMixin) for t in ObtainTokenView.throttle_classes)
     assert "ip_address" not in settings.AXES_LOCKOUT_PARAMETERS  # never the address alone
+
+
+def test_the_attempts_django_axes_stores_hold_no_password_or_code(org, client):
+    client.post("/accounts/login/", {"username": "lead", "password": "Secret-Guess-1", "otp": "4242-4242"})  # pragma: allowlist secret
+    stored = AccessAttempt.objects.get(username="lead")
+    assert "Secret-Guess-1" not in stored.post_data and "4242-4242" not in stored.post_data
