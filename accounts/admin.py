@@ -1,11 +1,13 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
+from knox.models import AuthToken as KnoxAuthToken
 
 from audit.admin_mixins import AuditedAdminMixin
 
-from .models import Membership, Team, User
+from .models import APIToken, Membership, Team, User
+from .tokens import tokens_revoke_all
 
 
 @admin.register(User)
@@ -14,6 +16,13 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     list_filter = ("org_role", "is_active", "is_staff")
     fieldsets = (*BaseUserAdmin.fieldsets, ("MLSec Portal", {"fields": ("org_role",)}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("MLSec Portal", {"fields": ("email", "org_role")}))
+    actions = ["revoke_api_tokens"]
+
+    @admin.action(description="Revoke API tokens", permissions=["change"])
+    def revoke_api_tokens(self, request, queryset):
+        revoked = sum(tokens_revoke_all(actor=request.user, user=user, reason="revoked by an administrator")
+                      for user in queryset)
+        self.message_user(request, f"{revoked} API token(s) revoked.", messages.SUCCESS)
 
 
 class OwnMembershipRefusedFormSet(forms.BaseInlineFormSet):
@@ -105,3 +114,35 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if refusal:  # "delete selected" asks only once for the whole list
             raise PermissionDenied(refusal)
         super().delete_model(request, obj)
+
+
+# django-rest-knox registers its own token admin (digests, key prefixes, and a form that mints a
+# token for anyone); the portal's token model replaces knox's, and its admin below shows neither.
+if admin.site.is_registered(KnoxAuthToken):
+    admin.site.unregister(KnoxAuthToken)
+
+
+@admin.register(APIToken)
+class APITokenAdmin(admin.ModelAdmin):
+    """Who holds API tokens and until when. Nothing here reveals a key or a digest, and nothing mints one;
+    tokens are revoked from the user (action "Revoke API tokens") or by their holder (DELETE auth/token/)."""
+
+    list_display = ("user", "created", "expiry", "mfa_verified")
+    fields = ("user", "created", "expiry", "mfa_verified")
+    list_display_links = None
+    list_filter = ("mfa_verified",)
+    search_fields = ("user__username",)
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # The list only: a token's own page would be addressed by its digest.
+        return obj is None and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

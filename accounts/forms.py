@@ -1,8 +1,6 @@
 from django import forms
-from django.contrib.auth import authenticate
-from django.contrib.auth.signals import user_login_failed
 
-from .mfa import has_confirmed_device, verify_code
+from .signin import REFUSED, SignInRefused, sign_in_verify
 
 
 class LoginForm(forms.Form):
@@ -16,11 +14,8 @@ class LoginForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
-    error_messages = {
-        "invalid": "Unable to sign in with this username and password.",
-        "otp_missing": "Enter the one-time code from your authenticator app.",
-        "otp_invalid": "This one-time code is not valid.",
-    }
+    # One message for every refusal: a right password with a wrong code reads like a wrong password.
+    error_messages = {"invalid": REFUSED}
 
     def __init__(self, request, *args, **kwargs):
         self.request = request
@@ -32,19 +27,12 @@ class LoginForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        user = authenticate(self.request, username=data["username"], password=data["password"])
-        if user is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        if has_confirmed_device(user):
-            code = data.get("otp", "")
-            if not code:
-                raise forms.ValidationError(self.error_messages["otp_missing"], code="otp_missing")
-            self.device = verify_code(user, code)
-            if self.device is None:
-                # A wrong code counts as a failed sign-in, so django-axes locks out code guessing too.
-                user_login_failed.send(sender=__name__, credentials={"username": data["username"]}, request=self.request)
-                raise forms.ValidationError(self.error_messages["otp_invalid"], code="otp_invalid")
-        self.user = user
+        try:
+            signed_in = sign_in_verify(request=self.request, username=data["username"], password=data["password"],
+                                       otp=data.get("otp", ""))
+        except SignInRefused:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        self.user, self.device = signed_in.user, signed_in.device
         return data
 
 

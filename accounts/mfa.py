@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -42,9 +43,23 @@ def totp_secret(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
+REPLACE_NEEDS_VERIFIED = ("You already have an authenticator: sign in with its one-time code (or a recovery code) "
+                          "before adding or replacing one.")
+
+
+def _require_verified_to_replace(user, verified: bool) -> None:
+    """Adding or replacing a device needs a credential verified with the current one, if there is one."""
+    if has_confirmed_device(user) and not verified:
+        raise PermissionDenied(REPLACE_NEEDS_VERIFIED)
+
+
 @transaction.atomic
-def totp_start(*, user) -> TOTPDevice:
-    """A fresh, unconfirmed TOTP device; any earlier unconfirmed one is discarded."""
+def totp_start(*, user, verified: bool) -> TOTPDevice:
+    """A fresh, unconfirmed TOTP device; any earlier unconfirmed one is discarded.
+
+    `verified`: whether the caller's session or token was obtained with a second factor.
+    """
+    _require_verified_to_replace(user, verified)
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
     audit_record(actor=user, action="mfa.totp_start", object_type="accounts.user", object_id=str(user.pk),
@@ -53,8 +68,13 @@ def totp_start(*, user) -> TOTPDevice:
 
 
 @transaction.atomic
-def totp_confirm(*, user, code: str) -> list[str] | None:
-    """Activate the pending device if `code` matches; return new recovery codes (shown once) or None."""
+def totp_confirm(*, user, code: str, verified: bool) -> list[str] | None:
+    """Activate the pending device if `code` matches; return new recovery codes (shown once) or None.
+
+    Confirming changes the user's devices, so every API token of the user is revoked (accounts/signals.py),
+    the pre-enrolment token that confirmed it included: the user signs in again for a full token.
+    """
+    _require_verified_to_replace(user, verified)
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None or not device.verify_token((code or "").strip()):
         return None

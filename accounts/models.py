@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
+from knox.models import AbstractAuthToken
 
 from .choices import MFA_REQUIRED_ROLES, ORG_WIDE_ROLES, OrgRole, TeamRole
 from .scope import ScopedQuerySet
@@ -50,7 +51,8 @@ class User(AbstractUser):
 
     @property
     def requires_mfa(self) -> bool:
-        return settings.MLSEC_REQUIRE_MFA and self.effective_role in MFA_REQUIRED_ROLES
+        # Staff reach the Django admin, so they need a second factor whatever their organisation role.
+        return settings.MLSEC_REQUIRE_MFA and (self.effective_role in MFA_REQUIRED_ROLES or self.is_staff)
 
     def team_roles(self) -> dict[int, str]:
         """{team_id: role} for this user's memberships, loaded once per user object.
@@ -209,3 +211,22 @@ def _membership_deleted(sender, instance, origin=None, **kwargs):
     if gone in (User, Team):
         return  # the person or the team itself is deleted, and its history with it
     MembershipPeriod.close_membership(instance)
+
+
+class APIToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only a SHA-512 digest of the key is stored, never the key.
+
+    `mfa_verified` records whether a second factor was given when the token was issued. A token
+    without one, for a user whose role requires MFA, reaches only the enrolment endpoints; it never
+    becomes a full token (completing enrolment revokes it: accounts/signals.py).
+    """
+
+    mfa_verified = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        # Never the digest or the key prefix: a token is named by its owner and age only.
+        return f"API token of {self.user} issued {self.created:%Y-%m-%d %H:%M}"

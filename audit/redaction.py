@@ -36,6 +36,7 @@ SECRET_FIELDS_BY_MODEL = {
     "authtoken.token": frozenset({"key"}),
     "authtoken.tokenproxy": frozenset({"key"}),
     "knox.authtoken": frozenset({"digest", "token_key"}),
+    "accounts.apitoken": frozenset({"digest", "token_key"}),
 }
 
 _SECRET_VALUE = re.compile(

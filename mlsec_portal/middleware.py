@@ -1,25 +1,15 @@
-"""Give every request an id (echoed in `X-Request-ID` and in logs) and remember the client IP."""
+"""Give every request an id (echoed in `X-Request-ID` and in logs) and remember the client IP
+(decided by `mlsec_portal.clientip.client_ip`, the same function lock-out and throttling use)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
-from django.conf import settings
-
 from . import context
+from .clientip import client_ip
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def client_ip(request) -> str | None:
-    # Behind the documented reverse proxy the client address is the last hop it appended;
-    # only trusted when the operator says a proxy is in front (MLSEC_TRUST_PROXY).
-    if getattr(settings, "MLSEC_TRUST_PROXY", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestContextMiddleware:

@@ -9,7 +9,6 @@ import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -48,8 +47,10 @@ def admin_token(db, settings, tmp_path, keep_test_connection):
     from accounts.tests.factories import UserFactory
 
     settings.MLSEC_CHECK_ROOTS = [str(tmp_path)]  # generated targets may name /tmp: nothing outside this is read
+    from accounts.tokens import token_issue
+
     admin = UserFactory(username="fuzz-admin", org_role=OrgRole.ADMIN, is_superuser=True)
-    return Token.objects.create(user=admin).key
+    return token_issue(user=admin, mfa_verified=True)[1]
 
 
 @pytest.mark.slow

@@ -162,11 +162,11 @@ def test_token_endpoint_is_open_to_anonymous_clients(org, api):
 
 
 def test_a_token_authenticates_api_calls(org, api):
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import token_issue
 
-    token = Token.objects.create(user=org.lead)
+    _, key = token_issue(user=org.lead, mfa_verified=False)
     client = api()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/projects/").status_code == 200
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert client.get("/api/v1/projects/").status_code == 401

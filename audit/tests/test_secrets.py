@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.contrib import admin
@@ -10,9 +11,9 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tokens import token_issue
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import audit_record, verify_chain
 
@@ -42,7 +43,9 @@ def secrets_of(org):
     totp = TOTPDevice.objects.create(user=org.officer, name="officer phone", confirmed=True)
     static = StaticDevice.objects.create(user=org.officer, name="recovery codes", confirmed=True)
     codes = [StaticToken.objects.create(device=static, token=f"rc{i}q7x2m9").token for i in range(3)]
-    token = Token.objects.create(user=org.officer)
+    issued, key = token_issue(user=org.officer, mfa_verified=True)
+    # The key exists only here (the database keeps its digest, which is the token's primary key).
+    token = SimpleNamespace(key=key, obj=issued, digest=issued.digest)
     return {"totp": totp, "static": static, "codes": codes, "token": token}
 
 
@@ -71,14 +74,15 @@ def test_creating_a_user_in_the_admin_records_no_password_hash(admin_client):
 
 def test_no_secret_is_written_to_the_trail_whatever_it_is_called(org, secrets_of):
     token = secrets_of["token"]
-    event = audit_record(actor=org.admin, action="test.secrets", obj=token, after={
+    event = audit_record(actor=org.admin, action="test.secrets", obj=token.obj, after={
         "client_secret": "s3cr3t-value-123", "nested": {"recovery_codes": ["abc123def", "ghi456jkl"]},  # pragma: allowlist secret
         "note": "pbkdf2_sha256$720000$salt$hash=", "pem": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n",  # pragma: allowlist secret
         "setup": "otpauth://totp/mlsec:officer?secret=JBSWY3DPEHPK3PXP", "risk_tier": "high", "password": "",
     })
     event.refresh_from_db()
     stored = json.dumps([event.changes, event.object_id, event.object_repr])
-    for secret in ("s3cr3t-value-123", "abc123def", "pbkdf2_sha256$", "BEGIN PRIVATE KEY", "JBSWY3DPEHPK3PXP", token.key):  # pragma: allowlist secret
+    for secret in ("s3cr3t-value-123", "abc123def", "pbkdf2_sha256$", "BEGIN PRIVATE KEY", "JBSWY3DPEHPK3PXP", token.key,
+                   token.digest):  # pragma: allowlist secret
         assert secret not in stored, secret
     assert event.changes["after"]["risk_tier"] == "high" and event.changes["after"]["password"] == ""
     assert verify_chain().ok

@@ -7,6 +7,7 @@ override what differs. Nothing secret has a default here: `local` creates throwa
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -41,7 +42,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_apps.PortalAdminConfig",  # the Django admin, behind the portal's sign-in and second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,7 +50,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -174,12 +175,13 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Both refuse a credential without the second factor its user needs (accounts/authentication.py),
+        # so no view's permission_classes can drop the MFA check.
+        "accounts.authentication.TokenAuthentication",
+        "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "accounts.permissions.MFASatisfied",
     ],
     "DEFAULT_PAGINATION_CLASS": "mlsec_portal.api.Pagination",
     "PAGE_SIZE": 50,
@@ -187,8 +189,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "mlsec_portal.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "mlsec_portal.throttling.AnonRateThrottle",
+        "mlsec_portal.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("MLSEC_THROTTLE_ANON", "60/minute"),
@@ -203,7 +205,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema maps every endpoint: signed-in users only, with a second factor where their role needs one.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "accounts.permissions.MFASatisfied"],
+    # (The second factor is enforced by the authentication classes above, which the schema views use too.)
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -270,6 +273,21 @@ MLSEC_RETENTION_DAYS = env_int("MLSEC_RETENTION_DAYS", 400)
 MLSEC_EVIDENCE_REMINDER_DAYS = env_int("MLSEC_EVIDENCE_REMINDER_DAYS", 14)
 MLSEC_BASE_URL = os.environ.get("MLSEC_BASE_URL", "http://127.0.0.1:8000")
 MLSEC_TRUST_PROXY = env_bool("MLSEC_TRUST_PROXY", False)
+# API tokens (django-rest-knox, stored as digests): an absolute lifetime from issue, and an idle
+# lifetime that each use extends, never past the absolute one (accounts/tokens.py reads these two).
+MLSEC_TOKEN_TTL_HOURS = env_int("MLSEC_TOKEN_TTL_HOURS", 7 * 24)
+MLSEC_TOKEN_IDLE_HOURS = env_int("MLSEC_TOKEN_IDLE_HOURS", 8)
+KNOX_TOKEN_MODEL = "accounts.APIToken"  # noqa: S105 - a model name
+# knox's own migrations would create its (swapped-out, unused) token table, whose foreign key to users
+# then blocks PostgreSQL from truncating the user table: knox's only model is replaced, so no migrations.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",  # API.md: `Authorization: Token <key>`
+    "TOKEN_TTL": dt.timedelta(hours=min(MLSEC_TOKEN_IDLE_HOURS, MLSEC_TOKEN_TTL_HOURS)),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": dt.timedelta(hours=MLSEC_TOKEN_TTL_HOURS),
+    "MIN_REFRESH_INTERVAL": 60,  # seconds: a token used in a loop is written at most once a minute
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -293,8 +311,11 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 AXES_FAILURE_LIMIT = env_int("MLSEC_LOCKOUT_FAILURES", 5)
 AXES_COOLOFF_TIME = env_int("MLSEC_LOCKOUT_MINUTES", 15) / 60  # hours
-# Lock an account after repeated failures, and an address that guesses across many accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Lock the username (and the username from one address), never an address alone: behind a proxy or
+# a NAT one address is the whole organisation. Guessing across many usernames meets the throttles.
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "mlsec_portal.clientip.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "otp"]  # masked in stored attempts
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
