@@ -14,7 +14,18 @@ Every artifact is classified by magic bytes first and extension second, then:
 
 A dangerous global reported by any scanner fails the artifact (critical).  A
 file that any of the applicable scanners or the opcode walk could not parse
-is *error*, never clean.  Known limitation: joblib files that embed NumPy
+is *error*, never clean.
+
+Hostile files are expected, so the check runs in the sandbox
+(:mod:`checks.runners.sandbox`: memory and CPU limits on a child process) and
+our own streaming opcode walk goes first, with caps from ``ctx.limits``: an
+archive member that declares more uncompressed bytes than
+``max_decompressed_bytes``, a pickle stream longer than that or with more than
+``max_pickle_opcodes`` opcodes, or an archive with more than
+``max_archive_members`` members is an *error* ("exceeds a scanning limit") and
+is never handed to picklescan, modelscan or fickling, which keep every opcode
+in memory.  Findings name files, members and Python globals; never bytes of the
+file (a global that is not a valid dotted Python name is not echoed).  Known limitation: joblib files that embed NumPy
 arrays interleave raw bytes with pickle opcodes and therefore cannot be fully
 disassembled; they come out as error rather than as an unverified pass.
 """
@@ -23,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import zipfile
 from typing import ClassVar
 
@@ -32,6 +44,8 @@ from .base import (
     CheckResult,
     CheckTargets,
     Finding,
+    ResourceLimits,
+    SandboxLimits,
     combine_status,
     plural,
 )
@@ -49,6 +63,7 @@ from .pickle_scan import (
     FICKLING_MAX_OPCODES,
     BoundedReader,
     PickleWalkError,
+    ScanLimitExceeded,
     ScanOutcome,
     fickling_bytes,
     modelscan_file,
@@ -58,6 +73,9 @@ from .pickle_scan import (
 )
 
 PICKLE_EXT = {".pkl", ".pickle", ".joblib", ".dill", ".dat", ".data", ".sav"}
+# Archive members picklescan treats as pickles (by extension); each is vetted before it sees them.
+MEMBER_PICKLE_EXT = (".pkl", ".pickle", ".joblib", ".dat", ".data")
+_PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 TORCH_EXT = {".pt", ".pth", ".bin", ".ckpt"}
 MODELSCAN_ONLY_EXT = {".h5", ".hdf5", ".keras", ".pb"}
 DATA_EXT = {".json", ".txt", ".md", ".rst", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".csv", ".tsv",
@@ -72,6 +90,7 @@ class ModelSerializationCheck(BaseCheck):
     default_schedule: ClassVar[str] = "40 3 * * *"
     time_limit_s: ClassVar[int] = 900
     heavy: ClassVar[bool] = True
+    sandbox: ClassVar[SandboxLimits] = SandboxLimits()
     description: ClassVar[str] = (
         "Scans the configured model artifacts (pickle, joblib, PyTorch, NumPy, safetensors, Keras) with "
         "picklescan, modelscan and fickling without ever loading them. Fails when any scanner finds a "
@@ -82,7 +101,7 @@ class ModelSerializationCheck(BaseCheck):
         return any(p.strip() for p in targets.model_artifacts)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy(ctx.allowed_roots, ctx.targets.source_path)
+        policy = PathPolicy.for_context(ctx)
         expansion = policy.expand(ctx.targets.model_artifacts)
         findings = list(expansion.findings)
         for pattern in expansion.unmatched:
@@ -94,10 +113,16 @@ class ModelSerializationCheck(BaseCheck):
         for item in expansion.files:
             try:
                 artifacts[item.display] = sha256_file(item.real)
-                fmt, outcome = inspect_artifact(item.real, item.display)
+                fmt, outcome = inspect_artifact(item.real, item.display, ctx.limits)
             except OSError as exc:
                 undecided.append(item.display)
                 findings.append(Finding("medium", "artifact unreadable", f"{type(exc).__name__}", item.display))
+                continue
+            except MemoryError:
+                undecided.append(item.display)
+                findings.append(Finding("medium", "artifact exceeds a scanning limit",
+                                        f"parsing it needs more than the memory limit of {ctx.limits.memory_mb} MB",
+                                        item.display))
                 continue
             except Exception as exc:  # noqa: BLE001 - one hostile file must not hide the verdicts on the others
                 undecided.append(item.display)
@@ -107,13 +132,15 @@ class ModelSerializationCheck(BaseCheck):
             files[item.display] = {"format": fmt, "scanned_by": sorted(outcome.scanned_by)}
             if outcome.dangerous:
                 bad.append(item.display)
-                names = ", ".join(f"{name} ({'/'.join(sorted(by))})" for name, by in sorted(outcome.dangerous.items()))
+                names = ", ".join(f"{_shown(name)} ({'/'.join(sorted(by))})"
+                                  for name, by in sorted(outcome.dangerous.items()))
                 findings.append(Finding("critical", f"dangerous callable in {item.display}",
                                         f"loading this file imports and can call: {names}", item.display))
                 files[item.display]["verdict"] = "dangerous"
             elif outcome.errors:
                 undecided.append(item.display)
-                title = "unsupported artifact format" if fmt == "unsupported" else "artifact could not be parsed"
+                title = ("artifact exceeds a scanning limit" if outcome.capped else
+                         "unsupported artifact format" if fmt == "unsupported" else "artifact could not be parsed")
                 findings.append(Finding("medium", title, "; ".join(outcome.errors)[:600], item.display))
                 files[item.display]["verdict"] = "error"
             elif fmt == "data":
@@ -122,7 +149,7 @@ class ModelSerializationCheck(BaseCheck):
             else:
                 files[item.display]["verdict"] = "clean"
                 if outcome.suspicious:
-                    sample = ", ".join(sorted(outcome.suspicious)[:8])
+                    sample = ", ".join(sorted({_shown(n) for n in outcome.suspicious})[:8])
                     findings.append(Finding("info", f"imports to review in {item.display}",
                                             f"not on the scanners' allow-list (check they come from libraries you "
                                             f"trust): {sample}", item.display))
@@ -161,8 +188,17 @@ def _scanner_versions() -> dict[str, str]:
     return out
 
 
-def inspect_artifact(real: str, display: str) -> tuple[str, ScanOutcome]:
-    """Classify one file and run the applicable scanners; returns (format, outcome)."""
+def _shown(name: str) -> str:
+    """A global as findings may show it: a dotted Python name, or a placeholder (never raw bytes)."""
+    return name if len(name) <= 200 and _PYTHON_NAME.match(name) else "<a global that is not a Python name>"
+
+
+def inspect_artifact(real: str, display: str, limits: ResourceLimits | None = None) -> tuple[str, ScanOutcome]:
+    """Classify one file and run the applicable scanners; returns (format, outcome).
+
+    Our bounded walk runs first; the other scanners only see streams within ``limits``.
+    """
+    limits = limits or ResourceLimits()
     base = os.path.basename(real).lower()
     ext = os.path.splitext(base)[1]
     if ext in DATA_EXT or base in DATA_NAMES:
@@ -175,20 +211,35 @@ def inspect_artifact(real: str, display: str) -> tuple[str, ScanOutcome]:
         if ext in MODELSCAN_ONLY_EXT:
             return ext.lstrip("."), modelscan_file(real)
         if head.startswith(NPY_MAGIC):
-            outcome = picklescan_file(real)
-            outcome.merge(_npy(handle, 0, size, display))
-            return "npy", outcome
+            return "npy", _then_picklescan(_npy(handle, 0, size, display, limits), real)
         if head.startswith(ZIP_MAGICS):
-            outcome = picklescan_file(real)
-            outcome.merge(_zip(real, display))
-            return "zip", outcome
+            return "zip", _then_picklescan(_zip(real, display, limits), real)
         if ext in TORCH_EXT or ext in PICKLE_EXT or ext == ".npy" or head[:2] in PICKLE_MAGICS:
-            outcome = picklescan_file(real)
-            outcome.merge(_pickle_stream(handle, 0, size, display, torch=ext in TORCH_EXT))
-            return "pickle", outcome
+            stream = _pickle_stream(handle, 0, size, display, limits, torch=ext in TORCH_EXT)
+            return "pickle", _then_picklescan(stream, real)
     outcome = ScanOutcome()
-    outcome.errors.append(f"unsupported artifact format '{ext or 'no extension'}': no scanner handles it")
+    outcome.errors.append(f"unsupported artifact format '{_extension(ext)}': no scanner handles it")
     return "unsupported", outcome
+
+
+def _extension(ext: str) -> str:
+    return ext if ext and len(ext) <= 12 and _PYTHON_NAME.match(ext.lstrip(".")) else "no known extension"
+
+
+def _then_picklescan(outcome: ScanOutcome, real: str) -> ScanOutcome:
+    """picklescan reads whole members into memory: only once our walk found them within the limits."""
+    if not outcome.capped:
+        first = picklescan_file(real)
+        first.merge(outcome)
+        return first
+    outcome.notes.append("picklescan, modelscan and fickling skipped: a scanning limit was exceeded")
+    return outcome
+
+
+def _capped(message: str) -> ScanOutcome:
+    outcome = ScanOutcome(capped=True)
+    outcome.errors.append(f"exceeds a scanning limit: {message}")
+    return outcome
 
 
 def _safetensors(handle, size: int) -> ScanOutcome:
@@ -202,18 +253,24 @@ def _safetensors(handle, size: int) -> ScanOutcome:
     return outcome
 
 
-def _pickle_stream(raw, start: int, length: int, name: str, torch: bool = False) -> ScanOutcome:
-    """Opcode walk + modelscan + fickling over ``length`` bytes of ``raw`` from ``start``."""
+def _pickle_stream(raw, start: int, length: int, name: str, limits: ResourceLimits,
+                   torch: bool = False) -> ScanOutcome:
+    """Bounded opcode walk first; modelscan and fickling only over a stream within the limits."""
     outcome = ScanOutcome()
     reader = BoundedReader(raw, start, length)
     opcodes = 0
     try:
         # legacy torch.save: magic, protocol, sys_info, object, storage keys, then raw tensor bytes
-        _, _, opcodes = walk_pickles(reader, legacy_torch=torch)
+        _, _, opcodes = walk_pickles(reader, legacy_torch=torch, max_opcodes=limits.max_pickle_opcodes,
+                                     max_bytes=limits.max_decompressed_bytes)
         end = reader.tell()
+    except ScanLimitExceeded as exc:
+        return _capped(str(exc))
     except PickleWalkError as exc:
         outcome.errors.append(f"opcode walk: {exc}")
         end = length
+    if end > limits.max_decompressed_bytes:
+        return _capped(f"a pickle stream larger than {limits.max_decompressed_bytes:,} bytes")
     if not outcome.errors:
         outcome.scanned_by.add("opcode-walk")
     outcome.merge(modelscan_pickle(name, BoundedReader(raw, start, end)))
@@ -224,7 +281,7 @@ def _pickle_stream(raw, start: int, length: int, name: str, torch: bool = False)
     return outcome
 
 
-def _npy(raw, start: int, length: int, name: str) -> ScanOutcome:
+def _npy(raw, start: int, length: int, name: str, limits: ResourceLimits) -> ScanOutcome:
     outcome = ScanOutcome()
     reader = BoundedReader(raw, start, length)
     try:
@@ -234,44 +291,57 @@ def _npy(raw, start: int, length: int, name: str) -> ScanOutcome:
         return outcome
     outcome.scanned_by.add("npy-header")
     if header.has_object:
-        return _merge(outcome, _pickle_stream(raw, start + header.data_offset, length - header.data_offset, name))
+        return _merge(outcome, _pickle_stream(raw, start + header.data_offset, length - header.data_offset, name,
+                                              limits))
     expected = header.data_offset + header.itemsize * math.prod(header.shape)
     if expected != length:
         outcome.errors.append(f"invalid .npy file: header announces {expected} bytes, file has {length}")
     return outcome
 
 
-def _zip(real: str, display: str) -> ScanOutcome:
+def _zip(real: str, display: str, limits: ResourceLimits) -> ScanOutcome:
+    """Every pickle and NumPy member, each vetted against the limits before anything decompresses it."""
     outcome = ScanOutcome()
     scannable = 0
     try:
         with zipfile.ZipFile(real) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                member = f"{display}:{info.filename}"
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if len(members) > limits.max_archive_members:
+                return _capped(f"{len(members):,} archive members (at most {limits.max_archive_members:,} are read)")
+            for info in members:
+                member = f"{display}:{_member(info.filename)}"
+                lower = info.filename.lower()
                 with archive.open(info) as handle:
                     head = handle.read(8)
-                lower = info.filename.lower()
                 if head.startswith(ZIP_MAGICS):
-                    outcome.errors.append(f"nested archive {info.filename} is not scanned")
+                    outcome.errors.append(f"nested archive {_member(info.filename)} is not scanned")
                     continue
                 is_npy = lower.endswith(".npy") or head.startswith(NPY_MAGIC)
-                is_pickle = lower.endswith((".pkl", ".pickle")) or head[:2] in PICKLE_MAGICS
+                is_pickle = lower.endswith(MEMBER_PICKLE_EXT) or head[:2] in PICKLE_MAGICS
                 if not (is_npy or is_pickle):
                     continue
                 scannable += 1
+                if is_pickle and info.file_size > limits.max_decompressed_bytes:
+                    outcome.merge(_capped(f"member {_member(info.filename)} unpacks to {info.file_size:,} bytes (at most "
+                                          f"{limits.max_decompressed_bytes:,} are scanned)"))
+                    continue
                 with archive.open(info) as handle:
                     if is_npy:
-                        outcome.merge(_npy(handle, 0, info.file_size, member))
+                        outcome.merge(_npy(handle, 0, info.file_size, member, limits))
                     else:
-                        outcome.merge(_pickle_stream(handle, 0, info.file_size, member))
+                        outcome.merge(_pickle_stream(handle, 0, info.file_size, member, limits))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
-        outcome.errors.append(f"zip archive unreadable ({type(exc).__name__}: {str(exc)[:120]})")
+        outcome.errors.append(f"zip archive unreadable ({type(exc).__name__})")
         return outcome
     if scannable == 0:
         outcome.errors.append("zip archive holds no pickle or NumPy member to scan (unsupported layout)")
     return outcome
+
+
+def _member(name: str) -> str:
+    """An archive member's name fit for a finding: printable, bounded."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return clean if len(clean) <= 120 else clean[:119] + "…"
 
 
 def _merge(a: ScanOutcome, b: ScanOutcome) -> ScanOutcome:

@@ -11,7 +11,11 @@ file, cycles are detected, and every include is checked against the caller's
 
 Environment markers are kept but not evaluated: the worker's interpreter is
 not the project's, so a requirement guarded by a marker is still audited.
-URLs are reported without credentials or query strings.
+URLs are reported without credentials or query strings.  A line is quoted
+only through a package name that looks like one
+(:func:`checks.runners.redaction.package_name`): a line of a key file or an
+``.env`` file that happens to parse as a bare requirement is reported by file
+and line number, never by its text.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from urllib.parse import urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .osv import normalize_name
+from .redaction import package_name
 
 IssueKind = Literal["unpinned", "unverifiable", "error", "cycle"]
 
@@ -127,8 +132,8 @@ def parse_requirement_line(line: str, source: str = "", number: int = 0) -> Pars
                      source, number)
     try:
         req = Requirement(spec)
-    except InvalidRequirement as exc:
-        return Issue("error", f"invalid requirement: {str(exc).splitlines()[0][:120]}", source, number)
+    except InvalidRequirement:
+        return Issue("error", f"line {number} is not a valid requirement (its text is not shown)", source, number)
     normalized = normalize_name(req.name)
     if req.url:
         return Issue("unverifiable", f"{req.name} @ {safe_url(req.url)} is a direct URL reference",
@@ -140,6 +145,14 @@ def parse_requirement_line(line: str, source: str = "", number: int = 0) -> Pars
         extras=tuple(sorted(req.extras)), marker=str(req.marker or ""), hashes=tuple(hashes),
         source=source, line=number,
     )
+
+
+def unpinned_message(parsed: ParsedRequirement, number: int) -> str:
+    name = package_name(parsed.name)
+    if name is None:
+        return (f"line {number} is not pinned to one version (its text is not shown: it does not look like a "
+                "package name; is this a requirements file?)")
+    return f"{name} ({parsed.specifier or 'any version'}) is not pinned to one version"
 
 
 def parse_requirements(path: str, is_allowed: Callable[[str], bool] | None = None,
@@ -206,7 +219,5 @@ def _parse_file(path: str, result: ParseResult, stack: list[str], done: set[str]
             else:
                 result.requirements.append(parsed)
                 if parsed.version is None:
-                    spec = parsed.specifier or "any version"
-                    result.issues.append(Issue("unpinned", f"{parsed.name} ({spec}) is not pinned to one version",
-                                               source, number))
+                    result.issues.append(Issue("unpinned", unpinned_message(parsed, number), source, number))
     stack.pop()

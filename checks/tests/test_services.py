@@ -167,8 +167,10 @@ def test_the_reaper_ends_abandoned_and_forgotten_runs_as_error(org):
 
 
 def test_a_crashing_check_ends_as_error_and_the_others_still_run(org, monkeypatch, tmp_path):
+    from checks.runners import sandbox
     from checks.runners.source_secrets import SourceSecretsCheck
 
+    monkeypatch.setattr(sandbox, "in_child", lambda: True)  # the patched `run` below lives in this process
     (tmp_path / "app.py").write_text("print('hello')\n")
     set_targets(org.project, source_path=str(tmp_path))
 
