@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .osv import normalize_name
-from .redaction import package_name
+from .redaction import looks_random, package_name
 
 IssueKind = Literal["unpinned", "unverifiable", "error", "cycle"]
 
@@ -86,7 +86,9 @@ def safe_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
+    # a path segment may be a token (registry URLs such as /simple/<token>/): shown as "…"
+    path = "/".join("…" if looks_random(segment) else segment for segment in parts.path.split("/"))
+    return f"{parts.scheme}://{host}{path}" if parts.scheme else path
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
@@ -200,6 +202,10 @@ def _parse_file(path: str, result: ParseResult, stack: list[str], done: set[str]
         if flag in _INCLUDE or head.startswith("-r") and len(head) > 2 and not head.startswith("--"):
             target = (value if eq else rest.strip()) if flag in _INCLUDE else head[2:]
             target = target.strip().strip("'\"")
+            if looks_random(target):
+                result.issues.append(Issue("error", f"the file included on line {number} has a name that looks like "
+                                                    "a key, not a file name; it was not followed", source, number))
+                continue
             if re.match(r"^[a-z]+://", target, re.IGNORECASE):
                 result.issues.append(Issue("error", f"remote include {safe_url(target)} was not fetched",
                                            source, number))
@@ -207,9 +213,10 @@ def _parse_file(path: str, result: ParseResult, stack: list[str], done: set[str]
             include = os.path.join(os.path.dirname(path), os.path.expanduser(target))
             _parse_file(os.path.normpath(include), result, stack, done, is_allowed, show, source, number)
         elif flag in _EDITABLE or head.startswith("-e") and not head.startswith("--"):
-            target = (value if eq else rest.strip()) if flag in _EDITABLE else head[2:] + rest
-            result.issues.append(Issue("unverifiable", f"editable requirement {safe_url(target.strip())} "
-                                                       "has no pinned version", source, number))
+            target = ((value if eq else rest.strip()) if flag in _EDITABLE else head[2:] + rest).strip()
+            shown = f"on line {number}" if looks_random(target) else safe_url(target)
+            result.issues.append(Issue("unverifiable", f"editable requirement {shown} has no pinned version",
+                                       source, number))
         elif line.startswith("-"):
             continue  # --index-url, -i, --extra-index-url, -f, -c, --trusted-host, --pre …: not packages
         else:
