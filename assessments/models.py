@@ -63,6 +63,14 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """File targets must lie inside the team's check directories (checks.confinement)."""
+        super().clean()
+        if self.team_id and isinstance(self.check_targets, dict):
+            from checks.confinement import check_targets_validate
+
+            check_targets_validate(team=self.team, targets=self.check_targets)
+
     @property
     def risk_weight(self) -> int:
         return RISK_TIER_WEIGHTS[self.risk_tier]

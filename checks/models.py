@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -109,6 +110,35 @@ class ArtifactBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"baseline of {self.project}"
+
+
+class TeamCheckRoot(models.Model):
+    """A directory an administrator assigns to one team, beside its `<root>/<slug>/` directories.
+
+    It must lie outside the shared check roots (where every team has its own directory), outside
+    the portal's own files, and must not overlap another team's assigned root (see
+    `checks.confinement.assigned_root_refusal`, checked again whenever a run uses it).
+    """
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="check_roots")
+    path = models.CharField(max_length=1024, help_text="absolute path on the check workers")
+    note = models.CharField(max_length=200, blank=True, help_text="why this team reads from there")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "path"]
+        constraints = [models.UniqueConstraint(fields=["path"], name="teamcheckroot_unique_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.team})"
+
+    def clean(self) -> None:
+        from .confinement import assigned_root_refusal
+
+        if self.team_id:
+            why = assigned_root_refusal(self.team, self.path, exclude_pk=self.pk)
+            if why:
+                raise ValidationError({"path": [f"This directory cannot be a check root: {why}."]})
 
 
 class Advisory(models.Model):

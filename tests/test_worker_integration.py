@@ -83,7 +83,8 @@ def wait_for(predicate, timeout=60.0, what="condition", log: Path | None = None)
                 f"runs={runs} broker={broker} pending={pending}\n--- worker log ---\n{tail}")
 
 
-def test_checks_queued_through_the_api_finish_on_a_real_worker(org, api, worker, tmp_path):
+def test_checks_queued_through_the_api_finish_on_a_real_worker(org, api, worker, team_dir):
+    tmp_path = team_dir(org.team)
     source = tmp_path / "src"
     source.mkdir()
     (source / "train.py").write_text("import subprocess\n\nsubprocess.call(input(), shell=True)\n")
@@ -129,9 +130,9 @@ def test_a_run_killed_mid_way_is_reaped_as_error(org, api, worker):
         silent.close()
 
 
-def test_two_concurrent_triggers_produce_one_run(org, api, celery_app, tmp_path):
+def test_two_concurrent_triggers_produce_one_run(org, api, celery_app, team_dir):
     # Only the queueing is under test: the messages wait on the broker, no worker runs them.
-    org.project.check_targets = {"source_path": str(tmp_path)}
+    org.project.check_targets = {"source_path": str(team_dir(org.team))}
     org.project.save()
     barrier = threading.Barrier(2)
     answers = []

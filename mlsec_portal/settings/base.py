@@ -258,7 +258,17 @@ MLSEC_REQUIRE_MFA = env_bool("MLSEC_REQUIRE_MFA", True)
 MLSEC_MAX_UPLOAD_MB = env_int("MLSEC_MAX_UPLOAD_MB", 25)
 MLSEC_EVIDENCE_KEYS = env_list("MLSEC_EVIDENCE_KEY")  # comma-separated: first encrypts, all decrypt
 MLSEC_SIGNING_KEY = os.environ.get("MLSEC_SIGNING_KEY", "")  # PEM (or path to PEM) of the Ed25519 key
-MLSEC_CHECK_ROOTS = env_list("MLSEC_CHECK_ROOTS")  # directories checks may read; empty = none
+# Check workers: each team reads only <root>/<team-slug>/ under these roots (or a root an
+# administrator assigns it); the portal's own files are never read (checks/confinement.py).
+MLSEC_CHECK_ROOTS = env_list("MLSEC_CHECK_ROOTS")
+MLSEC_CHECK_PROTECTED_PATHS = env_list("MLSEC_CHECK_PROTECTED_PATHS")  # more paths no check may read
+# CIDRs the checks may connect to although they are loopback/private/link-local (empty: none).
+MLSEC_CHECK_ALLOWED_NETWORKS = env_list("MLSEC_CHECK_ALLOWED_NETWORKS")
+MLSEC_CHECK_MEMORY_MB = env_int("MLSEC_CHECK_MEMORY_MB", 2048)  # address space of a sandboxed runner
+MLSEC_CHECK_MAX_DECOMPRESSED_MB = env_int("MLSEC_CHECK_MAX_DECOMPRESSED_MB", 512)  # one pickle stream
+MLSEC_CHECK_MAX_PICKLE_OPCODES = env_int("MLSEC_CHECK_MAX_PICKLE_OPCODES", 5_000_000)
+MLSEC_CHECK_MAX_ARCHIVE_MEMBERS = env_int("MLSEC_CHECK_MAX_ARCHIVE_MEMBERS", 10_000)
+MLSEC_CHECK_TEAM_CONCURRENCY = env_int("MLSEC_CHECK_TEAM_CONCURRENCY", 2)  # running runs per team; 0 = no cap
 MLSEC_CHECK_CA_BUNDLE = os.environ.get("MLSEC_CHECK_CA_BUNDLE", "") or None
 MLSEC_WEBHOOK_URL = os.environ.get("MLSEC_WEBHOOK_URL", "")
 MLSEC_RETENTION_DAYS = env_int("MLSEC_RETENTION_DAYS", 400)

@@ -8,7 +8,8 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or local_secret_key(VAR_DIR)  # noqa: F405
 MLSEC_EVIDENCE_KEYS = MLSEC_EVIDENCE_KEYS or [local_evidence_key(VAR_DIR)]
 MLSEC_SIGNING_KEY = MLSEC_SIGNING_KEY or local_signing_key(VAR_DIR)
-# The demo's check targets live under var/demo-targets; more roots come from MLSEC_CHECK_ROOTS.
-MLSEC_CHECK_ROOTS = MLSEC_CHECK_ROOTS or [str(VAR_DIR / "demo-targets"), str(BASE_DIR)]
+# The demo's check targets live under check-targets/<team-slug>/ (git-ignored). Never the project
+# folder itself: it holds var/ (the keys, the database), which no check may read.
+MLSEC_CHECK_ROOTS = MLSEC_CHECK_ROOTS or [str(BASE_DIR / "check-targets")]
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = True
