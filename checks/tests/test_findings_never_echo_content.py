@@ -99,7 +99,7 @@ def test_a_headerless_csv_of_credentials_names_columns_by_position(tmp_path, sec
 
 
 def test_json_keys_that_look_like_keys_are_not_quoted(tmp_path, secret):
-    (tmp_path / "users.jsonl").write_text(json.dumps({secret: "ana@example.com"}) + "\n")
+    (tmp_path / "users.jsonl").write_text(json.dumps({secret: "ana@example.com"}) + "\n")  # pragma: allowlist secret
     result = run_check("dataset-sensitive-data", make_ctx(tmp_path, datasets=[str(tmp_path / "users.jsonl")]))
     assert result.status == "failed" and secret not in stored(result)
 
