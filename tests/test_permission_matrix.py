@@ -139,7 +139,7 @@ CASES = [
     ("check run detail", "get", lambda w: f"/api/v1/check-runs/{w.extra['run'].pk}/", None, _expect(IN_SCOPE)),
     ("baseline read", "get", lambda w: f"/api/v1/projects/{w.org.project.pk}/artifact-baseline/", None, _expect(IN_SCOPE)),
     ("baseline approve", "post", lambda w: f"/api/v1/projects/{w.org.project.pk}/artifact-baseline/", None,
-     _expect(("officer", "lead"))),
+     _expect(("officer", "lead"), ok=202)),
 ]
 
 

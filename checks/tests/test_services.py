@@ -209,7 +209,8 @@ def test_dependency_check_uses_imported_advisories_and_errors_without_them(org, 
     assert any("GHSA-fx5c-h9f6-rv7c" in f["title"] and "1.22.0" in f["detail"] for f in run.findings)
 
 
-def test_model_integrity_records_a_baseline_fails_on_change_and_passes_after_reapproval(org, team_dir):
+def test_model_integrity_records_a_baseline_fails_on_change_and_passes_after_reapproval(
+        org, team_dir, django_capture_on_commit_callbacks):
     tmp_path = team_dir(org.team)
     model = tmp_path / "model.safetensors"
     model.write_bytes(b"weights v1")
@@ -222,8 +223,9 @@ def test_model_integrity_records_a_baseline_fails_on_change_and_passes_after_rea
     run = services.run_now(run)
     assert run.status == "failed" and "model.safetensors" in json.dumps(run.findings)
     with pytest.raises(PermissionDenied):
-        services.baseline_approve(actor=org.member, project=org.project)
-    services.baseline_approve(actor=org.lead, project=org.project)
+        services.baseline_approval_request(actor=org.member, project=org.project)
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's part, run eagerly here
+        services.baseline_approval_request(actor=org.lead, project=org.project)
     (run,) = services.queue_runs(project=org.project, keys=["model-integrity"])
     assert services.run_now(run).status == "passed"
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("MLSEC_VAR_DIR", BASE_DIR / "var"))
@@ -243,6 +244,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "checks"
+# Every queue the portal routes to. A worker started without -Q (`celery -A mlsec_portal worker`,
+# as the README says) consumes all of them; `-Q checks` or `-Q heavy` narrows a specialised worker.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("checks", "heavy", "reports", "maintenance")]
 CELERY_TASK_ROUTES = {
     "checks.tasks.run_check_task": {"queue": "checks"},
     "reports.tasks.*": {"queue": "reports"},
