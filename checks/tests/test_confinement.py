@@ -15,13 +15,6 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from checks import services
-from checks.confinement import (
-    check_targets_validate,
-    protected_paths,
-    team_check_roots,
-    team_path_resolve,
-)
-from checks.models import TeamCheckRoot
 
 
 def run(project, key):
@@ -70,6 +63,8 @@ def test_the_project_form_shows_the_refusal(org, client, settings):
 
 
 def test_a_symbolic_link_out_of_the_teams_directory_is_refused_when_saved(org, team_dir, other_teams_model):
+    from checks.confinement import check_targets_validate
+
     files = team_dir(org.team)
     (files / "shared").symlink_to(other_teams_model.parent)
     with pytest.raises(ValidationError) as refused:
@@ -101,6 +96,8 @@ def test_targets_stored_before_confinement_read_nothing_of_another_team(org, set
 
 
 def test_the_portals_own_files_are_never_read_even_when_the_project_folder_is_a_root(org, settings):
+    from checks.confinement import check_targets_validate, team_check_roots
+
     settings.MLSEC_CHECK_ROOTS = [str(settings.BASE_DIR)]
     secret_key = Path(settings.VAR_DIR) / "test-secret-key.txt"
     secret_key.parent.mkdir(exist_ok=True)
@@ -120,6 +117,8 @@ def test_the_portals_own_files_are_never_read_even_when_the_project_folder_is_a_
 
 
 def test_a_team_directory_that_holds_the_portals_files_is_not_used(org, settings, team_dir):
+    from checks.confinement import check_targets_validate, team_check_roots
+
     files = team_dir(org.team)
     settings.MEDIA_ROOT = str(files / "media")  # a careless deployment: the media root inside a check root
     assert str(files.parent) not in team_check_roots(org.team)
@@ -129,6 +128,8 @@ def test_a_team_directory_that_holds_the_portals_files_is_not_used(org, settings
 
 @pytest.mark.parametrize("name", ["var", "media", "secrets", "signing key", "database", "ssh"])
 def test_protected_paths_cover_keys_media_database_and_credentials(settings, tmp_path, name):
+    from checks.confinement import protected_paths
+
     key_file = tmp_path / "signing.pem"
     settings.MLSEC_SIGNING_KEY = str(key_file)
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -141,6 +142,8 @@ def test_protected_paths_cover_keys_media_database_and_credentials(settings, tmp
 
 
 def test_a_path_inside_the_team_directory_but_inside_the_portals_files_is_refused(org, settings, team_dir):
+    from checks.confinement import team_path_resolve
+
     files = team_dir(org.team)
     settings.MLSEC_CHECK_PROTECTED_PATHS = [str(files / "keys")]
     with pytest.raises(ValidationError, match="portal's own files"):
@@ -148,6 +151,9 @@ def test_a_path_inside_the_team_directory_but_inside_the_portals_files_is_refuse
 
 
 def test_an_administrator_assigned_root_serves_that_team_only(org, tmp_path):
+    from checks.confinement import team_check_roots, team_path_resolve
+    from checks.models import TeamCheckRoot
+
     assigned = tmp_path / "fraud-models"
     assigned.mkdir()
     root = TeamCheckRoot(team=org.team, path=str(assigned), note="model registry mount")
@@ -163,6 +169,8 @@ def test_an_administrator_assigned_root_serves_that_team_only(org, tmp_path):
 
 
 def test_an_assigned_root_cannot_contain_the_shared_root_or_the_portal(org, settings):
+    from checks.models import TeamCheckRoot
+
     shared = Path(settings.MLSEC_CHECK_ROOTS[0])
     for path in (str(shared.parent), str(shared), str(shared / "recs"), str(settings.BASE_DIR), "/", "relative"):
         with pytest.raises(ValidationError):

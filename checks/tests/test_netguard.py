@@ -1,5 +1,7 @@
 """No SSRF, no slow-drip hold: every outbound connection of the checks goes through the guard.
 
+The guard's own names are imported inside the tests that use them, so that the behaviour tests
+(which only run checks) also run, and fail, against code that has no guard.
 The servers here are real sockets on 127.0.0.1 (and 127.0.0.2, which Linux routes to the loopback
 interface too): a test asserts on what they *received*, so "nothing was sent" is observed, not
 assumed.
@@ -15,8 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from checks.runners import netguard, run_check
-from checks.runners.netguard import AddressRefused, MethodRefused, refusal
+from checks.runners import run_check
 
 from .conftest import make_ctx
 
@@ -122,15 +123,22 @@ def test_decimal_hex_octal_and_ipv4_mapped_spellings_of_loopback_are_refused(tmp
     ("100.100.100.200", "cloud metadata service"), ("240.0.0.1", "private"), ("2001:db8::1", "private"),
 ])
 def test_every_internal_address_form_is_refused(address, reason):
+    from checks.runners.netguard import refusal
+
     assert refusal(address) == reason
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
 def test_public_addresses_are_not_refused(address):
+    from checks.runners.netguard import refusal
+
     assert refusal(address) is None
 
 
 def test_the_allow_list_admits_exactly_the_networks_an_administrator_names():
+    from checks.runners import netguard
+
+    refusal = netguard.refusal
     allowed = netguard.parse_networks(["10.20.0.0/16", "127.0.0.1"])
     assert refusal("10.20.5.5", allowed) is None and refusal("::ffff:10.20.5.5", allowed) is None
     assert refusal("127.0.0.1", allowed) is None
@@ -141,6 +149,8 @@ def test_the_allow_list_admits_exactly_the_networks_an_administrator_names():
 
 def test_the_check_connects_to_the_address_it_vetted_and_never_resolves_twice(tmp_path, listen, monkeypatch):
     """A rebinding resolver answers 127.0.0.1 (allowed) first and 127.0.0.2 (refused) afterwards."""
+    from checks.runners import netguard
+
     good, evil = listen(answer=HTTP_401), listen(host="127.0.0.2", answer=b"HTTP/1.1 200 OK\r\n\r\n")
     real = socket.getaddrinfo
     calls = []
@@ -159,10 +169,12 @@ def test_the_check_connects_to_the_address_it_vetted_and_never_resolves_twice(tm
 
 
 def test_a_redirect_to_a_refused_address_is_not_followed(listen):
+    from checks.runners import netguard
+
     inside = listen(host="127.0.0.2", answer=b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     redirect = f"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{inside.port}/admin\r\nContent-Length: 0\r\n\r\n"
     outside = listen(answer=redirect.encode())
-    with pytest.raises(AddressRefused):
+    with pytest.raises(netguard.AddressRefused):
         netguard.request(f"http://127.0.0.1:{outside.port}/", allowed=netguard.parse_networks(["127.0.0.1/32"]),
                          timeout=3, follow_redirects=5)
     assert len(outside.connections) == 1 and inside.connections == []
@@ -179,14 +191,16 @@ def test_the_authentication_check_never_follows_a_redirect(tmp_path, listen):
 
 
 def test_only_get_and_head_can_be_sent(listen):
+    from checks.runners import netguard
+
     server = listen(answer=HTTP_401)
     allowed = netguard.parse_networks(["127.0.0.1/32"])
     for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
-        with pytest.raises(MethodRefused):
+        with pytest.raises(netguard.MethodRefused):
             netguard.request(f"http://127.0.0.1:{server.port}/", method, allowed=allowed)
     resolved = netguard.resolve_allowed("127.0.0.1", server.port, allowed)
     connection = netguard.PinnedHTTPConnection(resolved, netguard.Deadline(3))
-    with pytest.raises(MethodRefused):
+    with pytest.raises(netguard.MethodRefused):
         connection.request("POST", "/", body=b"{}")
     connection.close()
     assert netguard.request(f"http://127.0.0.1:{server.port}/", "HEAD", allowed=allowed).status == 401
@@ -234,6 +248,8 @@ def test_a_slow_drip_server_cannot_hold_an_endpoint_check_past_its_deadline(tmp_
 
 
 def test_a_deadline_bounds_a_whole_exchange_not_each_read(listen):
+    from checks.runners import netguard
+
     drip = listen(drip=b"HTTP/1.1 200 OK\r\nX-Slow: ", drip_every=0.1)
     started = time.monotonic()
     with pytest.raises(netguard.GuardError) as caught:

@@ -2,7 +2,8 @@
 scanners only ever see streams within the caps.
 
 The hostile inputs are built here for real (a 1 MB PyTorch zip holding 1 GiB of opcodes); the
-worker process's own peak memory is measured around each run.
+worker process's own peak memory is measured around each run. The sandbox's own names are imported
+inside the tests that use them, so the behaviour tests also run against code without a sandbox.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import zipfile
 
 import pytest
 
-from checks.runners import REGISTRY, run_check, sandbox
-from checks.runners.base import ResourceLimits
+from checks.runners import REGISTRY, run_check
 
 from .conftest import make_ctx
-from .sandbox_runners import MemoryHog, Snoop, Spinner, huge_answer, write_bad_answer
 
 
 def peak_rss_mb() -> float:
@@ -27,6 +26,8 @@ def peak_rss_mb() -> float:
 
 @pytest.fixture
 def sandboxed_checks(monkeypatch):
+    from checks.tests.sandbox_runners import MemoryHog, Snoop, Spinner
+
     for check in (MemoryHog, Spinner, Snoop):
         monkeypatch.setitem(REGISTRY, check.key, check)
 
@@ -48,6 +49,9 @@ def test_a_runner_that_spins_is_stopped_at_its_cpu_limit(tmp_path, sandboxed_che
 
 def test_the_child_runs_with_its_limits_in_an_empty_directory_without_the_workers_secrets(
         tmp_path, sandboxed_checks, monkeypatch):
+    from checks.runners.base import ResourceLimits
+    from checks.tests.sandbox_runners import Snoop
+
     monkeypatch.setenv("DJANGO_SECRET_KEY", "worker-secret")  # pragma: allowlist secret
     monkeypatch.setenv("DATABASE_URL", "postgres://portal:pw@db/portal")  # pragma: allowlist secret
     result = run_check("snoop", make_ctx(tmp_path, limits=ResourceLimits(memory_mb=700)))
@@ -61,6 +65,9 @@ def test_the_child_runs_with_its_limits_in_an_empty_directory_without_the_worker
 
 
 def test_a_child_taken_over_by_a_file_cannot_run_code_in_the_worker_through_its_answer():
+    from checks.runners import sandbox
+    from checks.tests.sandbox_runners import write_bad_answer
+
     if os.path.exists("/tmp/mlsec-sandbox-pwned"):
         os.remove("/tmp/mlsec-sandbox-pwned")
     with pytest.raises(sandbox.SandboxError) as caught:
@@ -70,6 +77,9 @@ def test_a_child_taken_over_by_a_file_cannot_run_code_in_the_worker_through_its_
 
 
 def test_an_oversized_answer_is_refused():
+    from checks.runners import sandbox
+    from checks.tests.sandbox_runners import huge_answer
+
     with pytest.raises(sandbox.SandboxError) as caught:
         sandbox.run_sandboxed(huge_answer, memory_mb=512, cpu_s=10)
     assert caught.value.kind == "output"
@@ -117,6 +127,7 @@ def test_a_small_zip_holding_a_gigabyte_of_opcodes_is_an_error_at_the_cap_and_th
 
 def test_a_pickle_with_more_opcodes_than_the_cap_is_an_error_and_no_other_scanner_reads_it(tmp_path, monkeypatch):
     import checks.runners.model_serialization as module
+    from checks.runners.base import ResourceLimits
 
     given = []
     monkeypatch.setattr(module, "picklescan_file", lambda path: given.append(path))
@@ -132,6 +143,8 @@ def test_a_pickle_with_more_opcodes_than_the_cap_is_an_error_and_no_other_scanne
 
 
 def test_an_archive_with_too_many_members_is_an_error(tmp_path):
+    from checks.runners.base import ResourceLimits
+
     path = tmp_path / "many.zip"
     with zipfile.ZipFile(path, "w") as archive:
         for index in range(30):

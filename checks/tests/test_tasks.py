@@ -16,7 +16,7 @@ from accounts.tests.factories import TeamFactory
 from assessments.tests.factories import ProjectFactory
 from audit.models import AuditEvent
 from checks import services, tasks
-from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
+from checks.models import ArtifactBaseline, CheckRun
 from checks.runners.base import CheckResult
 
 
@@ -182,6 +182,8 @@ def test_approving_the_baseline_through_the_api_queues_it_and_the_request_hashes
 
 
 def test_the_project_page_queues_the_approval_too(org, client, model_project, django_capture_on_commit_callbacks):
+    from checks.models import BaselineApproval
+
     project, _ = model_project
     client.force_login(org.lead)
     with django_capture_on_commit_callbacks(execute=False):
