@@ -9,7 +9,10 @@ export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-mlsec_portal.settings.l
 # hand, so the demo starts with MFA enforcement off. `MLSEC_REQUIRE_MFA=1 make demo` turns it on.
 export MLSEC_REQUIRE_MFA="${MLSEC_REQUIRE_MFA:-0}"
 PORT="${PORT:-8000}"
-mkdir -p var/log
+# The demo's endpoint checks call this portal on 127.0.0.1, a loopback address the checks refuse
+# unless allowed. Production leaves the allow-list empty (docs/checks.md, "Where checks may look").
+export MLSEC_CHECK_ALLOWED_NETWORKS="${MLSEC_CHECK_ALLOWED_NETWORKS:-127.0.0.1/32}"
+mkdir -p var/log check-targets
 
 $PY manage.py migrate --noinput >var/log/migrate.log
 $PY manage.py load_catalog
@@ -20,7 +23,8 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-.venv/bin/celery -A mlsec_portal worker -Q checks,heavy,reports,maintenance --concurrency 2 \
+# No -Q: a plain worker consumes every queue (checks, heavy, reports, maintenance).
+.venv/bin/celery -A mlsec_portal worker --concurrency 2 \
   --loglevel INFO >var/log/worker.log 2>&1 &
 pids+=($!)
 .venv/bin/celery -A mlsec_portal beat --loglevel INFO --schedule var/celerybeat-schedule >var/log/beat.log 2>&1 &

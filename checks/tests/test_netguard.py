@@ -257,3 +257,18 @@ def test_a_deadline_bounds_a_whole_exchange_not_each_read(listen):
                          timeout=1)
     assert time.monotonic() - started < 2.5
     assert isinstance(caught.value, netguard.DeadlineExceeded)
+
+
+def test_a_projects_endpoint_check_without_the_allow_list_ends_as_error_having_sent_nothing(org, settings, listen):
+    from checks import services
+
+    settings.MLSEC_CHECK_ALLOWED_NETWORKS = []  # production's default
+    server = listen(answer=HTTP_401)
+    org.project.check_targets = {"endpoint_url": f"https://127.0.0.1:{server.port}/predict"}
+    org.project.save()
+    for key in ENDPOINT_CHECKS:
+        (run,) = services.queue_runs(project=org.project, keys=[key])
+        run = services.run_now(run)
+        assert run.status == "error" and "could not connect" in run.summary
+    time.sleep(0.2)
+    assert server.connections == []

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from assessments.models import Answer, Assessment, Project
-from checks.confinement import check_targets_validate, team_check_roots
 from checks.models import Advisory, CheckRun
 from checks.registry import check_keys
 from evidence.models import Evidence
@@ -46,6 +45,8 @@ def test_the_demo_checks_are_queued_on_real_targets_with_fictional_advisories(de
 
 
 def test_every_demo_project_keeps_its_files_in_its_own_teams_directory_and_every_check_is_exercised(demo, settings):
+    from checks.confinement import check_targets_validate, team_check_roots
+
     root = settings.MLSEC_CHECK_ROOTS[0]
     projects = list(Project.objects.exclude(check_targets={}).select_related("team"))
     assert len({p.team_id for p in projects}) > 3
