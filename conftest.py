@@ -133,3 +133,24 @@ def api():
         return client
 
     return client_for
+
+
+@pytest.fixture
+def team_dir(settings):
+    """`team_dir(team)`: a fresh directory inside `team`'s check directory (`<root>/<slug>/<unique>/`),
+    the only place a project's file targets may point to."""
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    made = []
+
+    def make(team) -> Path:
+        path = Path(settings.MLSEC_CHECK_ROOTS[0]) / team.slug / uuid.uuid4().hex[:12]
+        path.mkdir(parents=True)
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)

@@ -24,11 +24,13 @@ class ProjectForm(forms.Form):
     lifecycle = forms.ChoiceField(choices=Lifecycle.choices)
     data_classification = forms.ChoiceField(choices=DataClassification.choices)
     source_path = forms.CharField(required=False, max_length=1024, label="Source tree",
-                                  help_text="Absolute path on the check workers, e.g. /srv/checkouts/fraud-model")
+                                  help_text="Absolute path on the check workers inside your team's check directory, "
+                                            "e.g. /srv/check-targets/fraud/fraud-model")
     dependency_files = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                        help_text="One requirements or lock file per line.")
     model_artifacts = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                      help_text="One path or glob per line, e.g. /srv/models/fraud/*.pt")
+                                      help_text="One path or glob per line, inside your team's check directory, "
+                                                "e.g. /srv/check-targets/fraud/models/*.pt")
     datasets = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                help_text="One path or glob per line (CSV, JSON lines, Parquet).")
     endpoint_url = forms.CharField(required=False, max_length=2048, label="Serving endpoint URL")

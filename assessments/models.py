@@ -72,7 +72,13 @@ class Project(models.Model):
         return self.name
 
     def clean(self) -> None:
+        """File targets must lie inside the team's check directories (checks.confinement)."""
         super().clean()
+        if self.team_id and isinstance(self.check_targets, dict):
+            from checks.confinement import check_targets_validate
+
+            check_targets_validate(team=self.team, targets=self.check_targets)
+
         if bool(self.ai_act_role) != bool(self.ai_act_risk_class):
             raise ValidationError({"ai_act_risk_class" if self.ai_act_role else "ai_act_role": [
                 "Give both the EU AI Act role and the risk class, or neither."]})

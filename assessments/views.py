@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Team
-from checks.models import ArtifactBaseline, CheckRun
+from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
 from evidence.models import Evidence, EvidenceKind
 from mlsec_portal.api import error_text, errors_to_form, validation_error_body
 from scoring import charts
@@ -97,6 +97,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run_history": list(CheckRun.objects.filter(project=project).select_related("definition")
                             .order_by("-created_at", "-pk")[:15]),
         "baseline": ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first(),
+        "baseline_approval": BaselineApproval.objects.filter(project=project).select_related("requested_by").first(),
         "evidence": list(Evidence.objects.current().filter(project=project).exclude(kind=EvidenceKind.CHECK)
                          .select_related("practice", "uploaded_by").order_by("practice__number", "-created_at")),
         "acceptances": list(project.risk_acceptances.select_related("practice", "proposed_by", "approved_by", "decided_by")

@@ -1,8 +1,10 @@
+"""Check roots assigned to teams, scan allowances and signing policies, managed by administrators (audited)."""
+
 from django.contrib import admin
 
 from audit.admin_mixins import AuditedAdminMixin
 
-from .models import AllowedSigner, ScanAllowance, SigningPolicy
+from .models import AllowedSigner, ScanAllowance, SigningPolicy, TeamCheckRoot
 
 
 @admin.register(ScanAllowance)
@@ -31,3 +33,11 @@ class SigningPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("project", "required", "updated_by", "updated_at")
     inlines = [AllowedSignerInline]
     readonly_fields = ("updated_by",)
+
+
+@admin.register(TeamCheckRoot)
+class TeamCheckRootAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("path", "team", "note", "created_at")
+    list_select_related = ("team",)
+    search_fields = ("path", "team__name", "team__slug")
+    autocomplete_fields = ("team",)

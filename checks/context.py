@@ -1,4 +1,9 @@
-"""Build a runner's CheckContext from a project: targets, allowed roots and the data a check needs."""
+"""Build a runner's CheckContext from a project: targets, its boundaries and the data a check needs.
+
+The boundaries come from the settings and the project's team, never from the targets: the team's
+own check directories (`checks.confinement.team_check_roots`), the portal's protected files, the
+networks an administrator allows (`MLSEC_CHECK_ALLOWED_NETWORKS`) and the resource limits.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from .advisories import DatabaseAdvisorySource
-from .runners.base import CheckContext, CheckTargets
+from .confinement import protected_paths, team_check_roots
+from .runners.base import CheckContext, CheckTargets, ResourceLimits
 
 
 @dataclass
@@ -28,6 +34,16 @@ def targets_for(project) -> CheckTargets:
     )
 
 
+def resource_limits() -> ResourceLimits:
+    """The caps from the settings (MLSEC_CHECK_MEMORY_MB, MLSEC_CHECK_MAX_DECOMPRESSED_MB, …)."""
+    return ResourceLimits(
+        memory_mb=settings.MLSEC_CHECK_MEMORY_MB,
+        max_decompressed_bytes=settings.MLSEC_CHECK_MAX_DECOMPRESSED_MB * 1024 * 1024,
+        max_pickle_opcodes=settings.MLSEC_CHECK_MAX_PICKLE_OPCODES,
+        max_archive_members=settings.MLSEC_CHECK_MAX_ARCHIVE_MEMBERS,
+    )
+
+
 def context_for(project, check_key: str, timeout_s: float = 10.0) -> ProjectCheckContext:
     from .models import ArtifactBaseline
     from .policy_services import allowances_for, signing_for
@@ -40,7 +56,10 @@ def context_for(project, check_key: str, timeout_s: float = 10.0) -> ProjectChec
         allowances=allowances_for(project.team_id) if check_key == "model-serialization" else None,
         signing=signing_for(project.pk) if check_key == "model-integrity" else None,
         targets=targets_for(project),
-        allowed_roots=list(settings.MLSEC_CHECK_ROOTS),
+        allowed_roots=team_check_roots(project.team),
+        denied_paths=protected_paths(),
+        allowed_networks=list(settings.MLSEC_CHECK_ALLOWED_NETWORKS),
+        limits=resource_limits(),
         advisories=DatabaseAdvisorySource() if check_key == "dependency-vulnerabilities" else None,
         baseline=baseline,
         ca_bundle=settings.MLSEC_CHECK_CA_BUNDLE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -60,6 +61,8 @@ class CheckRun(models.Model):
     findings = models.JSONField(default=list, blank=True)
     data = models.JSONField(default=dict, blank=True)
     worker = models.CharField(max_length=200, blank=True)
+    # The Celery task that claimed the run: a retry or a redelivery of that same task resumes it.
+    task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # A decided run (passed/failed) is superseded when a newer decided run of the same check on the
     # same project finishes; the verdict that counts at time T has finished_at <= T < superseded_at.
@@ -109,6 +112,71 @@ class ArtifactBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"baseline of {self.project}"
+
+
+class BaselineApproval(models.Model):
+    """A request to re-approve a project's model artifacts as they are now, hashed on a worker.
+
+    Hashing many large files takes minutes, so the page and the API only record the request and
+    queue it (`heavy` queue); the worker writes the baseline and the audit event, then marks the
+    request done or failed with a sentence saying why.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="baseline_approvals")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    artifacts = models.PositiveIntegerField(default=0)
+
+    objects = BaselineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            # A double click, or two people at once, queue one hashing job per project.
+            models.UniqueConstraint(fields=["project"], condition=Q(status__in=("queued", "running")),
+                                    name="baselineapproval_one_active")
+        ]
+
+    def __str__(self) -> str:
+        return f"baseline approval for {self.project} ({self.status})"
+
+
+class TeamCheckRoot(models.Model):
+    """A directory an administrator assigns to one team, beside its `<root>/<slug>/` directories.
+
+    It must lie outside the shared check roots (where every team has its own directory), outside
+    the portal's own files, and must not overlap another team's assigned root (see
+    `checks.confinement.assigned_root_refusal`, checked again whenever a run uses it).
+    """
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="check_roots")
+    path = models.CharField(max_length=1024, help_text="absolute path on the check workers")
+    note = models.CharField(max_length=200, blank=True, help_text="why this team reads from there")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "path"]
+        constraints = [models.UniqueConstraint(fields=["path"], name="teamcheckroot_unique_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.team})"
+
+    def clean(self) -> None:
+        from .confinement import assigned_root_refusal
+
+        if self.team_id:
+            why = assigned_root_refusal(self.team, self.path, exclude_pk=self.pk)
+            if why:
+                raise ValidationError({"path": [f"This directory cannot be a check root: {why}."]})
 
 
 class Advisory(models.Model):

@@ -1,9 +1,12 @@
 """Check runs from request to verdict: queue, claim, run, finish, and what a verdict changes.
 
-A run is queued by a person or a schedule, claimed by exactly one worker with a conditional UPDATE,
-executed by its plain-Python runner, and finished in one transaction that stores the findings,
-supersedes the previous verdict, files the result as evidence for every practice the check covers,
-records a first model baseline, and notifies people when the verdict turns to failed.
+A run is queued by a person or a schedule, claimed by exactly one worker with a conditional UPDATE
+(which also holds each team to `MLSEC_CHECK_TEAM_CONCURRENCY` running runs, so one team cannot
+starve the others), executed by its plain-Python runner, and finished in one transaction that
+stores the findings, supersedes the previous verdict, files the result as evidence for every
+practice the check covers, records a first model baseline, and notifies people when the verdict
+turns to failed. The task that claimed a run may claim it again (a retry after a database fault,
+a redelivery after a worker died) and resumes it instead of leaving it `running` for the reaper.
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ import datetime as dt
 import logging
 import socket
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, IntegerField, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import Team
 from assessments.models import Project
 from audit.services import audit_record
 from controls.models import Practice
 
 from .choices import DECIDED_STATUSES, RunStatus, Trigger
-from .models import ArtifactBaseline, CheckDefinition, CheckRun
+from .models import ArtifactBaseline, BaselineApproval, CheckDefinition, CheckRun
 from .registry import check_keys, get_check, registry
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,12 @@ log = logging.getLogger(__name__)
 SOFT_MARGIN_S = 10  # the soft limit fires this long before the hard one, so the run can record "error"
 REAP_GRACE_S = 120  # a running run older than its hard limit plus this was abandoned by its worker
 QUEUED_TIMEOUT = dt.timedelta(hours=6)  # a queued run nobody picked up in this long is given up
+DEFER_S = (15, 45)  # a run of a team at its concurrency cap waits this long (random) before trying again
+DEFAULT_CAP = object()
+
+
+class TeamAtCapacity(Exception):  # noqa: N818 - a state, not a failure
+    """The run's team already has its share of running checks: the run stays queued, to be tried later."""
 
 
 @transaction.atomic
@@ -104,28 +117,63 @@ def _queue_one(project: Project, key: str, actor, trigger: str) -> CheckRun:
     return run
 
 
-def enqueue(run: CheckRun) -> None:
+def enqueue(run: CheckRun, countdown: int | None = None) -> None:
     """Send the run to its queue: model scanners that read large files go to `heavy`."""
     from .tasks import run_check_task
 
     definition = get_check(run.definition_id)
     hard = definition.time_limit_s
     run_check_task.apply_async(
-        args=[run.pk], queue="heavy" if definition.heavy else "checks",
+        args=[run.pk], queue="heavy" if definition.heavy else "checks", countdown=countdown,
         time_limit=hard, soft_time_limit=max(1, hard - SOFT_MARGIN_S),
     )
 
 
+def defer_run(run_id: int) -> None:
+    """Queue a run of a team at its cap again, behind the other teams' runs (after a random wait)."""
+    import secrets
+
+    run = CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).first()
+    if run is not None:
+        enqueue(run, countdown=DEFER_S[0] + secrets.randbelow(DEFER_S[1] - DEFER_S[0] + 1))
+
+
 # --- running ------------------------------------------------------------------------------------
 
-def claim_run(run_id: int, worker: str | None = None) -> CheckRun | None:
-    """Move a run from queued to running; exactly one caller wins (a conditional UPDATE)."""
-    claimed = CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), worker=(worker or socket.gethostname())[:200],
-    )
+def claim_run(run_id: int, worker: str | None = None, *, task_id: str = "", team_cap=DEFAULT_CAP) -> CheckRun | None:
+    """Move a run from queued to running; exactly one caller wins (a conditional UPDATE).
+
+    The task `task_id` that claimed a run claims it again (a retry, a redelivery) and resumes it.
+    A team with `team_cap` runs already running (default `MLSEC_CHECK_TEAM_CONCURRENCY`; 0 or
+    None: no cap) gets none more: :class:`TeamAtCapacity` is raised and the run stays queued.
+    """
+    cap = settings.MLSEC_CHECK_TEAM_CONCURRENCY if team_cap is DEFAULT_CAP else team_cap
+    host = (worker or socket.gethostname())[:200]
+    if task_id and CheckRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, task_id=task_id[:64]).update(
+            worker=host, attempts=F("attempts") + 1):
+        log.info("run %s resumed by its task %s", run_id, task_id)
+        return CheckRun.objects.select_related("project__team").get(pk=run_id)
+    with transaction.atomic():
+        team_id = (CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED)
+                   .values_list("project__team_id", flat=True).first())
+        if team_id is None:
+            current = CheckRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            log.info("run %s not claimed: its status is %s", run_id, current or "missing")
+            return None
+        candidates = CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED)
+        if cap:
+            # Claims of one team queue behind this row lock (PostgreSQL), and the count is part of
+            # the UPDATE itself, so two workers can never both take the last free slot.
+            list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True))
+            busy = (CheckRun.objects.filter(status=RunStatus.RUNNING, project__team_id=team_id).order_by()
+                    .values("project__team_id").annotate(n=Count("pk")).values("n"))
+            candidates = candidates.alias(
+                busy=Coalesce(Subquery(busy, output_field=IntegerField()), Value(0))).filter(busy__lt=cap)
+        claimed = candidates.update(status=RunStatus.RUNNING, started_at=timezone.now(), worker=host,
+                                    task_id=task_id[:64], attempts=F("attempts") + 1)
     if not claimed:
-        current = CheckRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
-        log.info("run %s not claimed: its status is %s", run_id, current or "missing")
+        if cap and CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).exists():
+            raise TeamAtCapacity(f"team {team_id} has {cap} running runs")
         return None
     return CheckRun.objects.select_related("project__team").get(pk=run_id)
 
@@ -227,8 +275,11 @@ def record_error(run_id: int, summary: str) -> None:
 
 
 def run_now(run: CheckRun) -> CheckRun:
-    """Claim, execute and finish a queued run in this process (`run_checks --sync`, the worker task)."""
-    claimed = claim_run(run.pk)
+    """Claim, execute and finish a queued run in this process (`run_checks --sync`).
+
+    An operator running checks by hand is not held to the per-team cap of the workers.
+    """
+    claimed = claim_run(run.pk, team_cap=None)
     if claimed is None:
         return CheckRun.objects.get(pk=run.pk)
     return finish_run(claimed, execute_run(claimed))
@@ -249,6 +300,10 @@ def reap_stale_runs(now: dt.datetime | None = None) -> int:
     reaped += CheckRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - QUEUED_TIMEOUT).update(
         status=RunStatus.ERROR, finished_at=now,
         summary="no worker picked this run up within 6 hours; is a worker consuming its queue?")
+    hashing = get_check("model-integrity").time_limit_s + REAP_GRACE_S
+    BaselineApproval.objects.filter(status__in=("queued", "running"),
+                                    requested_at__lt=now - max(QUEUED_TIMEOUT, dt.timedelta(seconds=hashing))).update(
+        status="failed", finished_at=now, detail="no worker finished hashing the artifacts; request it again")
     return reaped
 
 
@@ -281,30 +336,89 @@ def prune_history(*, retention_days: int, now: dt.datetime | None = None) -> dic
 
 # --- baselines ----------------------------------------------------------------------------------
 
+def _may_approve_baseline(actor, project: Project) -> bool:
+    return bool(actor and actor.is_active and (actor.is_officer or actor.is_lead_of(project.team_id)))
+
+
 @transaction.atomic
-def baseline_approve(*, actor, project: Project) -> ArtifactBaseline:
-    """Re-approve the project's model artifacts as they are now (their SHA-256 computed here)."""
-    from .context import context_for
+def baseline_approval_request(*, actor, project: Project) -> BaselineApproval:
+    """Queue the re-approval of the project's model artifacts as they are now (hashed on a worker).
+
+    A request already queued or running for the project is returned instead of a second one.
+    """
+    from .context import targets_for
     from .runners.model_integrity import ModelIntegrityCheck
 
-    if not (actor.is_officer or actor.is_lead_of(project.team_id)):
+    if not _may_approve_baseline(actor, project):
         raise PermissionDenied("Only the team's lead or a security officer can approve the model baseline.")
+    if project.archived_at:
+        raise ValidationError("An archived project is not checked.")
+    if not ModelIntegrityCheck().applies(targets_for(project)):
+        raise ValidationError("This project has no model artifacts configured.")
+    active = BaselineApproval.objects.filter(project=project, status__in=("queued", "running")).first()
+    if active is not None:
+        return active
+    try:
+        with transaction.atomic():
+            approval = BaselineApproval.objects.create(project=project, requested_by=actor)
+    except IntegrityError:  # a concurrent request won the one-active constraint
+        return BaselineApproval.objects.get(project=project, status__in=("queued", "running"))
+    audit_record(actor=actor, action="baseline.approve_requested", obj=project, after={"approval": approval.pk})
+    transaction.on_commit(lambda: _enqueue_approval(approval.pk))
+    return approval
+
+
+def _enqueue_approval(approval_id: int) -> None:
+    from .tasks import approve_baseline_task
+
+    hard = get_check("model-integrity").time_limit_s
+    approve_baseline_task.apply_async(args=[approval_id], queue="heavy", time_limit=hard,
+                                      soft_time_limit=max(1, hard - SOFT_MARGIN_S))
+
+
+def baseline_approval_execute(approval_id: int) -> BaselineApproval | None:
+    """On a worker: hash the artifacts and store them as the approved baseline, or say why not."""
+    from .context import context_for
+    from .runners import run_check
+
+    # "running" too: a retry after a database fault resumes the request (hashing twice is harmless)
+    if not BaselineApproval.objects.filter(pk=approval_id, status__in=("queued", "running")).update(status="running"):
+        return None
+    approval = BaselineApproval.objects.select_related("project__team", "requested_by").get(pk=approval_id)
+    project, actor = approval.project, approval.requested_by
+    if not _may_approve_baseline(actor, project):  # roles may change while the request waits
+        return _approval_end(approval, "failed", "the requester may no longer approve this project's baseline")
     context = context_for(project, "model-integrity")
     context.baseline = None
-    if not ModelIntegrityCheck().applies(context.targets):
-        raise ValidationError("This project has no model artifacts configured.")
-    result = ModelIntegrityCheck().run(context)
-    if result.status == "error":
-        raise ValidationError(f"The artifacts could not be read: {result.summary}")
-    artifacts = result.data.get("artifacts") or {}
-    current = ArtifactBaseline.objects.filter(project=project).first()
+    result = run_check("model-integrity", context)
+    if result.status != "passed":
+        return _approval_end(approval, "failed", f"the artifacts could not be read: {result.summary}")
+    return _approval_store(approval, actor, result.data.get("artifacts") or {})
+
+
+@transaction.atomic
+def _approval_store(approval: BaselineApproval, actor, artifacts: dict) -> BaselineApproval:
+    project = approval.project
+    current = ArtifactBaseline.objects.select_for_update().filter(project=project).first()
     before = dict(current.artifacts) if current else None
-    baseline, _ = ArtifactBaseline.objects.update_or_create(
+    ArtifactBaseline.objects.update_or_create(
         project=project, defaults={"artifacts": artifacts, "approved_by": actor, "approved_at": timezone.now(),
                                    "source_run": None})
     audit_record(actor=actor, action="baseline.approve", obj=project, before={"artifacts": before},
-                 after={"artifacts": artifacts})
-    return baseline
+                 after={"artifacts": artifacts, "approval": approval.pk})
+    approval.artifacts = len(artifacts)
+    return _approval_end(approval, "done", f"{len(artifacts)} artifact(s) approved")
+
+
+def baseline_approval_fail(approval_id: int, detail: str) -> None:
+    BaselineApproval.objects.filter(pk=approval_id, status__in=("queued", "running")).update(
+        status="failed", detail=detail[:2000], finished_at=timezone.now())
+
+
+def _approval_end(approval: BaselineApproval, status: str, detail: str) -> BaselineApproval:
+    approval.status, approval.detail, approval.finished_at = status, detail[:2000], timezone.now()
+    approval.save(update_fields=["status", "detail", "finished_at", "artifacts"])
+    return approval
 
 
 def failing_checks(user):

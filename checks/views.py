@@ -82,16 +82,17 @@ def project_run_checks(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def project_approve_baseline(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the re-approval: a worker hashes the artifacts (never this request)."""
     project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
     try:
-        baseline = services.baseline_approve(actor=request.user, project=project)
+        services.baseline_approval_request(actor=request.user, project=project)
     except PermissionDenied:
         raise
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Baseline approved for {len(baseline.artifacts)} artifacts; model-integrity "
-                                  "compares against it from its next run.")
+        messages.success(request, "Re-approval queued: a worker hashes the artifacts as they are now, and "
+                                  "model-integrity compares against the new baseline from its next run.")
     return redirect(f"/projects/{project.pk}/#checks")
 
 

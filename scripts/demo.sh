@@ -23,7 +23,10 @@ export PORT
 # links to the address actually served.
 export MLSEC_BASE_URL="${MLSEC_BASE_URL:-http://127.0.0.1:${PORT}}"
 VAR="${MLSEC_VAR_DIR:-var}"
-mkdir -p "$VAR/log"
+# The demo's endpoint checks call this portal on 127.0.0.1, a loopback address the checks refuse
+# unless allowed. Production leaves the allow-list empty (docs/checks.md, "Where checks may look").
+export MLSEC_CHECK_ALLOWED_NETWORKS="${MLSEC_CHECK_ALLOWED_NETWORKS:-127.0.0.1/32}"
+mkdir -p "$VAR/log" check-targets
 
 $PY manage.py migrate --noinput >"$VAR/log/migrate.log"
 $PY manage.py load_catalog
@@ -34,7 +37,8 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-.venv/bin/celery -A mlsec_portal worker -Q checks,heavy,reports,maintenance --concurrency 2 \
+# No -Q: a plain worker consumes every queue (checks, heavy, reports, maintenance).
+.venv/bin/celery -A mlsec_portal worker --concurrency 2 \
   --loglevel INFO >"$VAR/log/worker.log" 2>&1 &
 pids+=($!)
 .venv/bin/celery -A mlsec_portal beat --loglevel INFO --schedule "$VAR/celerybeat-schedule" >"$VAR/log/beat.log" 2>&1 &

@@ -93,10 +93,11 @@ def test_project_delete_archives_and_keeps_history(org, api):
     assert org.project.pk not in [p["id"] for p in api(org.officer).get("/api/v1/projects/").data["results"]]
 
 
-def test_check_targets_are_validated(org, api):
+def test_check_targets_are_validated(org, api, team_dir):
     client = api(org.lead)
-    good = {"source_path": "/srv/src/fraud", "dependency_files": ["/srv/src/fraud/requirements.txt"],
-            "model_artifacts": ["/srv/models/fraud/*.pt"], "datasets": ["/srv/data/fraud/*.csv"],
+    files = team_dir(org.team)
+    good = {"source_path": f"{files}/src", "dependency_files": [f"{files}/src/requirements.txt"],
+            "model_artifacts": [f"{files}/models/*.pt"], "datasets": [f"{files}/data/*.csv"],
             "endpoint_url": "https://fraud.internal.example/v1/score"}
     response = client.patch(f"/api/v1/projects/{org.project.pk}/", {"check_targets": good}, format="json")
     assert response.status_code == 200 and response.data["check_targets"] == good

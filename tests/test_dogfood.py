@@ -10,8 +10,7 @@ from web.demo_targets import export_portal_source
 
 @pytest.mark.slow
 def test_the_portals_own_code_passes_its_secrets_and_static_analysis_checks(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    source = export_portal_source()
+    source = export_portal_source(tmp_path / "platform-security" / "mlsec-portal")
     assert (source / "manage.py").exists() and not (source / "var").exists()
     context = CheckContext(targets=CheckTargets(source_path=str(source), dependency_files=[str(source / "requirements.txt")]),
                            allowed_roots=[str(tmp_path)])

@@ -31,10 +31,11 @@ class World:
 
 
 @pytest.fixture
-def world(org, tmp_path):
-    model = tmp_path / "model.safetensors"
+def world(org, team_dir):
+    files = team_dir(org.team)
+    model = files / "model.safetensors"
     model.write_bytes(b"weights")
-    org.project.check_targets = {"model_artifacts": [str(model)], "source_path": str(tmp_path)}
+    org.project.check_targets = {"model_artifacts": [str(model)], "source_path": str(files)}
     org.project.save()
     run = CheckRun.objects.create(project=org.project, definition_id="source-secrets", status="passed",
                                   finished_at=timezone.now(), summary="no secrets")
@@ -138,7 +139,7 @@ CASES = [
     ("check run detail", "get", lambda w: f"/api/v1/check-runs/{w.extra['run'].pk}/", None, _expect(IN_SCOPE)),
     ("baseline read", "get", lambda w: f"/api/v1/projects/{w.org.project.pk}/artifact-baseline/", None, _expect(IN_SCOPE)),
     ("baseline approve", "post", lambda w: f"/api/v1/projects/{w.org.project.pk}/artifact-baseline/", None,
-     _expect(("officer", "lead"))),
+     _expect(("officer", "lead"), ok=202)),
 ]
 
 

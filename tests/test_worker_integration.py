@@ -36,17 +36,18 @@ def celery_app():
     app.conf.task_always_eager = eager
 
 
-@pytest.fixture
-def worker(celery_app, tmp_path):
+def start_worker(tmp_path, queues: list[str]):
+    """A real worker process; `queues` empty: started the way the README says, without -Q."""
     log = tmp_path / "worker.log"
     from django.conf import settings
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.test", "DATABASE_URL": database_url(),
            "MLSEC_TEST_BROKER_EXACT": settings.CELERY_BROKER_URL}
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    narrow = ["-Q", ",".join(queues)] if queues else []
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "mlsec_portal", "worker", "-Q", "checks,heavy,maintenance",
+            [sys.executable, "-m", "celery", "-A", "mlsec_portal", "worker", *narrow,
              "--concurrency", "2", "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -57,13 +58,30 @@ def worker(celery_app, tmp_path):
             pytest.fail("the Celery worker did not start:\n" + log.read_text()[-3000:])
         time.sleep(0.3)
     process.log = log
-    yield process
+    return process
+
+
+def stop_worker(process) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def worker(celery_app, tmp_path):
+    process = start_worker(tmp_path, ["checks", "heavy", "maintenance"])
+    yield process
+    stop_worker(process)
+
+
+@pytest.fixture
+def plain_worker(celery_app, tmp_path):
+    process = start_worker(tmp_path, [])
+    yield process
+    stop_worker(process)
 
 
 def wait_for(predicate, timeout=60.0, what="condition", log: Path | None = None):
@@ -83,7 +101,8 @@ def wait_for(predicate, timeout=60.0, what="condition", log: Path | None = None)
                 f"runs={runs} broker={broker} pending={pending}\n--- worker log ---\n{tail}")
 
 
-def test_checks_queued_through_the_api_finish_on_a_real_worker(org, api, worker, tmp_path):
+def test_checks_queued_through_the_api_finish_on_a_real_worker(org, api, worker, team_dir):
+    tmp_path = team_dir(org.team)
     source = tmp_path / "src"
     source.mkdir()
     (source / "train.py").write_text("import subprocess\n\nsubprocess.call(input(), shell=True)\n")
@@ -130,9 +149,9 @@ def test_a_run_killed_mid_way_is_reaped_as_error(org, api, worker):
         silent.close()
 
 
-def test_two_concurrent_triggers_produce_one_run(org, api, celery_app, tmp_path):
+def test_two_concurrent_triggers_produce_one_run(org, api, celery_app, team_dir):
     # Only the queueing is under test: the messages wait on the broker, no worker runs them.
-    org.project.check_targets = {"source_path": str(tmp_path)}
+    org.project.check_targets = {"source_path": str(team_dir(org.team))}
     org.project.save()
     barrier = threading.Barrier(2)
     answers = []
@@ -152,3 +171,29 @@ def test_two_concurrent_triggers_produce_one_run(org, api, celery_app, tmp_path)
     assert [r.status_code for r in answers] == [202, 202]
     assert len({r.data["check_runs"][0]["id"] for r in answers}) == 1
     assert CheckRun.objects.filter(project=org.project, definition_id="source-secrets").count() == 1
+
+
+def test_the_app_declares_every_queue_so_a_plain_worker_consumes_them_all(celery_app):
+    assert set(celery_app.amqp.queues) == {"checks", "heavy", "reports", "maintenance"}
+    assert celery_app.conf.task_default_queue == "checks"
+
+
+def test_a_worker_started_without_queues_builds_exports_and_runs_model_scans(org, api, plain_worker, team_dir):
+    files = team_dir(org.team)
+    header = b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+    (files / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header + b"\0\0\0\0")
+    org.project.check_targets = {"model_artifacts": [str(files / "model.safetensors")]}
+    org.project.save()
+    from reports.models import Report
+
+    report = api(org.officer).post("/api/v1/reports/", {"scope": "project", "project": org.project.pk,
+                                                       "format": "json"}, format="json")
+    assert report.status_code == 202, report.data
+    runs = api(org.lead).post(f"/api/v1/projects/{org.project.pk}/run-checks/",
+                              {"checks": ["model-serialization"]}, format="json").data["check_runs"]
+    wait_for(lambda: Report.objects.get(pk=report.data["id"]).status in ("ready", "failed"),
+             what="the export on the reports queue", log=plain_worker.log)
+    assert Report.objects.get(pk=report.data["id"]).status == "ready"
+    wait_for(lambda: CheckRun.objects.get(pk=runs[0]["id"]).finished_at, what="the scan on the heavy queue",
+             log=plain_worker.log)
+    assert CheckRun.objects.get(pk=runs[0]["id"]).status == "passed"

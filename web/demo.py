@@ -302,14 +302,18 @@ class DemoBuilder:
         team = teams.get("platform-security")
         if team is None:
             return None
-        from web.demo_targets import export_portal_source
+        from web.demo_targets import demo_root, export_portal_source
 
-        source = export_portal_source()
+        root = demo_root()
+        targets = {}
+        if root is not None:  # the team's own directory, like every other project's files
+            source = export_portal_source(root / team.slug / "mlsec-portal")
+            targets = {"source_path": str(source), "dependency_files": [str(source / "requirements.txt")]}
         project = Project.objects.create(
             team=team, name="MLSec Portal", slug="mlsec-portal", risk_tier=RiskTier.HIGH, lifecycle=Lifecycle.PRODUCTION,
             data_classification=DataClassification.CONFIDENTIAL,
             description="This portal: it holds every team's weaknesses, so it must pass the practices it scores.",
-            check_targets={"source_path": str(source), "dependency_files": [str(source / "requirements.txt")]},
+            check_targets=targets,
         )
         Project.objects.filter(pk=project.pk).update(created_at=self._when(300, 400))
         lead = Membership.objects.get(team=team, user__username="lead-platform-security").user
@@ -339,7 +343,7 @@ class DemoBuilder:
         for index, (project, _) in enumerate(projects):
             careless = index % 3 == 1
             endpoint = f"{base}/api/v1/projects/" if index % 5 == 0 else ""
-            project.check_targets = write_targets(f"{project.team.slug}-{project.slug}", careless, endpoint)
+            project.check_targets = write_targets(project.team.slug, project.slug, careless, endpoint)
             if index % 7 == 3:
                 project.check_opt_outs = {"dataset-sensitive-data": "Synthetic data only; reviewed by the DPO in Q3."}
             changed.append(project)

@@ -1,4 +1,7 @@
-"""Real files for the demo's checks to read, under `var/demo-targets/` (an allowed check root).
+"""Real files for the demo's checks to read, under `<check root>/<team-slug>/<project-slug>/`.
+
+Each team's projects live in the team's own directory under the first check root (the local
+settings use `check-targets/`, git-ignored), the only place that team's checks may read.
 
 Two profiles: a careful team's project (pinned safe dependencies, safetensors weights, masked data)
 and a careless one's (a committed credential, a shell-injection sink, a vulnerable pin, a pickled
@@ -78,12 +81,23 @@ def _write(path: Path, content: str | bytes) -> None:
         path.write_text(content)
 
 
-def write_targets(slug: str, careless: bool, endpoint_url: str = "") -> dict:
-    """Write one project's files and return its `check_targets`."""
-    root = Path(settings.VAR_DIR) / "demo-targets" / slug
+def demo_root() -> Path | None:
+    """The check root the demo writes to: the first one the checks may use (None: no targets)."""
+    from checks.confinement import configured_roots
+
+    roots = configured_roots()
+    return Path(roots[0]) if roots else None
+
+
+def write_targets(team_slug: str, project_slug: str, careless: bool, endpoint_url: str = "") -> dict:
+    """Write one project's files in its team's directory and return its `check_targets`."""
+    base = demo_root()
+    if base is None:
+        return {"endpoint_url": endpoint_url} if endpoint_url else {}
+    root = base / team_slug / project_slug
     _write(root / "src" / "train.py", CARELESS_SOURCE if careless else CLEAN_SOURCE)
     _write(root / "requirements.txt", CARELESS_REQUIREMENTS if careless else CLEAN_REQUIREMENTS)
-    _write(root / "models" / "model.safetensors", _safetensors(len(slug)))
+    _write(root / "models" / "model.safetensors", _safetensors(len(project_slug)))
     if careless:
         _write(root / "models" / "legacy.pkl", pickle.dumps(_Payload(), protocol=4))
         _write(root / "data" / "customers.csv", "id,email,card\n1,ana.ribeiro@example.com,4111 1111 1111 1111\n"
@@ -102,8 +116,8 @@ def write_targets(slug: str, careless: bool, endpoint_url: str = "") -> dict:
     return targets
 
 
-def export_portal_source() -> Path:
-    """The portal's own committed files, as a team would check out its repository for the checks.
+def export_portal_source(target: Path) -> Path:
+    """The portal's own committed files in `target`, as a team would check out its repository.
 
     A working tree also holds `var/` (the demo's generated keys) and virtual environments, which are
     not the code under review. `git archive` gives exactly what is committed; without git (an
@@ -114,7 +128,6 @@ def export_portal_source() -> Path:
     import tarfile
 
     base = Path(settings.BASE_DIR)
-    target = Path(settings.VAR_DIR) / "demo-targets" / "mlsec-portal"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     try:

@@ -8,12 +8,14 @@ from rest_framework.response import Response
 
 from checks import services as check_services
 from checks.api.serializers import (
+    BaselineApprovalSerializer,
     BaselineSerializer,
+    BaselineStateSerializer,
     CheckRunSerializer,
     RunChecksResponseSerializer,
     RunChecksSerializer,
 )
-from checks.models import ArtifactBaseline, CheckRun
+from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
 
 from .. import services
 from ..filtersets import AssessmentFilter, ProjectFilter, RiskAcceptanceFilter
@@ -72,20 +74,21 @@ class ProjectViewSet(viewsets.ModelViewSet):
             "requested_by").order_by("definition_id")
         return Response({"check_runs": CheckRunSerializer(runs, many=True).data}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(methods=["GET"], request=None, responses=BaselineSerializer)
-    @extend_schema(methods=["POST"], request=None, responses=BaselineSerializer)
+    @extend_schema(methods=["GET"], request=None, responses=BaselineStateSerializer)
+    @extend_schema(methods=["POST"], request=None, responses={202: BaselineStateSerializer})
     @action(detail=True, methods=["get", "post"], url_path="artifact-baseline")
     def artifact_baseline(self, request, pk=None):
-        """GET the approved SHA-256 of each model artifact; POST re-approves the files as they are now."""
+        """GET the approved SHA-256 of each model artifact; POST queues their re-approval as they are now
+        (202: a worker hashes them; `approval.status` says when the new baseline is in place)."""
         project = self.get_object()
         if request.method == "POST":
-            baseline = check_services.baseline_approve(actor=request.user, project=project)
-            return Response(BaselineSerializer(baseline).data)
+            check_services.baseline_approval_request(actor=request.user, project=project)
         baseline = ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first()
-        if baseline is None:
-            return Response({"project": project.pk, "artifacts": {}, "approved_by": None, "approved_at": None,
-                             "source_run": None})
-        return Response(BaselineSerializer(baseline).data)
+        state = (BaselineSerializer(baseline).data if baseline else
+                 {"project": project.pk, "artifacts": {}, "approved_by": None, "approved_at": None, "source_run": None})
+        approval = BaselineApproval.objects.filter(project=project).select_related("requested_by").first()
+        state = {**state, "approval": BaselineApprovalSerializer(approval).data if approval else None}
+        return Response(state, status=status.HTTP_202_ACCEPTED if request.method == "POST" else status.HTTP_200_OK)
 
 
 class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

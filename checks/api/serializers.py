@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import ArtifactBaseline, CheckDefinition, CheckRun
+from ..models import ArtifactBaseline, BaselineApproval, CheckDefinition, CheckRun
 
 
 class CheckSerializer(serializers.ModelSerializer):
@@ -52,3 +52,22 @@ class BaselineSerializer(serializers.ModelSerializer):
     class Meta:
         model = ArtifactBaseline
         fields = ["project", "artifacts", "approved_by", "approved_at", "source_run"]
+
+
+class BaselineApprovalSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = BaselineApproval
+        fields = ["id", "status", "requested_by", "requested_at", "finished_at", "detail", "artifacts"]
+
+
+class BaselineStateSerializer(serializers.Serializer):
+    """The approved baseline (empty before the first) and the latest re-approval request."""
+
+    project = serializers.IntegerField()
+    artifacts = serializers.DictField(child=serializers.CharField())
+    approved_by = serializers.CharField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    source_run = serializers.IntegerField(allow_null=True)
+    approval = BaselineApprovalSerializer(allow_null=True, help_text="the latest re-approval request, if any")

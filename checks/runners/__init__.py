@@ -8,9 +8,11 @@ never turns a crash into a pass.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 
+from . import sandbox
 from .base import (
     AdvisorySource,
     BaseCheck,
@@ -55,6 +57,7 @@ REGISTRY: dict[str, type[BaseCheck]] = {
     DatasetSensitiveDataCheck.key: DatasetSensitiveDataCheck,
 }
 
+log = logging.getLogger(__name__)
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
 _QUERY = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s?#]*)[?#]\S*")
 _ASSIGNMENT = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|authorization)(\s*[=:]\s*)\S+")
@@ -78,7 +81,10 @@ def run_check(key: str, ctx: CheckContext, registry: Mapping[str, type[BaseCheck
     A check whose targets do not apply is ``skipped`` ("no target"); that is
     the only way to get ``skipped``.  ``registry`` lets the Django layer pass
     its merged registry (these runners plus DB-bound checks such as
-    ``evidence-freshness``); it defaults to :data:`REGISTRY`.
+    ``evidence-freshness``); it defaults to :data:`REGISTRY`.  A class that
+    declares ``sandbox`` limits runs in a limited child process
+    (:mod:`checks.runners.sandbox`).  A crash is reported by exception type
+    only: an exception's text can quote the file being parsed.
     """
     try:
         check_class = (REGISTRY if registry is None else registry)[key]
@@ -88,11 +94,23 @@ def run_check(key: str, ctx: CheckContext, registry: Mapping[str, type[BaseCheck
         check = check_class()
         if not check.applies(ctx.targets):
             return CheckResult("skipped", "no target configured for this check")
-        result = check.run(ctx)
+        if getattr(check_class, "sandbox", None) is not None and not sandbox.in_child():
+            result = sandbox.run_check_sandboxed(check_class, ctx)
+        else:
+            result = check.run(ctx)
         if not isinstance(result, CheckResult) or result.status not in ("passed", "failed", "error"):
             return CheckResult("error", "check crashed: it returned an invalid result")
         if any(not isinstance(f, Finding) for f in result.findings):
             return CheckResult("error", "check crashed: it returned an invalid finding")
         return result
     except Exception as exc:  # noqa: BLE001 - a crash (incl. Celery's SoftTimeLimitExceeded) must never pass
-        return CheckResult("error", f"check crashed: {type(exc).__name__}: {scrub(str(exc))}")
+        log.warning("check %s crashed: %s at %s", key, type(exc).__name__, _where(exc))
+        return CheckResult("error", f"check crashed: {type(exc).__name__} (the details are in the worker log)")
+
+
+def _where(exc: BaseException) -> str:
+    """Where an exception was raised (file:line), for the log: its message may quote file content."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"

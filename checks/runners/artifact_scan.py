@@ -30,10 +30,18 @@ from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .base import Finding
+from .base import Finding, ResourceLimits
 from .model_formats import NPY_MAGIC, PICKLE_MAGICS, ZIP_MAGICS, FormatError, read_npy_header, validate_safetensors
 from .pickle_policy import POLICY_VERSION, PickleParseError, analyze_pickles, evaluate
-from .pickle_scan import FICKLING_MAX_BYTES, FICKLING_MAX_OPCODES, BoundedReader, ScanOutcome
+from .pickle_scan import (
+    FICKLING_MAX_BYTES,
+    FICKLING_MAX_OPCODES,
+    BoundedReader,
+    PickleWalkError,
+    ScanLimitExceeded,
+    ScanOutcome,
+    walk_pickles,
+)
 
 SCANNER_VERSION = "2026.12.1"  # our own parsers (opcode walk, format readers): bump when they change
 PICKLE_EXT = {".pkl", ".pickle", ".joblib", ".dill", ".dat", ".data", ".sav"}
@@ -41,7 +49,6 @@ TORCH_EXT = {".pt", ".pth", ".bin", ".ckpt"}
 DATA_EXT = {".json", ".txt", ".md", ".rst", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".csv", ".tsv",
             ".html", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".gitattributes", ".gitignore", ".sig"}
 DATA_NAMES = {"license", "readme", "notice", "authors", "changelog", "model.sig"}
-MAX_DECOMPRESSED = 4 * 1024**3
 COMPRESSED_MAGICS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x5d\x00\x00", "lzma"),
                      (b"ZF", "joblib-zlib"), (b"\x78\x01", "zlib"), (b"\x78\x5e", "zlib"), (b"\x78\x9c", "zlib"),
                      (b"\x78\xda", "zlib"))
@@ -52,7 +59,7 @@ KNOWN_SCANNER_FALSE_POSITIVES: dict[tuple[str, str], str] = {
         "fickling blocks the whole joblib module; this class only carries an array's shape and dtype",
 }
 
-_NAME_OK = re.compile(r"^[A-Za-z0-9_.<>\-]{1,160}$")
+_NAME_OK = re.compile(r"^[A-Za-z0-9_.<>/\-]{1,160}$")
 
 
 def scrub(text: str, limit: int = 300) -> str:
@@ -63,7 +70,7 @@ def scrub(text: str, limit: int = 300) -> str:
 
 def safe_name(name: str) -> str:
     """A name read from a file, fit for a finding: printable identifier characters only, no token-like values."""
-    return scrub(name, 160) if _NAME_OK.match(name) else "<unprintable name>"
+    return scrub(name, 160) if _NAME_OK.match(name) else "<a name that is not a Python name or a plain path>"
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,13 @@ class FileReport:
     flagged: dict[str, dict] = field(default_factory=dict)  # name -> {"severity", "reason", "by": set, "forms": set}
     covers: set[str] = field(default_factory=set)  # other files this one reads (ONNX external data), real paths
     allowances: Allowances = field(default_factory=Allowances)
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
+    capped: bool = False  # a scanning limit was hit: nothing else was given the stream
+
+    def cap(self, reason: str) -> None:
+        """Stop at a scanning limit: undecided ("cannot decide"), never a pass."""
+        self.capped = True
+        self.errors.append(f"exceeds a scanning limit: {reason}")
 
     def flag(self, name: str, by: str, severity: str = "critical", reason: str = "", forms=()) -> None:
         entry = self.flagged.setdefault(name, {"severity": severity, "reason": reason, "by": set(), "forms": set()})
@@ -170,11 +184,12 @@ def scan_versions() -> dict[str, str]:
 
 # --- entry point ------------------------------------------------------------------------------
 
-def scan_artifact(real: str, display: str, allowances: Allowances | None = None) -> FileReport:
-    """Classify one file and run every applicable parser and scanner on it."""
+def scan_artifact(real: str, display: str, allowances: Allowances | None = None,
+                  limits: ResourceLimits | None = None) -> FileReport:
+    """Classify one file and run every applicable parser and scanner on it, within ``limits``."""
     from . import formats
 
-    report = FileReport(display, allowances=allowances or Allowances())
+    report = FileReport(display, allowances=allowances or Allowances(), limits=limits or ResourceLimits())
     extra = dict(report.allowances.pickle_globals)
     base = os.path.basename(real).lower()
     ext = os.path.splitext(base)[1]
@@ -194,12 +209,12 @@ def scan_artifact(real: str, display: str, allowances: Allowances | None = None)
             _safetensors(handle, size, report)
         elif head.startswith(NPY_MAGIC):
             report.format = "npy"
-            _picklescan(real, report)
             _npy(handle, 0, size, display, report, extra)
+            _picklescan(real, report)
         elif head.startswith(ZIP_MAGICS):
             report.format = "zip"
-            _picklescan(real, report)
             _zip(real, display, report, extra)
+            _picklescan(real, report)
         elif (ext in TORCH_EXT or ext == ".tar") and _is_tar(handle):
             from .formats.torch_tar import scan_torch_tar
 
@@ -212,9 +227,9 @@ def scan_artifact(real: str, display: str, allowances: Allowances | None = None)
                 _compressed(handle, compression, display, report, extra)
             else:
                 report.format = "pickle"
-                _picklescan(real, report)
                 pickle_stream(lambda: _window(handle, 0, size), display, report, extra,
                               torch=ext in TORCH_EXT, raw=(handle, 0, size))
+                _picklescan(real, report)
         else:
             report.errors.append(f"unsupported artifact format '{ext or 'no extension'}': no scanner handles it")
     return report
@@ -235,6 +250,10 @@ def pickle_stream(open_stream: Callable, name: str, report: FileReport, extra: M
                   torch: bool = False, raw: tuple | None = None, member: str = "") -> None:
     """The allow-list policy, modelscan and fickling over one pickle stream (all its pickles)."""
     where = f" (in {member})" if member else ""
+    if report.capped:
+        return
+    if not _within_limits(open_stream, report, torch, where):
+        return
     try:
         analysis = analyze_pickles(open_stream, legacy_torch=torch)
     except PickleParseError as exc:
@@ -256,6 +275,26 @@ def pickle_stream(open_stream: Callable, name: str, report: FileReport, extra: M
     else:
         with open_stream() as stream:
             second_opinion(report, _fickling(stream.read(end)), "fickling")
+
+
+def _within_limits(open_stream: Callable, report: FileReport, torch: bool, where: str) -> bool:
+    """A streaming opcode walk that stops at the caps before anything that keeps opcodes in memory runs.
+
+    A stream it cannot read to the end (joblib's in-stream array data, raw tensor bytes) is left to
+    the policy walk, which knows those layouts and reports what it cannot parse.
+    """
+    limits = report.limits
+    try:
+        with open_stream() as stream:
+            walk_pickles(stream, legacy_torch=torch, max_opcodes=limits.max_pickle_opcodes,
+                         max_bytes=limits.max_decompressed_bytes)
+    except ScanLimitExceeded as exc:
+        report.cap(f"{exc}{where}")
+        return False
+    except PickleWalkError:
+        return True
+    report.scanned_by.add("opcode-walk")
+    return True
 
 
 def report_analysis(report: FileReport, analysis, extra: Mapping[str, str], where: str = "") -> None:
@@ -312,6 +351,10 @@ def _fickling(data: bytes) -> ScanOutcome:
 def _picklescan(path: str, report: FileReport) -> None:
     from .pickle_scan import picklescan_file
 
+    if report.capped:  # picklescan reads whole members into memory: only within the limits
+        report.opinion("picklescan", "skipped")
+        report.notes.append("picklescan, modelscan and fickling skipped: a scanning limit was exceeded")
+        return
     second_opinion(report, picklescan_file(path), "picklescan")
 
 
@@ -350,11 +393,14 @@ def _prod(shape) -> int:
 
 def _zip(real: str, display: str, report: FileReport, extra) -> None:
     scannable = 0
+    limits = report.limits
     try:
         with zipfile.ZipFile(real) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if len(members) > limits.max_archive_members:
+                report.cap(f"{len(members):,} archive members (at most {limits.max_archive_members:,} are read)")
+                return
+            for info in members:
                 member = f"{display}:{info.filename}"
                 with archive.open(info) as handle:
                     head = handle.read(8)
@@ -368,6 +414,10 @@ def _zip(real: str, display: str, report: FileReport, extra) -> None:
                     continue
                 scannable += 1
                 shown = safe_name(info.filename)
+                if is_pickle and info.file_size > limits.max_decompressed_bytes:
+                    report.cap(f"member {shown} unpacks to {info.file_size:,} bytes (at most "
+                               f"{limits.max_decompressed_bytes:,} are scanned)")
+                    continue
                 if is_npy:
                     with archive.open(info) as handle:
                         _npy(handle, 0, info.file_size, member, report, extra, member=shown)
@@ -441,8 +491,8 @@ def _compressed(handle, compression: str, display: str, report: FileReport, extr
                 total = 0
                 while chunk := stream.read(1 << 20):
                     total += len(chunk)
-                    if total > MAX_DECOMPRESSED:
-                        report.errors.append(f"decompresses to more than {MAX_DECOMPRESSED // 2**30} GiB")
+                    if total > report.limits.max_decompressed_bytes:
+                        report.cap(f"decompresses to more than {report.limits.max_decompressed_bytes:,} bytes")
                         return
                     spool.write(chunk)
         except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:

@@ -75,8 +75,30 @@ class AdvisorySource(Protocol):
     def count(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class ResourceLimits:
+    """Caps on what one run may make a worker parse (a hostile file hits them, an honest one does not).
+
+    ``memory_mb`` bounds the address space of a sandboxed runner's process
+    (:mod:`checks.runners.sandbox`); the others bound the work done on one file and are
+    reported as an ``error`` finding when exceeded ("cannot decide"), never as a pass.
+    """
+
+    memory_mb: int = 1536
+    max_decompressed_bytes: int = 512 * 1024 * 1024  # one pickle stream / archive member
+    max_pickle_opcodes: int = 10_000_000  # one pickle stream
+    max_archive_members: int = 10_000
+
+
 @dataclass
 class CheckContext:
+    """Everything a runner may use: its targets and the boundaries it must stay within.
+
+    ``allowed_roots`` are the only directories it may read (a project's team directories);
+    ``denied_paths`` are never read even inside them (the portal's own files);
+    ``allowed_networks`` are the CIDRs it may connect to although they are not public.
+    """
+
     targets: CheckTargets
     allowed_roots: list[str]
     advisories: AdvisorySource | None = None
@@ -84,6 +106,9 @@ class CheckContext:
     ca_bundle: str | None = None
     now: datetime | None = None
     timeout_s: float = 10.0
+    denied_paths: list[str] = field(default_factory=list)
+    allowed_networks: list[str] = field(default_factory=list)
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
     # model checks: the team's reviewed scan allowances {"pickle-global": {name: reason}, "onnx-domain": {...}}
     allowances: dict | None = None
     # model-integrity: the project's signing policy (checks.runners.signing.SigningPolicy) or None
@@ -107,12 +132,27 @@ class BaseCheck:
     time_limit_s: ClassVar[int]
     heavy: ClassVar[bool] = False
     description: ClassVar[str]
+    # When set, ``run_check`` executes ``run`` in a child process with these limits (it parses
+    # untrusted files); see checks.runners.sandbox. None: runs in the worker process itself.
+    sandbox: ClassVar[SandboxLimits | None] = None
 
     def applies(self, targets: CheckTargets) -> bool:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def run(self, ctx: CheckContext) -> CheckResult:  # pragma: no cover - overridden
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """What a sandboxed runner's child process may use; None takes the context's default.
+
+    ``memory_mb``: address space (RLIMIT_AS); ``cpu_s``: CPU seconds (RLIMIT_CPU), by default
+    the check's ``time_limit_s``.
+    """
+
+    memory_mb: int | None = None
+    cpu_s: int | None = None
 
 
 def combine_status(failed: bool, undecided: bool) -> Status:

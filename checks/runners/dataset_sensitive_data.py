@@ -32,11 +32,13 @@ from .base import (
     CheckResult,
     CheckTargets,
     Finding,
+    SandboxLimits,
     combine_status,
     plural,
 )
 from .paths import PathPolicy
 from .pii import DETECTORS, detect
+from .redaction import label, looks_random
 
 MAX_ROWS = 5000
 MAX_BYTES = 20 * 1024 * 1024
@@ -56,6 +58,7 @@ class DatasetSensitiveDataCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-06", "MLS-16")
     default_schedule: ClassVar[str] = "20 5 * * 0"
     time_limit_s: ClassVar[int] = 600
+    sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
     description: ClassVar[str] = (
         "Samples up to 5,000 rows of each dataset file (CSV, JSON lines, JSON, Parquet) for unmasked e-mail "
         "addresses, payment card numbers passing Luhn, national identifiers and phone numbers. Any unmasked "
@@ -66,7 +69,7 @@ class DatasetSensitiveDataCheck(BaseCheck):
         return any(p.strip() for p in targets.datasets)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy(ctx.allowed_roots, ctx.targets.source_path)
+        policy = PathPolicy.for_context(ctx)
         expansion = policy.expand(ctx.targets.datasets)
         findings = list(expansion.findings)
         for pattern in expansion.unmatched:
@@ -179,9 +182,9 @@ def _read_text(path: str) -> str:
 def safe_label(name: str, position: int) -> str:
     """A column/key name fit for a finding title (never a personal-data value)."""
     name = name.strip()
-    if not name or detect(name) or len(name) > 80:
+    if detect(name):
         return f"column {position}"
-    return name
+    return label(name, f"column {position}")
 
 
 def _delimited(text: str, delimiter: str | None) -> Iterator[Row]:
@@ -195,7 +198,7 @@ def _delimited(text: str, delimiter: str | None) -> Iterator[Row]:
         header = next(reader, None)
         if header is None:
             return
-        if any(detect(cell) for cell in header):  # no header row: the first row is data
+        if any(detect(cell) or looks_random(cell) for cell in header):  # no header row: the first row is data
             names = [f"column {i}" for i in range(1, len(header) + 1)]
             yield list(zip(names, header, strict=True))
         else:
@@ -203,16 +206,16 @@ def _delimited(text: str, delimiter: str | None) -> Iterator[Row]:
         for row in reader:
             extra = [f"column {i}" for i in range(len(names) + 1, len(row) + 1)]
             yield list(zip(names + extra, row, strict=False))  # short rows: missing cells
-    except csv.Error as exc:
-        raise DatasetError(f"malformed CSV ({str(exc)[:80]})") from None
+    except csv.Error:
+        raise DatasetError("malformed CSV (a row could not be split into fields)") from None
 
 
 def flatten(value: object, prefix: str = "") -> Iterator[tuple[str, str]]:
     """(key path, string value) pairs of a JSON-like value; floats/bools/None skipped."""
     if isinstance(value, dict):
         for index, (key, inner) in enumerate(value.items(), start=1):
-            label = safe_label(str(key), index) if not detect(str(key)) else "<key>"
-            yield from flatten(inner, f"{prefix}.{label}" if prefix else label)
+            shown = safe_label(str(key), index) if not detect(str(key)) else "<key>"
+            yield from flatten(inner, f"{prefix}.{shown}" if prefix else shown)
     elif isinstance(value, list):
         for inner in value[:100]:
             yield from flatten(inner, f"{prefix}[]")

@@ -18,12 +18,17 @@ Decisions (PRODUCT.md §4, MLS-03):
   could not run.  The summary says how many could not be verified, so a pass
   on mostly unpinned files is visible as such.  Editable and URL/VCS
   requirements are ``info`` findings for the same reason.
+* The files are parsed in the sandbox (:func:`checks.runners.sandbox.call`, a
+  child process with memory and CPU limits); only the parsed requirements come
+  back, and the advisories (in the database) are matched in the worker.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import ClassVar
 
+from . import sandbox
 from .base import (
     BaseCheck,
     CheckContext,
@@ -36,6 +41,7 @@ from .base import (
 from .lockfiles import parse_dependency_file
 from .osv import fixed_versions, is_affected, record_severity
 from .paths import PathPolicy
+from .requirements import ParsedRequirement
 
 _ISSUE_SEVERITY = {"unpinned": "low", "unverifiable": "info", "cycle": "low", "error": "medium"}
 _ISSUE_TITLE = {"unpinned": "unpinned requirement", "unverifiable": "unverifiable requirement",
@@ -63,29 +69,18 @@ class DependencyVulnerabilityCheck(BaseCheck):
         if advisories is None or advisories.count() == 0:
             return CheckResult("error", "no advisory data imported: import the OSV export first",
                                data={"advisories": 0})
-        policy = PathPolicy(ctx.allowed_roots, ctx.targets.source_path)
-        findings: list[Finding] = []
-        undecided = False
-        requirements = []
-        files_read: list[str] = []
-        issue_counts = {"unpinned": 0, "unverifiable": 0}
-        for entry in ctx.targets.dependency_files:
-            if not entry.strip():
-                continue
-            absolute = policy.absolute(entry.strip())
-            if not policy.is_allowed(absolute):
-                findings.append(policy.outside(absolute))
-                undecided = True
-                continue
-            parsed = parse_dependency_file(absolute, is_allowed=policy.is_allowed, display=policy.display)
-            files_read.extend(parsed.files)
-            requirements.extend(parsed.requirements)
-            for issue in parsed.issues:
-                if issue.kind == "error":
-                    undecided = True
-                issue_counts[issue.kind] = issue_counts.get(issue.kind, 0) + 1
-                findings.append(Finding(_ISSUE_SEVERITY[issue.kind], _ISSUE_TITLE[issue.kind], issue.message,
-                                        issue.ref))
+        try:
+            parsed = sandbox.call(parse_targets, sandbox.plain_context(ctx), memory_mb=ctx.limits.memory_mb,
+                                  cpu_s=self.time_limit_s, wall_s=self.time_limit_s)
+        except sandbox.SandboxError as exc:
+            return CheckResult("error", f"could not decide: {exc}",
+                               [Finding("medium", f"sandbox limit: {exc.kind}", str(exc), "")])
+        findings = [Finding(**f) for f in parsed["findings"]]
+        undecided = bool(parsed["undecided"])
+        files_read = [str(f) for f in parsed["files"]]
+        issue_counts = {str(k): int(v) for k, v in parsed["issue_counts"].items()}
+        requirements = [ParsedRequirement(**{**r, "extras": tuple(r["extras"]), "hashes": tuple(r["hashes"])})
+                        for r in parsed["requirements"]]
 
         vulnerable: dict[tuple[str, str, str], Finding] = {}
         pinned = [r for r in requirements if r.version is not None]
@@ -126,6 +121,34 @@ class DependencyVulnerabilityCheck(BaseCheck):
             "vulnerabilities": [{"package": k[0], "version": k[1], "id": k[2]} for k in sorted(vulnerable)],
             "advisories": advisories.count(),
         })
+
+
+def parse_targets(ctx: CheckContext) -> dict:
+    """Read every dependency file of ``ctx`` (runs in the sandbox); JSON-able for the way back."""
+    policy = PathPolicy.for_context(ctx)
+    findings: list[Finding] = []
+    undecided = False
+    requirements = []
+    files_read: list[str] = []
+    issue_counts = {"unpinned": 0, "unverifiable": 0}
+    for entry in ctx.targets.dependency_files:
+        if not entry.strip():
+            continue
+        absolute = policy.absolute(entry.strip())
+        if not policy.is_allowed(absolute):
+            findings.append(policy.outside(absolute))
+            undecided = True
+            continue
+        parsed = parse_dependency_file(absolute, is_allowed=policy.is_allowed, display=policy.display)
+        files_read.extend(parsed.files)
+        requirements.extend(parsed.requirements)
+        for issue in parsed.issues:
+            if issue.kind == "error":
+                undecided = True
+            issue_counts[issue.kind] = issue_counts.get(issue.kind, 0) + 1
+            findings.append(Finding(_ISSUE_SEVERITY[issue.kind], _ISSUE_TITLE[issue.kind], issue.message, issue.ref))
+    return {"findings": [f.as_dict() for f in findings], "undecided": undecided, "files": files_read,
+            "issue_counts": issue_counts, "requirements": [asdict(r) for r in requirements]}
 
 
 def _rank(severity: str) -> int:

@@ -1,8 +1,11 @@
 """``endpoint-authentication``: an unauthenticated request must be refused.
 
-Sends a ``GET`` and a ``POST`` with an empty JSON object, without any
-credential or cookie, without following redirects, with a timeout and the
-``MLSecPortal-check/1`` User-Agent.  Each answer is classified:
+Sends a ``GET`` and a ``HEAD`` (never a method that changes anything), without
+any credential or cookie, without following redirects, within a total deadline
+per request, with the ``MLSecPortal-check/1`` User-Agent.  The host is resolved
+and vetted by :mod:`checks.runners.netguard` first: a URL that points at the
+worker's own or another internal network is refused before anything is sent,
+unless an administrator allowed that network.  Each answer is classified:
 
 * refused — 401, 403, or a redirect to a login page (another host, or a
   path that looks like a login); only the target host is reported, never the
@@ -14,20 +17,23 @@ credential or cookie, without following redirects, with a timeout and the
   trailing slash, moved API), or no answer at all.
 
 Any accepted → failed; else any undecided → error; else at least one refused
-→ passed; both not applicable → error (wrong URL?).  For HTTPS the
+→ passed; both not applicable → error (wrong URL?).  An endpoint served only
+to ``POST`` answers 405 to both and therefore reads as "cannot decide": sending
+a ``POST`` to someone's model would act on it, which a check must not do.  For HTTPS the
 certificate must verify (system store + CA bundle): if it does not, this check
 cannot decide and says so, pointing to the transport check.
 """
 
 from __future__ import annotations
 
-import http.client
+import logging
 import re
 import ssl
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding
+from .netguard import AddressRefused, parse_networks, request
 from .netutil import (
     USER_AGENT,
     Endpoint,
@@ -36,6 +42,9 @@ from .netutil import (
     parse_endpoint,
     verifying_context,
 )
+
+log = logging.getLogger(__name__)
+METHODS = ("GET", "HEAD")
 
 _LOGIN_HINT = re.compile(r"log-?in|sign-?in|auth|sso|saml|openid|oidc|idp|session|account|/cas\b", re.IGNORECASE)
 REFUSED, NOT_APPLICABLE, ACCEPTED, UNDECIDED = "refused", "not-applicable", "accepted", "undecided"
@@ -48,9 +57,10 @@ class EndpointAuthenticationCheck(BaseCheck):
     default_schedule: ClassVar[str] = "25 1 * * *"
     time_limit_s: ClassVar[int] = 60
     description: ClassVar[str] = (
-        "Sends an unauthenticated GET and an empty-JSON POST to the serving endpoint without credentials, "
-        "cookies or redirect following. Fails when either is answered with 2xx; passes when they are refused "
-        "(401/403 or a redirect to a login page); 5xx or an unreachable endpoint is an error."
+        "Sends an unauthenticated GET and HEAD to the serving endpoint without credentials, cookies or "
+        "redirect following, after refusing internal addresses. Fails when either is answered with 2xx; passes "
+        "when they are refused (401/403 or a redirect to a login page); 5xx or an unreachable endpoint is an "
+        "error."
     )
 
     def applies(self, targets: CheckTargets) -> bool:
@@ -70,13 +80,19 @@ class EndpointAuthenticationCheck(BaseCheck):
         data: dict = {"endpoint": endpoint.display}
         findings: list[Finding] = []
         verdicts: dict[str, str] = {}
-        for method in ("GET", "POST"):
+        networks = parse_networks(ctx.allowed_networks)
+        for method in METHODS:
             try:
-                status, location = _request(endpoint, method, context, ctx.timeout_s)
+                status, location = _request(endpoint, method, context, ctx.timeout_s, networks)
             except ssl.SSLCertVerificationError:
                 return CheckResult("error", "cannot decide: the endpoint's certificate does not verify; fix "
                                             "endpoint-transport first (or configure the CA bundle)", data=data)
-            except (OSError, http.client.HTTPException) as exc:
+            except AddressRefused as exc:
+                log.info("endpoint-authentication refused %s: %s", endpoint.display, exc.reason)
+                return CheckResult("error", f"unreachable: {exc.public}", data=data)
+            except (OSError, ValueError) as exc:
+                log.info("endpoint-authentication %s %s failed: %s", method, endpoint.display,
+                         getattr(exc, "reason", type(exc).__name__))
                 reason = describe_network_error(exc)
                 data[method.lower()] = {"error": reason}
                 verdicts[method] = UNDECIDED
@@ -100,31 +116,23 @@ class EndpointAuthenticationCheck(BaseCheck):
             return CheckResult("error", "cannot decide whether unauthenticated requests are refused", findings, data)
         if REFUSED in values:
             return CheckResult("passed", "unauthenticated requests are refused "
-                                         f"(GET {data['get']['status']}, POST {data['post']['status']})",
+                                         f"(GET {data['get']['status']}, HEAD {data['head']['status']})",
                                findings, data)
-        return CheckResult("error", "neither GET nor POST is served at this URL (404/405): check the endpoint URL",
+        return CheckResult("error", "neither GET nor HEAD is served at this URL (404/405): check the endpoint URL",
                            findings, data)
 
 
-def _request(endpoint: Endpoint, method: str, context: ssl.SSLContext | None,
-             timeout: float) -> tuple[int, str]:
-    if endpoint.scheme == "https":
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            endpoint.host, endpoint.port, timeout=timeout, context=context)
-    else:
-        conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
-    try:
-        body = b"{}" if method == "POST" else None
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.1", "Connection": "close"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        conn.request(method, endpoint.path, body=body, headers=headers)
-        response = conn.getresponse()
-        location = response.getheader("Location", "") or ""
-        response.read(64 * 1024)  # drain a little; the body is never stored
-        return response.status, location
-    finally:
-        conn.close()
+def _request(endpoint: Endpoint, method: str, context: ssl.SSLContext | None, timeout: float,
+             networks: list) -> tuple[int, str]:
+    """One guarded request; a refused address raises before anything is sent."""
+    answer = request(f"{endpoint.scheme}://{_host(endpoint)}:{endpoint.port}{endpoint.path}", method,
+                     allowed=networks, timeout=timeout, context=context, max_body=64 * 1024,
+                     headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.1"})
+    return answer.status, answer.headers.get("location", "")
+
+
+def _host(endpoint: Endpoint) -> str:
+    return f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
 
 
 def classify(endpoint: Endpoint, status: int, location: str) -> tuple[str, str]:

@@ -9,17 +9,21 @@ completes a handshake with a legacy protocol.  An endpoint that cannot be
 reached (refused, DNS, timeout, handshake failure unrelated to the
 certificate) is *error*: the check could not decide.
 
-Only a TLS handshake is made; no HTTP request is sent.
+Only a TLS handshake is made; no HTTP request is sent.  The host is resolved
+and vetted by :mod:`checks.runners.netguard` before anything connects (internal
+addresses are refused unless allowed), each handshake goes to the vetted address
+with the host name for SNI, and each is bounded by a total deadline.
 """
 
 from __future__ import annotations
 
-import socket
+import logging
 import ssl
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding
+from .netguard import Deadline, GuardError, Resolved, open_tls, parse_networks, resolve_allowed
 from .netutil import (
     EndpointError,
     describe_network_error,
@@ -29,6 +33,7 @@ from .netutil import (
     verifying_context,
 )
 
+log = logging.getLogger(__name__)
 EXPIRY_WARNING = timedelta(days=14)
 LEGACY_VERSIONS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
 
@@ -65,12 +70,17 @@ class EndpointTransportCheck(BaseCheck):
             return CheckResult("error", f"the configured CA bundle could not be loaded ({type(exc).__name__})",
                                data=data)
         try:
-            version, cipher, der = _handshake(endpoint.host, endpoint.port, context, ctx.timeout_s)
+            resolved = resolve_allowed(endpoint.host, endpoint.port, parse_networks(ctx.allowed_networks))
+        except GuardError as exc:
+            log.info("endpoint-transport refused %s: %s", endpoint.display, exc.reason)
+            return CheckResult("error", f"unreachable: {exc.public}", data=data)
+        try:
+            version, cipher, der = _handshake(resolved, context, ctx.timeout_s)
         except ssl.SSLCertVerificationError as exc:
             reason = verify_reason(exc)
             data["verified"] = False
             data["verify_error"] = reason
-            info = _unverified_certificate(endpoint.host, endpoint.port, ctx.timeout_s)
+            info = _unverified_certificate(resolved, ctx.timeout_s)
             data.update(info)
             detail = reason
             if info.get("not_after"):
@@ -78,16 +88,21 @@ class EndpointTransportCheck(BaseCheck):
             return CheckResult("failed", f"certificate not trusted: {reason}",
                                [Finding("high", f"certificate verification failed: {reason}", detail,
                                         endpoint.display)], data)
+        except GuardError as exc:
+            log.info("endpoint-transport could not reach %s: %s", endpoint.display, exc.reason)
+            return CheckResult("error", f"unreachable: {describe_network_error(exc)}", data=data)
         except (ssl.SSLError, ConnectionResetError) as exc:
-            legacy = _legacy_probe(endpoint.host, endpoint.port, ctx.timeout_s)
+            legacy = _legacy_probe(resolved, ctx.timeout_s)
             if legacy in LEGACY_VERSIONS:
                 data["tls_version"] = legacy
                 return CheckResult("failed", f"endpoint only offers {legacy}",
                                    [Finding("high", f"legacy protocol {legacy} only",
                                             "the server refused TLS 1.2+ and completed a handshake with "
                                             f"{legacy}", endpoint.display)], data)
+            log.info("endpoint-transport handshake with %s failed: %s", endpoint.display, type(exc).__name__)
             return CheckResult("error", f"unreachable: {describe_network_error(exc)}", data=data)
         except OSError as exc:
+            log.info("endpoint-transport could not reach %s: %s", endpoint.display, type(exc).__name__)
             return CheckResult("error", f"unreachable: {describe_network_error(exc)}", data=data)
 
         data.update({"verified": True, "tls_version": version, "cipher": cipher})
@@ -113,25 +128,25 @@ class EndpointTransportCheck(BaseCheck):
                                      "days", findings, data)
 
 
-def _handshake(host: str, port: int, context: ssl.SSLContext, timeout: float) -> tuple[str, str, bytes]:
-    with socket.create_connection((host, port), timeout=timeout) as raw, \
-            context.wrap_socket(raw, server_hostname=host) as tls:
+def _handshake(resolved: Resolved, context: ssl.SSLContext, timeout: float) -> tuple[str, str, bytes]:
+    """One TLS handshake with a vetted address, finished within ``timeout`` seconds in total."""
+    with Deadline(timeout) as deadline, open_tls(resolved, context, deadline) as tls:
         cipher = tls.cipher()
         return tls.version() or "", cipher[0] if cipher else "", tls.getpeercert(binary_form=True) or b""
 
 
-def _unverified_certificate(host: str, port: int, timeout: float) -> dict:
+def _unverified_certificate(resolved: Resolved, timeout: float) -> dict:
     """Read the presented certificate without trusting it, to report what is wrong with it."""
     try:
-        _, _, der = _handshake(host, port, unverified_context(), timeout)
+        _, _, der = _handshake(resolved, unverified_context(), timeout)
         return certificate_info(der)
     except (OSError, ValueError):
         return {}
 
 
-def _legacy_probe(host: str, port: int, timeout: float) -> str:
+def _legacy_probe(resolved: Resolved, timeout: float) -> str:
     try:
-        version, _, _ = _handshake(host, port, unverified_context(legacy=True), timeout)
+        version, _, _ = _handshake(resolved, unverified_context(legacy=True), timeout)
         return version
     except (OSError, ValueError):
         return ""

@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Callable
 
 from .osv import normalize_name
+from .redaction import package_name
 from .requirements import (
     Issue,
     ParsedRequirement,
@@ -40,6 +41,7 @@ def _toml_lock(data: dict, source: str, result: ParseResult) -> None:
         if not isinstance(package, dict) or not package.get("name"):
             continue
         name, version = str(package["name"]), package.get("version")
+        shown = package_name(name) or f"package #{index}"
         origin = package.get("source") or {}
         kind = origin.get("type") if isinstance(origin, dict) else None
         foreign = kind in ("git", "url", "directory", "file") or (
@@ -49,12 +51,12 @@ def _toml_lock(data: dict, source: str, result: ParseResult) -> None:
             foreign = True
         if foreign:
             where = origin.get("url") or origin.get("git") or origin.get("path") or "" if isinstance(origin, dict) else ""
-            result.issues.append(Issue("unverifiable", f"{name} comes from {kind or 'a non-registry source'} "
+            result.issues.append(Issue("unverifiable", f"{shown} comes from {kind or 'a non-registry source'} "
                                                        f"{safe_url(str(where))}".rstrip(), source, 0))
         elif isinstance(version, str) and version:
             result.requirements.append(_pinned(name, version, f"{source}#{index}"))
         else:
-            result.issues.append(Issue("unpinned", f"{name} has no version in the lock file", source, 0))
+            result.issues.append(Issue("unpinned", f"{shown} has no version in the lock file", source, 0))
 
 
 def _pipfile_lock(data: dict, source: str, result: ParseResult) -> None:
@@ -62,14 +64,15 @@ def _pipfile_lock(data: dict, source: str, result: ParseResult) -> None:
         for name, entry in (data.get(section) or {}).items():
             if not isinstance(entry, dict):
                 continue
+            shown = package_name(str(name)) or f"an entry of [{section}]"
             version = str(entry.get("version", ""))
             if version.startswith("==") and not version.startswith("==="):
                 result.requirements.append(_pinned(name, version[2:], f"{source}#{section}"))
             elif any(k in entry for k in ("git", "path", "file", "editable")):
                 where = entry.get("git") or entry.get("file") or entry.get("path") or ""
-                result.issues.append(Issue("unverifiable", f"{name} comes from {safe_url(str(where))}", source))
+                result.issues.append(Issue("unverifiable", f"{shown} comes from {safe_url(str(where))}", source))
             else:
-                result.issues.append(Issue("unpinned", f"{name} is not pinned to one version", source))
+                result.issues.append(Issue("unpinned", f"{shown} is not pinned to one version", source))
 
 
 def parse_dependency_file(path: str, is_allowed: Callable[[str], bool] | None = None,

@@ -44,7 +44,7 @@ class ModelIntegrityCheck(BaseCheck):
         return any(p.strip() for p in targets.model_artifacts)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy(ctx.allowed_roots, ctx.targets.source_path)
+        policy = PathPolicy.for_context(ctx)
         expansion = policy.expand(ctx.targets.model_artifacts)
         findings = list(expansion.findings)
         for pattern in expansion.unmatched:

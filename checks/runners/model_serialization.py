@@ -9,6 +9,13 @@ safetensors files are parsed by their own readers (:mod:`checks.runners.formats`
 A high or critical finding fails the artifact.  A file nobody could parse completely is *error*,
 never clean.  The verdict records the policy, parser and scanner versions
 (``data["scanners"]``) so a rescan after an upgrade can tell what changed.
+
+Hostile files are expected, so the check runs in the sandbox (:mod:`checks.runners.sandbox`: memory
+and CPU limits on a child process), and a bounded opcode walk goes over every pickle stream before
+anything else reads it, with the caps of ``ctx.limits``: an archive with more members than
+``max_archive_members``, a member or stream larger than ``max_decompressed_bytes``, or a stream with
+more than ``max_pickle_opcodes`` opcodes is an *error* ("exceeds a scanning limit") and is never
+handed to the policy walk, picklescan, modelscan or fickling.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from .base import (
     CheckResult,
     CheckTargets,
     Finding,
+    ResourceLimits,
+    SandboxLimits,
     combine_status,
     plural,
 )
@@ -35,6 +44,7 @@ class ModelSerializationCheck(BaseCheck):
     default_schedule: ClassVar[str] = "40 3 * * *"
     time_limit_s: ClassVar[int] = 900
     heavy: ClassVar[bool] = True
+    sandbox: ClassVar[SandboxLimits] = SandboxLimits()
     description: ClassVar[str] = (
         "Scans the configured model artifacts without ever loading them: pickle-based files (pickle, joblib, "
         "PyTorch, NumPy) against an allow-list of safe reconstructors with picklescan, modelscan and fickling as "
@@ -46,7 +56,7 @@ class ModelSerializationCheck(BaseCheck):
         return any(p.strip() for p in targets.model_artifacts)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy(ctx.allowed_roots, ctx.targets.source_path)
+        policy = PathPolicy.for_context(ctx)
         expansion = policy.expand(ctx.targets.model_artifacts)
         findings = list(expansion.findings)
         for pattern in expansion.unmatched:
@@ -62,7 +72,7 @@ class ModelSerializationCheck(BaseCheck):
         for item in ordered:
             try:
                 artifacts[item.display] = sha256_file(item.real)
-                report = inspect_artifact(item.real, item.display, allowances)
+                report = inspect_artifact(item.real, item.display, allowances, ctx.limits)
                 if item.real in covered and report.verdict == "error":
                     # raw tensor bytes of an ONNX model: parsed as its external data, not as a model of its own
                     files[item.display] = {"format": "onnx external data", "verdict": "clean", "scanned_by": ["onnx"],
@@ -71,6 +81,12 @@ class ModelSerializationCheck(BaseCheck):
             except OSError as exc:
                 undecided.append(item.display)
                 findings.append(Finding("medium", "artifact unreadable", f"{type(exc).__name__}", item.display))
+                continue
+            except MemoryError:
+                undecided.append(item.display)
+                findings.append(Finding("medium", "artifact exceeds a scanning limit",
+                                        f"parsing it needs more than the memory limit of {ctx.limits.memory_mb} MB",
+                                        item.display))
                 continue
             except Exception as exc:  # noqa: BLE001 - one hostile file must not hide the verdicts on the others
                 undecided.append(item.display)
@@ -86,7 +102,8 @@ class ModelSerializationCheck(BaseCheck):
                 bad.append(item.display)
             elif verdict == "error":
                 undecided.append(item.display)
-                title = "unsupported artifact format" if report.format == "unsupported" else "artifact could not be parsed"
+                title = ("artifact exceeds a scanning limit" if report.capped else
+                         "unsupported artifact format" if report.format == "unsupported" else "artifact could not be parsed")
                 findings.append(Finding("medium", title, "; ".join(report.errors)[:600], item.display))
             elif verdict == "not-a-model":
                 findings.append(Finding("info", "not a model artifact, skipped", "", item.display))
@@ -115,9 +132,10 @@ class ModelSerializationCheck(BaseCheck):
         return CheckResult(status, summary, findings, data)
 
 
-def inspect_artifact(real: str, display: str, allowances: Allowances | None = None) -> FileReport:
-    """One artifact's report (format, verdict, findings, what each scanner said)."""
-    return scan_artifact(real, display, allowances)
+def inspect_artifact(real: str, display: str, allowances: Allowances | None = None,
+                     limits: ResourceLimits | None = None) -> FileReport:
+    """One artifact's report (format, verdict, findings, what each scanner said), within ``limits``."""
+    return scan_artifact(real, display, allowances, limits)
 
 
 def _allowances(ctx: CheckContext) -> Allowances:

@@ -1,13 +1,15 @@
 """Shared networking helpers for the endpoint checks (standard library only).
 
 Certificates are verified against the system store plus, when configured, the
-project's extra CA bundle; hostnames are always checked.  Error texts never
-include URL credentials or query strings.
+project's extra CA bundle; hostnames are always checked.  Every connection goes
+through :mod:`checks.runners.netguard` (resolve first, refuse internal
+addresses, connect to the vetted address, a total deadline).  Error texts never
+include URL credentials or query strings, and connection failures are reported
+coarsely ("could not connect") so that findings cannot map which ports answer.
 """
 
 from __future__ import annotations
 
-import socket
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -96,18 +98,17 @@ def unverified_context(legacy: bool = False) -> ssl.SSLContext:
 
 
 def describe_network_error(exc: BaseException) -> str:
-    """A short, secret-free reason for an unreachable endpoint."""
-    if isinstance(exc, socket.gaierror):
-        return "DNS lookup failed"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "connection timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset by the server"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS handshake failed ({exc.reason or type(exc).__name__})"
-    return f"{type(exc).__name__}: {str(exc)[:120]}"
+    """A short, secret-free reason for a failed exchange that maps no port.
+
+    Refused, reset, timed out, a non-TLS or non-HTTP service, a deadline: all read the same, so
+    a team cannot tell an open internal port from a closed one. The guard's precise reason stays
+    in the worker log.
+    """
+    from .netguard import GuardError
+
+    if isinstance(exc, GuardError):
+        return exc.public
+    return "could not connect"
 
 
 def verify_reason(exc: ssl.SSLCertVerificationError) -> str:

@@ -4,8 +4,10 @@ Check targets are typed in by project members, so a target is untrusted input:
 ``/etc/passwd`` as a dataset or a symlink inside the repository pointing at
 ``/root/.ssh`` must never be read.  Every path is resolved with
 ``os.path.realpath`` (symlinks followed) and must lie inside one of the
-allowed roots *before* anything is opened; otherwise it becomes an error
-finding "outside the allowed check roots".
+allowed roots — the project's *team* directories, see ``checks.confinement``
+— and outside every denied path (the portal's own files) *before* anything is
+opened; otherwise it becomes an error finding "outside the allowed check
+roots".
 
 Relative targets are resolved against the project's ``source_path`` when it is
 set, else against the first allowed root.
@@ -52,20 +54,22 @@ class Expansion:
 class PathPolicy:
     """Resolves targets and enforces the allowed roots."""
 
-    def __init__(self, allowed_roots: Iterable[str], base_dir: str = "") -> None:
+    def __init__(self, allowed_roots: Iterable[str], base_dir: str = "", denied: Iterable[str] = ()) -> None:
         self.roots = [os.path.realpath(r) for r in allowed_roots if r]
+        self.denied = [os.path.realpath(d) for d in denied if d]
         base = base_dir or (self.roots[0] if self.roots else os.sep)
         self.base = os.path.abspath(base)
 
+    @classmethod
+    def for_context(cls, ctx) -> PathPolicy:
+        """The policy of one run: its roots, its denied paths, relative paths from its source path."""
+        return cls(ctx.allowed_roots, ctx.targets.source_path, getattr(ctx, "denied_paths", ()))
+
     def is_allowed(self, path: str) -> bool:
         real = os.path.realpath(path)
-        for root in self.roots:
-            try:
-                if os.path.commonpath([real, root]) == root:
-                    return True
-            except ValueError:  # different drives (Windows)
-                continue
-        return False
+        if any(is_within(real, denied) for denied in self.denied):
+            return False
+        return any(is_within(real, root) for root in self.roots)
 
     def absolute(self, path: str) -> str:
         path = os.path.expanduser(path) if path.startswith("~") else path
@@ -152,6 +156,19 @@ class PathPolicy:
             else:
                 out.unmatched.append(self.display(absolute))
         return out
+
+
+def is_within(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (both already absolute and normalised)."""
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:  # different drives (Windows), relative mixed with absolute
+        return False
+
+
+def static_prefix(pattern: str) -> str:
+    """The directory part of a glob before its first wildcard (``/a/b/*/c`` → ``/a/b``)."""
+    return _static_prefix(pattern)
 
 
 def _static_prefix(pattern: str) -> str:

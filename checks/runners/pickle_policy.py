@@ -292,7 +292,8 @@ class _Machine:
         except PickleParseError as exc:
             raise PickleParseError(f"pickle #{index}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - genops raises ValueError; garbage can raise others
-            raise PickleParseError(f"pickle #{index} does not parse: {type(exc).__name__}: {str(exc)[:160]}") from None
+            # The exception's text may quote the bytes read (a key, a configuration line): never shown.
+            raise PickleParseError(f"pickle #{index} does not parse ({type(exc).__name__})") from None
         if index == 1 and not self.inline:
             self.out.first_is_torch_magic = ints == [TORCH_MAGIC]
         self.out.pickles += 1

@@ -31,6 +31,10 @@ class PickleWalkError(ValueError):
     """The bytes are not a sequence of complete pickles."""
 
 
+class ScanLimitExceeded(PickleWalkError):
+    """The stream is larger than the scanners may be given (opcodes or bytes): undecidable."""
+
+
 class BoundedReader(io.RawIOBase):
     """A read-only window on a stream that never asks for more than remains.
 
@@ -78,7 +82,8 @@ class BoundedReader(io.RawIOBase):
         return data
 
 
-def walk_pickles(stream: IO[bytes], count: int | None = None, legacy_torch: bool = False) -> tuple[int, bool, int]:
+def walk_pickles(stream: IO[bytes], count: int | None = None, legacy_torch: bool = False,
+                 max_opcodes: int | None = None, max_bytes: int | None = None) -> tuple[int, bool, int]:
     """Disassemble consecutive pickles with :func:`pickletools.genops`.
 
     With ``count`` None, every byte up to EOF must belong to a complete pickle;
@@ -88,21 +93,34 @@ def walk_pickles(stream: IO[bytes], count: int | None = None, legacy_torch: bool
     magic, protocol, sys_info, object, storage keys).  Returns the number of
     pickles, whether the first one is the legacy PyTorch magic number, and the
     number of opcodes read.
+
+    ``max_opcodes`` and ``max_bytes`` stop the walk with :class:`ScanLimitExceeded` as soon as
+    the stream holds more than the other scanners (which keep every opcode in memory) may be
+    given. Error texts name positions and exception types, never the bytes read: a file that is
+    not a pickle may be a key or a configuration file.
     """
     pickles, first_is_magic, opcodes = 0, False, 0
+    position = 0
     while count is None or pickles < count:
         if not stream.read(1):
             break
         stream.seek(-1, io.SEEK_CUR)
         ints = []
         try:
-            for opcode, arg, _pos in pickletools.genops(stream):
+            for opcode, arg, pos in pickletools.genops(stream):
                 opcodes += 1
+                position = pos or position
+                if max_opcodes is not None and opcodes > max_opcodes:
+                    raise ScanLimitExceeded(f"more than {max_opcodes:,} pickle opcodes (the scanning limit)")
+                if max_bytes is not None and position > max_bytes:
+                    raise ScanLimitExceeded(f"a pickle stream larger than {max_bytes:,} bytes (the scanning limit)")
                 if pickles == 0 and isinstance(arg, int) and opcode.name in ("LONG1", "LONG4", "LONG", "INT"):
                     ints.append(arg)
+        except ScanLimitExceeded:
+            raise
         except Exception as exc:  # noqa: BLE001 - genops raises ValueError, garbage can raise others
-            raise PickleWalkError(f"pickle #{pickles + 1} does not parse: {type(exc).__name__}: "
-                                  f"{str(exc)[:160]}") from None
+            raise PickleWalkError(f"pickle #{pickles + 1} does not parse near byte {position} "
+                                  f"({type(exc).__name__})") from None
         if pickles == 0:
             first_is_magic = ints == [TORCH_MAGIC]
             if first_is_magic and legacy_torch:
@@ -124,6 +142,7 @@ class ScanOutcome:
     errors: list[str] = field(default_factory=list)
     scanned_by: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    capped: bool = False  # a scanning limit was hit: the other scanners were not given the stream
 
     def flag(self, callable_name: str, scanner: str) -> None:
         self.dangerous.setdefault(callable_name, set()).add(scanner)
@@ -135,6 +154,7 @@ class ScanOutcome:
         self.errors += other.errors
         self.scanned_by |= other.scanned_by
         self.notes += other.notes
+        self.capped = self.capped or other.capped
 
 
 def picklescan_file(path: str) -> ScanOutcome:
@@ -145,7 +165,7 @@ def picklescan_file(path: str) -> ScanOutcome:
     try:
         result = scan_file_path(path)
     except Exception as exc:  # noqa: BLE001 - any scanner failure means undecidable, not a crash
-        out.errors.append(f"picklescan could not scan it ({type(exc).__name__}: {str(exc)[:160]})")
+        out.errors.append(f"picklescan could not scan it ({type(exc).__name__})")
         return out
     for item in result.globals:
         name = f"{item.module}.{item.name}"
@@ -178,13 +198,13 @@ def modelscan_pickle(name: str, stream: IO[bytes], offset: int = 0) -> ScanOutco
     try:
         results = scan_pickle_bytes(Model(name, stream), DEFAULT_SETTINGS, "pickle", True, offset)
     except Exception as exc:  # noqa: BLE001 - any scanner failure means undecidable, not a crash
-        out.errors.append(f"modelscan could not scan it ({type(exc).__name__}: {str(exc)[:160]})")
+        out.errors.append(f"modelscan could not scan it ({type(exc).__name__})")
         return out
     for issue in results.issues:
         out.flag(f"{issue.details.module}.{issue.details.operator}", "modelscan")
-    for error in results.errors:
-        out.errors.append(f"modelscan: {getattr(error, 'message', str(error))[:200]}")
-    if not results.errors:
+    if results.errors:  # modelscan's messages quote the parser's exception, which can quote the file
+        out.errors.append(f"modelscan reported {len(results.errors)} parse error(s)")
+    else:
         out.scanned_by.add("modelscan")
     return out
 
@@ -198,14 +218,14 @@ def modelscan_file(path: str) -> ScanOutcome:
         scanner = ModelScan()
         scanner.scan(path)
     except Exception as exc:  # noqa: BLE001 - any scanner failure means undecidable, not a crash
-        out.errors.append(f"modelscan could not scan it ({type(exc).__name__}: {str(exc)[:160]})")
+        out.errors.append(f"modelscan could not scan it ({type(exc).__name__})")
         return out
     for issue in scanner.issues.all_issues:
         out.flag(f"{issue.details.module}.{issue.details.operator}", "modelscan")
-    for error in scanner.errors:
-        out.errors.append(f"modelscan: {getattr(error, 'message', str(error))[:200]}")
+    if scanner.errors:
+        out.errors.append(f"modelscan reported {len(scanner.errors)} error(s)")
     if not scanner.scanned and not out.dangerous:
-        reasons = "; ".join(sorted({s.message for s in scanner.skipped})) or "no scanner accepted the file"
+        reasons = "; ".join(sorted({s.message.split(":")[0] for s in scanner.skipped})) or "no scanner accepted the file"
         out.errors.append(f"modelscan did not scan it ({reasons[:200]})")
     elif not scanner.errors:
         out.scanned_by.add("modelscan")

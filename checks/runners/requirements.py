@@ -11,7 +11,11 @@ file, cycles are detected, and every include is checked against the caller's
 
 Environment markers are kept but not evaluated: the worker's interpreter is
 not the project's, so a requirement guarded by a marker is still audited.
-URLs are reported without credentials or query strings.
+URLs are reported without credentials or query strings.  A line is quoted
+only through a package name that looks like one
+(:func:`checks.runners.redaction.package_name`): a line of a key file or an
+``.env`` file that happens to parse as a bare requirement is reported by file
+and line number, never by its text.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from urllib.parse import urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .osv import normalize_name
+from .redaction import looks_random, package_name
 
 IssueKind = Literal["unpinned", "unverifiable", "error", "cycle"]
 
@@ -81,7 +86,9 @@ def safe_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
+    # a path segment may be a token (registry URLs such as /simple/<token>/): shown as "…"
+    path = "/".join("…" if looks_random(segment) else segment for segment in parts.path.split("/"))
+    return f"{parts.scheme}://{host}{path}" if parts.scheme else path
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
@@ -127,8 +134,8 @@ def parse_requirement_line(line: str, source: str = "", number: int = 0) -> Pars
                      source, number)
     try:
         req = Requirement(spec)
-    except InvalidRequirement as exc:
-        return Issue("error", f"invalid requirement: {str(exc).splitlines()[0][:120]}", source, number)
+    except InvalidRequirement:
+        return Issue("error", f"line {number} is not a valid requirement (its text is not shown)", source, number)
     normalized = normalize_name(req.name)
     if req.url:
         return Issue("unverifiable", f"{req.name} @ {safe_url(req.url)} is a direct URL reference",
@@ -140,6 +147,14 @@ def parse_requirement_line(line: str, source: str = "", number: int = 0) -> Pars
         extras=tuple(sorted(req.extras)), marker=str(req.marker or ""), hashes=tuple(hashes),
         source=source, line=number,
     )
+
+
+def unpinned_message(parsed: ParsedRequirement, number: int) -> str:
+    name = package_name(parsed.name)
+    if name is None:
+        return (f"line {number} is not pinned to one version (its text is not shown: it does not look like a "
+                "package name; is this a requirements file?)")
+    return f"{name} ({parsed.specifier or 'any version'}) is not pinned to one version"
 
 
 def parse_requirements(path: str, is_allowed: Callable[[str], bool] | None = None,
@@ -187,6 +202,10 @@ def _parse_file(path: str, result: ParseResult, stack: list[str], done: set[str]
         if flag in _INCLUDE or head.startswith("-r") and len(head) > 2 and not head.startswith("--"):
             target = (value if eq else rest.strip()) if flag in _INCLUDE else head[2:]
             target = target.strip().strip("'\"")
+            if looks_random(target):
+                result.issues.append(Issue("error", f"the file included on line {number} has a name that looks like "
+                                                    "a key, not a file name; it was not followed", source, number))
+                continue
             if re.match(r"^[a-z]+://", target, re.IGNORECASE):
                 result.issues.append(Issue("error", f"remote include {safe_url(target)} was not fetched",
                                            source, number))
@@ -194,9 +213,10 @@ def _parse_file(path: str, result: ParseResult, stack: list[str], done: set[str]
             include = os.path.join(os.path.dirname(path), os.path.expanduser(target))
             _parse_file(os.path.normpath(include), result, stack, done, is_allowed, show, source, number)
         elif flag in _EDITABLE or head.startswith("-e") and not head.startswith("--"):
-            target = (value if eq else rest.strip()) if flag in _EDITABLE else head[2:] + rest
-            result.issues.append(Issue("unverifiable", f"editable requirement {safe_url(target.strip())} "
-                                                       "has no pinned version", source, number))
+            target = ((value if eq else rest.strip()) if flag in _EDITABLE else head[2:] + rest).strip()
+            shown = f"on line {number}" if looks_random(target) else safe_url(target)
+            result.issues.append(Issue("unverifiable", f"editable requirement {shown} has no pinned version",
+                                       source, number))
         elif line.startswith("-"):
             continue  # --index-url, -i, --extra-index-url, -f, -c, --trusted-host, --pre …: not packages
         else:
@@ -206,7 +226,5 @@ def _parse_file(path: str, result: ParseResult, stack: list[str], done: set[str]
             else:
                 result.requirements.append(parsed)
                 if parsed.version is None:
-                    spec = parsed.specifier or "any version"
-                    result.issues.append(Issue("unpinned", f"{parsed.name} ({spec}) is not pinned to one version",
-                                               source, number))
+                    result.issues.append(Issue("unpinned", unpinned_message(parsed, number), source, number))
     stack.pop()

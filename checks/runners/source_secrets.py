@@ -25,6 +25,7 @@ from .base import (
     CheckResult,
     CheckTargets,
     Finding,
+    SandboxLimits,
     combine_status,
     plural,
 )
@@ -44,6 +45,7 @@ class SourceSecretsCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-13", "MLS-01")
     default_schedule: ClassVar[str] = "35 2 * * *"
     time_limit_s: ClassVar[int] = 300
+    sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
     description: ClassVar[str] = (
         "Scans the project's source tree with detect-secrets (all built-in plugins) for committed credentials "
         "such as cloud keys, tokens and private keys. Any detected secret fails the check; findings name the "
@@ -57,7 +59,7 @@ class SourceSecretsCheck(BaseCheck):
         from detect_secrets import SecretsCollection
         from detect_secrets.settings import default_settings
 
-        policy = PathPolicy(ctx.allowed_roots, ctx.targets.source_path)
+        policy = PathPolicy.for_context(ctx)
         root, problem = policy.resolve_dir(ctx.targets.source_path)
         if root is None:
             return CheckResult("error", f"source path unusable: {problem.title}", [problem])

@@ -32,6 +32,7 @@ from .base import (
     CheckResult,
     CheckTargets,
     Finding,
+    SandboxLimits,
     combine_status,
 )
 from .paths import PathPolicy, walk_files
@@ -42,7 +43,10 @@ _QUOTED = re.compile(r"""(['"]).*?\1""")
 
 
 def redact(text: str) -> str:
-    return _QUOTED.sub("'<redacted>'", text)
+    """bandit's text without quoted literals (B105–B107 quote the password) or token-like words."""
+    from . import scrub
+
+    return scrub(_QUOTED.sub("'<redacted>'", text), limit=400)
 
 
 class SourceStaticAnalysisCheck(BaseCheck):
@@ -51,6 +55,7 @@ class SourceStaticAnalysisCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-13",)
     default_schedule: ClassVar[str] = "50 2 * * 1"
     time_limit_s: ClassVar[int] = 300
+    sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
     description: ClassVar[str] = (
         "Runs bandit over the Python files of the project's source tree. High-severity issues such as "
         "shell=True subprocess calls, eval of input or unsafe deserialisation fail the check; medium and "
@@ -61,7 +66,7 @@ class SourceStaticAnalysisCheck(BaseCheck):
         return bool(targets.source_path.strip())
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy(ctx.allowed_roots, ctx.targets.source_path)
+        policy = PathPolicy.for_context(ctx)
         root, problem = policy.resolve_dir(ctx.targets.source_path)
         if root is None:
             return CheckResult("error", f"source path unusable: {problem.title}", [problem])

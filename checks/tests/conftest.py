@@ -22,12 +22,27 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from checks.runners import sandbox
 from checks.runners.base import CheckContext, CheckTargets
 
 
+@pytest.fixture(autouse=True)
+def _runner_unit_tests_run_in_process(request, monkeypatch):
+    """The runner unit tests patch the process that runs the runner (``forbid_loading`` replaces
+    ``pickle.load``, others break an import): they run it in-process, as the sandbox's child would.
+    The sandbox has its own tests, and the service and worker tests go through it."""
+    if request.module.__name__.rsplit(".", 1)[-1].startswith("test_runner_"):
+        monkeypatch.setattr(sandbox, "in_child", lambda: True)
+
+
+LOCAL_ONLY = ["127.0.0.1/32"]  # the allow-list the runner tests use: their servers listen on 127.0.0.1
+
+
 def make_ctx(root: Path, **targets) -> CheckContext:
-    extra = {k: targets.pop(k) for k in ("advisories", "baseline", "ca_bundle", "now", "timeout_s", "allowances", "signing")
-             if k in targets}
+    names = ("advisories", "baseline", "ca_bundle", "now", "timeout_s", "allowed_networks", "denied_paths", "limits",
+             "allowances", "signing")
+    extra = {k: targets.pop(k) for k in names if k in targets}
+    extra.setdefault("allowed_networks", LOCAL_ONLY)
     return CheckContext(targets=CheckTargets(**targets), allowed_roots=[str(root)], **extra)
 
 
@@ -116,9 +131,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", "2")
         self.end_headers()
-        self.wfile.write(b"{}")
+        if self.command != "HEAD":
+            self.wfile.write(b"{}")
 
-    do_GET = do_POST = _answer
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _answer
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass

@@ -39,11 +39,11 @@ def public_pem() -> str:
 
 # --- scan allowances ------------------------------------------------------------------------------
 
-def test_a_reviewed_allowance_lets_only_its_own_teams_model_pass(org, tmp_path):
-    for project, name in ((org.project, "mine"), (org.other_project, "theirs")):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "model.pkl").write_bytes(stack_global_form(*CUSTOM.rsplit(".", 1)))
-        set_targets(project, tmp_path / name)
+def test_a_reviewed_allowance_lets_only_its_own_teams_model_pass(org, team_dir):
+    for project in (org.project, org.other_project):
+        folder = team_dir(project.team)
+        (folder / "model.pkl").write_bytes(stack_global_form(*CUSTOM.rsplit(".", 1)))
+        set_targets(project, folder)
     assert scan_now(org.project).status == RunStatus.FAILED
     allowance = policy_services.scan_allowance_create(
         actor=org.officer, team=org.team, kind="pickle-global", name=CUSTOM,
@@ -130,28 +130,28 @@ def test_the_signing_policy_api_is_set_by_the_lead_or_an_officer_and_audited(org
     assert "BEGIN PUBLIC KEY" not in str(event.changes)
 
 
-def test_a_required_signature_fails_model_integrity_of_an_unsigned_project(org, tmp_path):
-    (tmp_path / "m").mkdir()
-    (tmp_path / "m" / "weights.bin").write_bytes(b"\0" * 16)
-    set_targets(org.project, tmp_path / "m")
+def test_a_required_signature_fails_model_integrity_of_an_unsigned_project(org, team_dir):
+    folder = team_dir(org.team)
+    (folder / "weights.bin").write_bytes(b"\0" * 16)
+    set_targets(org.project, folder)
     policy_services.signing_policy_set(actor=org.officer, project=org.project, required=True,
                                        signers=[{"name": "release", "kind": "key", "material": public_pem()}])
     (run,) = services.queue_runs(project=org.project, keys=["model-integrity"])
     run = services.run_now(run)
     assert run.status == RunStatus.FAILED
-    assert any(f["title"] == "model not signed: m" for f in run.findings)
+    assert any(f["title"] == f"model not signed: {folder.name}" for f in run.findings), run.findings
     assert not ArtifactBaseline.objects.filter(project=org.project).exists()  # never baselined unsigned
 
 
 # --- rescan after an upgrade (done-when item 4) ----------------------------------------------------
 
-def test_after_a_version_bump_the_rescan_covers_current_verdicts_only_and_reports_changes(org, tmp_path, monkeypatch):
+def test_after_a_version_bump_the_rescan_covers_current_verdicts_only_and_reports_changes(org, team_dir, monkeypatch):
     from checks.runners import artifact_scan
 
     for project, name in ((org.project, "a"), (org.other_project, "b")):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "model.pkl").write_bytes(stack_global_form(*CUSTOM.rsplit(".", 1)))
-        set_targets(project, tmp_path / name)
+        folder = team_dir(project.team)
+        (folder / "model.pkl").write_bytes(stack_global_form(*CUSTOM.rsplit(".", 1)))
+        set_targets(project, folder)
     policy_services.scan_allowance_create(actor=org.officer, team=org.team, kind="pickle-global", name=CUSTOM,
                                           reason="reviewed: stores tensors only (SEC-1)")
     old_current = scan_now(org.project)
@@ -165,7 +165,11 @@ def test_after_a_version_bump_the_rescan_covers_current_verdicts_only_and_report
     nothing = rescan_after_upgrade()
     assert nothing.rescanned == [] and nothing.unchanged_versions == 2
 
-    # The scanner is upgraded (its recorded version bumps) and the team's allowance was withdrawn.
+    # The scanner is upgraded (its recorded version bumps) and the team's allowance was withdrawn. The
+    # bump is made in this process, so the runner runs here too (as the sandbox's child would).
+    from checks.runners import sandbox
+
+    monkeypatch.setattr(sandbox, "in_child", lambda: True)
     monkeypatch.setattr(artifact_scan, "SCANNER_VERSION", "2099.1.0")
     ScanAllowance.objects.all().delete()
     report = rescan_after_upgrade()
@@ -182,14 +186,14 @@ def test_after_a_version_bump_the_rescan_covers_current_verdicts_only_and_report
     assert again.rescanned == [] and again.unchanged_versions == 2  # superseded runs are never rescanned
 
 
-def test_archived_projects_are_not_rescanned(org, tmp_path, monkeypatch):
+def test_archived_projects_are_not_rescanned(org, team_dir, monkeypatch):
     from django.utils import timezone
 
     from checks.runners import artifact_scan
 
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "model.pkl").write_bytes(b"\x80\x04N.")
-    set_targets(org.project, tmp_path / "a")
+    folder = team_dir(org.team)
+    (folder / "model.pkl").write_bytes(b"\x80\x04N.")
+    set_targets(org.project, folder)
     scan_now(org.project)
     org.project.archived_at = timezone.now()
     org.project.save(update_fields=["archived_at"])

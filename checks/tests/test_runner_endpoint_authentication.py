@@ -20,7 +20,7 @@ def test_401_passes_and_request_carries_no_credentials(tmp_path, serve):
     server = serve(status=401)
     result = check(tmp_path, f"http://127.0.0.1:{server.port}/v1/predict?x=1")
     assert result.status == "passed", result.summary
-    assert [m for m, _ in server.seen] == ["GET", "POST"]
+    assert [m for m, _ in server.seen] == ["GET", "HEAD"]
     for _, headers in server.seen:
         lowered = {k.lower(): v for k, v in headers.items()}
         assert "authorization" not in lowered and "cookie" not in lowered
@@ -37,14 +37,14 @@ def test_200_fails(tmp_path, serve):
     assert result.summary.startswith("endpoint answers unauthenticated requests")
 
 
-def test_post_only_open_fails(tmp_path, serve):
-    server = serve(per_method={"GET": 401, "POST": 201})
+def test_head_only_open_fails(tmp_path, serve):
+    server = serve(per_method={"GET": 401, "HEAD": 200})
     result = check(tmp_path, f"http://127.0.0.1:{server.port}")
-    assert result.status == "failed" and "POST" in result.summary
+    assert result.status == "failed" and "HEAD" in result.summary
 
 
-def test_405_on_get_and_401_on_post_passes(tmp_path, serve):
-    server = serve(per_method={"GET": 405, "POST": 401})
+def test_405_on_get_and_401_on_head_passes(tmp_path, serve):
+    server = serve(per_method={"GET": 405, "HEAD": 401})
     assert check(tmp_path, f"http://127.0.0.1:{server.port}").status == "passed"
 
 

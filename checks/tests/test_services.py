@@ -166,9 +166,12 @@ def test_the_reaper_ends_abandoned_and_forgotten_runs_as_error(org):
     assert services.finish_run(running, CheckResult("passed", "late")).status == "error"
 
 
-def test_a_crashing_check_ends_as_error_and_the_others_still_run(org, monkeypatch, tmp_path):
+def test_a_crashing_check_ends_as_error_and_the_others_still_run(org, monkeypatch, team_dir):
+    from checks.runners import sandbox
     from checks.runners.source_secrets import SourceSecretsCheck
 
+    tmp_path = team_dir(org.team)
+    monkeypatch.setattr(sandbox, "in_child", lambda: True)  # the patched `run` below lives in this process
     (tmp_path / "app.py").write_text("print('hello')\n")
     set_targets(org.project, source_path=str(tmp_path))
 
@@ -182,7 +185,8 @@ def test_a_crashing_check_ends_as_error_and_the_others_still_run(org, monkeypatc
     assert results["source-static-analysis"].status == "passed"
 
 
-def test_dependency_check_uses_imported_advisories_and_errors_without_them(org, tmp_path):
+def test_dependency_check_uses_imported_advisories_and_errors_without_them(org, team_dir):
+    tmp_path = team_dir(org.team)
     (tmp_path / "requirements.txt").write_text("numpy==1.21.0  # pinned\nrequests[socks]==2.31.0\n")
     set_targets(org.project, dependency_files=[str(tmp_path / "requirements.txt")])
     (run,) = services.queue_runs(project=org.project, keys=["dependency-vulnerabilities"])
@@ -205,7 +209,9 @@ def test_dependency_check_uses_imported_advisories_and_errors_without_them(org, 
     assert any("GHSA-fx5c-h9f6-rv7c" in f["title"] and "1.22.0" in f["detail"] for f in run.findings)
 
 
-def test_model_integrity_records_a_baseline_fails_on_change_and_passes_after_reapproval(org, tmp_path):
+def test_model_integrity_records_a_baseline_fails_on_change_and_passes_after_reapproval(
+        org, team_dir, django_capture_on_commit_callbacks):
+    tmp_path = team_dir(org.team)
     model = tmp_path / "model.safetensors"
     model.write_bytes(b"weights v1")
     set_targets(org.project, model_artifacts=[str(tmp_path / "*.safetensors")])
@@ -217,13 +223,15 @@ def test_model_integrity_records_a_baseline_fails_on_change_and_passes_after_rea
     run = services.run_now(run)
     assert run.status == "failed" and "model.safetensors" in json.dumps(run.findings)
     with pytest.raises(PermissionDenied):
-        services.baseline_approve(actor=org.member, project=org.project)
-    services.baseline_approve(actor=org.lead, project=org.project)
+        services.baseline_approval_request(actor=org.member, project=org.project)
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's part, run eagerly here
+        services.baseline_approval_request(actor=org.lead, project=org.project)
     (run,) = services.queue_runs(project=org.project, keys=["model-integrity"])
     assert services.run_now(run).status == "passed"
 
 
-def test_model_serialization_fails_on_a_malicious_pickle_through_the_pipeline(org, tmp_path):
+def test_model_serialization_fails_on_a_malicious_pickle_through_the_pipeline(org, team_dir):
+    tmp_path = team_dir(org.team)
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(Pickled()))  # written, never loaded
     set_targets(org.project, model_artifacts=[str(tmp_path / "model.pkl")])
     (run,) = services.queue_runs(project=org.project, keys=["model-serialization"])
@@ -250,7 +258,8 @@ def test_evidence_freshness_wants_recent_accepted_evidence(org):
     assert services.run_now(run).status == "passed"
 
 
-def test_run_checks_command_runs_synchronously(org, tmp_path, capsys):
+def test_run_checks_command_runs_synchronously(org, team_dir, capsys):
+    tmp_path = team_dir(org.team)
     (tmp_path / "app.py").write_text("import subprocess\nsubprocess.call(input(), shell=True)\n")
     set_targets(org.project, source_path=str(tmp_path))
     call_command("run_checks", "--project", str(org.project.pk), "--check", "source-static-analysis", "--sync")

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("MLSEC_VAR_DIR", BASE_DIR / "var"))
@@ -249,6 +250,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "checks"
+# Every queue the portal routes to. A worker started without -Q (`celery -A mlsec_portal worker`,
+# as the README says) consumes all of them; `-Q checks` or `-Q heavy` narrows a specialised worker.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("checks", "heavy", "reports", "maintenance")]
 CELERY_TASK_ROUTES = {
     "checks.tasks.run_check_task": {"queue": "checks"},
     "checks.tasks.rescan_models_after_upgrade": {"queue": "heavy"},
@@ -266,7 +270,17 @@ MLSEC_MAX_UPLOAD_MB = env_int("MLSEC_MAX_UPLOAD_MB", 25)
 MLSEC_EVIDENCE_KEYS = env_list("MLSEC_EVIDENCE_KEY")  # comma-separated: first encrypts, all decrypt
 MLSEC_SIGNING_KEY = os.environ.get("MLSEC_SIGNING_KEY", "")  # PEM (or path to PEM) of the Ed25519 key
 MLSEC_AUDIT_KEYS = env_list("MLSEC_AUDIT_KEY")  # comma-separated: first keys new audit events, all verify
-MLSEC_CHECK_ROOTS = env_list("MLSEC_CHECK_ROOTS")  # directories checks may read; empty = none
+# Check workers: each team reads only <root>/<team-slug>/ under these roots (or a root an
+# administrator assigns it); the portal's own files are never read (checks/confinement.py).
+MLSEC_CHECK_ROOTS = env_list("MLSEC_CHECK_ROOTS")
+MLSEC_CHECK_PROTECTED_PATHS = env_list("MLSEC_CHECK_PROTECTED_PATHS")  # more paths no check may read
+# CIDRs the checks may connect to although they are loopback/private/link-local (empty: none).
+MLSEC_CHECK_ALLOWED_NETWORKS = env_list("MLSEC_CHECK_ALLOWED_NETWORKS")
+MLSEC_CHECK_MEMORY_MB = env_int("MLSEC_CHECK_MEMORY_MB", 2048)  # address space of a sandboxed runner
+MLSEC_CHECK_MAX_DECOMPRESSED_MB = env_int("MLSEC_CHECK_MAX_DECOMPRESSED_MB", 512)  # one pickle stream
+MLSEC_CHECK_MAX_PICKLE_OPCODES = env_int("MLSEC_CHECK_MAX_PICKLE_OPCODES", 5_000_000)
+MLSEC_CHECK_MAX_ARCHIVE_MEMBERS = env_int("MLSEC_CHECK_MAX_ARCHIVE_MEMBERS", 10_000)
+MLSEC_CHECK_TEAM_CONCURRENCY = env_int("MLSEC_CHECK_TEAM_CONCURRENCY", 2)  # running runs per team; 0 = no cap
 MLSEC_CHECK_CA_BUNDLE = os.environ.get("MLSEC_CHECK_CA_BUNDLE", "") or None
 MLSEC_WEBHOOK_URL = os.environ.get("MLSEC_WEBHOOK_URL", "")
 MLSEC_RETENTION_DAYS = env_int("MLSEC_RETENTION_DAYS", 400)

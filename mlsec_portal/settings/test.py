@@ -20,7 +20,11 @@ MLSEC_EVIDENCE_KEYS = [os.environ.setdefault("MLSEC_TEST_EVIDENCE_KEY", Fernet.g
 MLSEC_SIGNING_KEY = local_signing_key(VAR_DIR / "test")
 MLSEC_AUDIT_KEYS = [os.environ.setdefault("MLSEC_TEST_AUDIT_KEY", secrets.token_urlsafe(48))]  # noqa: F405
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="mlsec-test-media-"))
-MLSEC_CHECK_ROOTS = [tempfile.gettempdir()]
+# One check root per test session (inherited by the workers the integration tests start); each
+# team's files go under <root>/<team-slug>/ (the `team_dir` fixture). The runners' unit tests
+# pass their own roots. The tests' servers listen on 127.0.0.1, which the checks may reach.
+MLSEC_CHECK_ROOTS = [os.environ.setdefault("MLSEC_TEST_CHECK_ROOT", tempfile.mkdtemp(prefix="mlsec-test-check-roots-"))]  # noqa: F405
+MLSEC_CHECK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

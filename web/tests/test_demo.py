@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from assessments.models import Answer, Assessment, Project
 from checks.models import Advisory, CheckRun
+from checks.registry import check_keys
 from evidence.models import Evidence
 from scoring.models import ScoreSnapshot
 from web.demo import DEMO_PASSWORD
@@ -18,8 +19,8 @@ from web.self_assessment import SELF_ASSESSMENT
 
 @pytest.fixture
 def demo(db, settings, tmp_path, django_capture_on_commit_callbacks):
-    settings.VAR_DIR = tmp_path
-    settings.MLSEC_CHECK_ROOTS = [str(tmp_path), str(settings.BASE_DIR)]
+    settings.VAR_DIR = tmp_path / "var"
+    settings.MLSEC_CHECK_ROOTS = [str(tmp_path / "check-targets")]
     call_command("seed_demo", history_days=3)
 
 
@@ -41,6 +42,41 @@ def test_the_demo_checks_are_queued_on_real_targets_with_fictional_advisories(de
     assert CheckRun.objects.filter(status="queued").count() > 50
     careless = Project.objects.exclude(check_targets={}).first()
     assert careless.check_targets["dependency_files"][0].endswith("requirements.txt")
+
+
+def test_every_demo_project_keeps_its_files_in_its_own_teams_directory_and_every_check_is_exercised(demo, settings):
+    from checks.confinement import check_targets_validate, team_check_roots
+
+    root = settings.MLSEC_CHECK_ROOTS[0]
+    projects = list(Project.objects.exclude(check_targets={}).select_related("team"))
+    assert len({p.team_id for p in projects}) > 3
+    for project in projects:
+        check_targets_validate(team=project.team, targets=project.check_targets)  # raises when outside
+        (own,) = team_check_roots(project.team)
+        assert own == f"{root}/{project.team.slug}"
+        for path in [project.check_targets.get("source_path", ""), *project.check_targets.get("datasets", [])]:
+            assert not path or path.startswith(own + "/")
+    queued = set(CheckRun.objects.filter(status="queued").values_list("definition_id", flat=True))
+    assert queued == set(check_keys())
+
+
+def test_the_local_settings_never_make_the_project_folder_a_check_root(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.local", "MLSEC_VAR_DIR": str(tmp_path)}
+    env.pop("MLSEC_CHECK_ROOTS", None)
+    script = "import json; from django.conf import settings as s; print(json.dumps(s.MLSEC_CHECK_ROOTS))"
+    roots = json.loads(subprocess.run([sys.executable, "-c", script], env=env, cwd=settings.BASE_DIR, check=True,
+                                      capture_output=True, text=True).stdout)
+    base = os.path.realpath(settings.BASE_DIR)
+    assert roots == [os.path.join(base, "check-targets")]
+    for root in roots:
+        assert os.path.commonpath([os.path.realpath(root), base]) != os.path.realpath(root)  # never above BASE_DIR
 
 
 def test_the_demo_keeps_evidence_and_history(demo):

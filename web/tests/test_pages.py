@@ -138,18 +138,19 @@ def test_an_auditor_reads_but_cannot_review_or_edit(web, org):
     assert assessment.status == AssessmentStatus.SUBMITTED
 
 
-def test_a_lead_creates_a_project_and_starts_an_assessment(web, org):
+def test_a_lead_creates_a_project_and_starts_an_assessment(web, org, team_dir):
     client = web(org.lead)
+    files = team_dir(org.team)
     response = client.post("/teams/fraud/projects/new/", {
         "name": "Chargeback predictor", "slug": "chargebacks", "risk_tier": "high", "lifecycle": "development",
-        "data_classification": "confidential", "source_path": "/srv/src/chargebacks",
-        "dependency_files": "/srv/src/chargebacks/requirements.txt\n", "model_artifacts": "", "datasets": "",
+        "data_classification": "confidential", "source_path": f"{files}/src",
+        "dependency_files": f"{files}/src/requirements.txt\n", "model_artifacts": "", "datasets": "",
         "endpoint_url": "https://chargebacks.internal/v1",
     })
     assert response.status_code == 302
     project = org.team.projects.get(slug="chargebacks")
-    assert project.check_targets == {"source_path": "/srv/src/chargebacks", "endpoint_url": "https://chargebacks.internal/v1",
-                                     "dependency_files": ["/srv/src/chargebacks/requirements.txt"]}
+    assert project.check_targets == {"source_path": f"{files}/src", "endpoint_url": "https://chargebacks.internal/v1",
+                                     "dependency_files": [f"{files}/src/requirements.txt"]}
     client.post(f"/projects/{project.pk}/assessments/start/", {"cycle": "2026-Q4"})
     assert Assessment.objects.get(project=project).answers.count() == 25
 
