@@ -25,7 +25,6 @@ from django.utils import timezone
 from accounts.models import User
 from checks.models import CheckRun
 from reports.models import Report
-from reports.renderers import pdf as pdf_module
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,8 +50,8 @@ def demo(db, settings, tmp_path, django_capture_on_commit_callbacks):
 
 def test_the_demo_organisation_pdf_and_zip_for_today_and_30_days_back_are_ready_and_the_zip_verifies(
         demo, api, client, tmp_path, django_capture_on_commit_callbacks):
-    longest = max(len(run.findings) for run in CheckRun.objects.all())
-    assert longest > getattr(pdf_module, "FINDINGS_SHOWN", 25)  # the demo holds a long finding list
+    # (The demo's longest finding list is short since each team's checks read only its own directory;
+    # reports/tests/test_pdf_layout.py renders a run of 1,000 findings.)
     auditor = api(demo)
     month_ago = (timezone.localdate() - dt.timedelta(days=30)).isoformat()
     reports = {}

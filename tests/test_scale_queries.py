@@ -1,6 +1,7 @@
 """The dashboard and the scorecard API cost the same queries (at most 15) for 20 and for 2,000 projects."""
 
 import datetime as dt
+from types import SimpleNamespace
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -49,7 +50,10 @@ def queries(client, url) -> int:
     return len(ctx.captured_queries)
 
 
-def test_scorecard_and_dashboard_cost_the_same_queries_for_20_and_2000_projects(org, client):
+def test_scorecard_and_dashboard_cost_the_same_queries_for_20_and_2000_projects(org, client, monkeypatch):
+    # The catalogue version is cached for a minute: on a loaded machine a 2,000-project request can
+    # outlast that between the warm-up and the measured request, which would count one query more.
+    monkeypatch.setattr("controls.models.time", SimpleNamespace(monotonic=lambda: 0.0))
     client.force_login(org.officer)
     grow(teams=2, projects_per_team=9)  # 18 + the fixture's 2 = 20 projects
     snapshot_scores()

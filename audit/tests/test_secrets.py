@@ -81,8 +81,8 @@ def test_no_secret_is_written_to_the_trail_whatever_it_is_called(org, secrets_of
     })
     event.refresh_from_db()
     stored = json.dumps([event.changes, event.object_id, event.object_repr])
-    for secret in ("s3cr3t-value-123", "abc123def", "pbkdf2_sha256$", "BEGIN PRIVATE KEY", "JBSWY3DPEHPK3PXP", token.key,
-                   token.digest):  # pragma: allowlist secret
+    for secret in ("s3cr3t-value-123", "abc123def", "pbkdf2_sha256$", "BEGIN PRIVATE KEY", "JBSWY3DPEHPK3PXP",  # pragma: allowlist secret
+                   token.key, token.digest):
         assert secret not in stored, secret
     assert event.changes["after"]["risk_tier"] == "high" and event.changes["after"]["password"] == ""
     assert verify_chain().ok

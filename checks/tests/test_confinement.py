@@ -133,9 +133,13 @@ def test_protected_paths_cover_keys_media_database_and_credentials(settings, tmp
     key_file = tmp_path / "signing.pem"
     settings.MLSEC_SIGNING_KEY = str(key_file)
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    if name == "database":
+        # An embedded SQLite file is a path a check could read; a PostgreSQL database is not.
+        settings.DATABASES = {**settings.DATABASES, "extra": {"ENGINE": "django.db.backends.sqlite3",
+                                                             "NAME": str(tmp_path / "portal.sqlite3")}}
     expected = {
         "var": settings.VAR_DIR, "media": tmp_path / "media", "secrets": Path(settings.BASE_DIR) / "secrets",
-        "signing key": key_file, "database": settings.DATABASES["default"]["NAME"],
+        "signing key": key_file, "database": tmp_path / "portal.sqlite3",
         "ssh": Path(os.path.expanduser("~/.ssh")),
     }[name]
     assert os.path.realpath(str(expected)) in protected_paths()
