@@ -1,5 +1,7 @@
 """The framework views cost the same queries for 20 and for 2,000 projects (timings: `make bench`)."""
 
+from types import SimpleNamespace
+
 from assessments.models import Project
 from scoring.services import snapshot_scores
 from tests.test_scale_queries import grow, queries
@@ -16,7 +18,8 @@ def classify_all() -> None:
         Project.objects.filter(pk__in=ids).update(ai_act_role=role, ai_act_risk_class=risk_class)
 
 
-def test_framework_views_cost_the_same_queries_for_20_and_2000_projects(org, client):
+def test_framework_views_cost_the_same_queries_for_20_and_2000_projects(org, client, monkeypatch):
+    monkeypatch.setattr("controls.models.time", SimpleNamespace(monotonic=lambda: 0.0))  # see tests/test_scale_queries.py
     client.force_login(org.officer)
     grow(teams=2, projects_per_team=9)  # 18 + the fixture's 2 = 20 projects
     classify_all()
