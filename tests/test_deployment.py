@@ -72,6 +72,29 @@ def test_env_example_lists_every_setting_of_the_api_contract():
         assert setting in names or setting in text, setting
 
 
+# Read by the settings but deliberately not passed by Compose: production forces DEBUG off; the image
+# sets the media root; `PORT` is the demo's (README); the others configure the test suite.
+NOT_FOR_THE_CONTAINERS = {"DJANGO_DEBUG", "PORT", "MLSEC_MEDIA_ROOT", "MLSEC_STATIC_ROOT", "MLSEC_VAR_DIR", "DATABASE_CONN_MAX_AGE",
+                          "DJANGO_SETTINGS_MODULE", "MLSEC_TEST_BROKER_DIR", "MLSEC_TEST_BROKER_EXACT", "PYTEST_XDIST_WORKER"}
+
+
+def settings_read() -> set[str]:
+    """Every environment variable the settings modules read."""
+    pattern = re.compile(r"""(?:env_bool|env_int|env_list|environ\.get|environ\[)\(?["']([A-Z][A-Z0-9_]+)["']""")
+    return {name for path in (ROOT / "mlsec_portal" / "settings").glob("*.py") for name in pattern.findall(path.read_text())}
+
+
+def test_every_setting_the_portal_reads_is_in_env_example_and_reaches_the_application_containers():
+    example = set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", (ROOT / ".env.example").read_text()))
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    passed = set(compose["x-app"]["environment"])
+    wanted = settings_read() - NOT_FOR_THE_CONTAINERS
+    assert {"MLSEC_AUDIT_KEY", "MLSEC_TOKEN_TTL_HOURS", "MLSEC_CHECK_ROOTS"} <= wanted  # the pattern finds them
+    assert sorted(wanted - example) == [], "settings .env.example does not document"
+    # A value set in .env that Compose never hands to web and worker would be silently ignored.
+    assert sorted(wanted - passed) == [], "settings docker-compose.yml does not pass to the application"
+
+
 def test_the_dockerfile_builds_what_the_compose_file_runs():
     dockerfile = (ROOT / "Dockerfile").read_text()
     for line in dockerfile.splitlines():

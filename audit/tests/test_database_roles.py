@@ -72,6 +72,19 @@ def test_the_application_role_can_only_append_to_and_read_the_audit_trail(org, r
     assert verify_chain().ok
 
 
+def test_the_web_containers_start_up_steps_succeed_as_the_application_role_once_the_owner_migrated(roles):
+    """docker/entrypoint.sh runs `migrate` and `load_catalog` before serving: as the application role,
+    after the owner's migrate, neither has a table to create, so the web service still starts."""
+    owner, app = roles
+    run(f"SET LOCAL ROLE {owner}")
+    call_command("grant_app_role", app)
+    run(f"SET LOCAL ROLE {app}")
+    with transaction.atomic():
+        call_command("migrate", "--noinput", verbosity=0)
+        call_command("load_catalog", stdout=io.StringIO())
+    assert "must be owner" in refused("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only")
+
+
 def test_the_role_command_prints_its_statements_and_refuses_the_owner_itself(roles):
     owner, app = roles
     run(f"SET LOCAL ROLE {owner}")

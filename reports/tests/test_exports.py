@@ -163,6 +163,16 @@ def test_another_teams_lead_gets_404_for_a_report_and_its_download(filled, api, 
     assert api(filled.auditor).get(f"/api/v1/reports/{report.pk}/download/").status_code == 200
 
 
+def test_a_member_of_the_same_team_does_not_see_the_export_its_lead_asked_for(filled, api,
+                                                                            django_capture_on_commit_callbacks):
+    report = export(api, filled.lead, django_capture_on_commit_callbacks, scope="team", team="fraud", format="csv")
+    member = api(filled.member)
+    assert member.get(f"/api/v1/reports/{report.pk}/").status_code == 404
+    assert member.get(f"/api/v1/reports/{report.pk}/download/").status_code == 404
+    assert str(report.pk) not in member.get("/api/v1/reports/").content.decode()
+    assert api(filled.officer).get(f"/api/v1/reports/{report.pk}/").status_code == 200
+
+
 def test_the_export_command_writes_the_requested_format(filled, tmp_path):
     target = tmp_path / "org.zip"
     call_command("export_report", "--scope", "org", "--format", "zip", "--output", str(target))
