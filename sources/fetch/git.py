@@ -85,9 +85,7 @@ def fetch(source, workspace: str, limits: Limits) -> Materialised:
                 raise FetchError(f"The ref of {source.describe()} does not name a commit.") from None
             if commit.type_name != b"commit":
                 raise FetchError(f"The ref of {source.describe()} does not name a commit.")
-            _check_size(source, repo, commit.tree, limits)
-            repo.refs[b"HEAD"] = commit.id
-            repo.reset_index(commit.tree)
+            _write_tree(source, repo, commit.tree, checkout, limits)
         finally:
             repo.close()
     finally:
@@ -110,18 +108,28 @@ def fetch(source, workspace: str, limits: Limits) -> Materialised:
     return Materialised(source, root, revision, sorted(files, key=lambda f: f.path), prefixes=[(f"{source.name}:", "")])
 
 
-def _check_size(source, repo, tree_id: bytes, limits: Limits) -> None:
-    """Refuse a tree beyond the file-count or byte limits before writing it out."""
+def _write_tree(source, repo, tree_id: bytes, checkout: str, limits: Limits) -> None:
+    """Write the commit's regular files (symbolic links and submodules are not written: a link could
+    point out of the workspace), refusing a tree beyond the file-count or byte limits."""
     from dulwich.object_store import iter_tree_contents
 
     count = total = 0
     for entry in iter_tree_contents(repo.object_store, tree_id):
+        if entry.mode & 0o170000 != 0o100000:
+            continue
+        parts = entry.path.decode("utf-8", "replace").split("/")
+        if any(p in ("", ".", "..", ".git") for p in parts):
+            continue
+        blob = repo.object_store[entry.sha]
         count += 1
-        if entry.mode & 0o170000 == 0o100000:
-            total += repo.object_store[entry.sha].raw_length()
+        total += blob.raw_length()
         if count > limits.max_files or total > limits.max_bytes:
             raise FetchError(f"{source.describe()} is larger than the limits of a check run "
                              f"({limits.max_files} files, {limits.max_bytes // (1024 * 1024)} MB).")
+        target = os.path.join(checkout, *parts)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(blob.as_raw_string())
 
 
 def probe(source, limits: Limits) -> str:
