@@ -38,6 +38,10 @@ def project_create(*, actor, team: Team, **fields) -> Project:
     project.full_clean()
     project.save()
     audit_record(actor=actor, action="project.create", obj=project, after=snapshot(project, ("team", *PROJECT_FIELDS)))
+    if project.check_targets:
+        from sources.services import mirror_check_targets
+
+        mirror_check_targets(project)
     return project
 
 
@@ -56,6 +60,10 @@ def project_update(*, actor, project: Project, **fields) -> Project:
     old, new = diff(before, snapshot(project, PROJECT_FIELDS))
     if new:
         audit_record(actor=actor, action="project.update", obj=project, before=old, after=new)
+    if "check_targets" in new:
+        from sources.services import mirror_check_targets
+
+        mirror_check_targets(project)
     return project
 
 

@@ -110,6 +110,9 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_approve_baseline": request.user.is_officer or request.user.is_lead_of(project.team_id),
         "can_start": project.can_start_assessment(request.user) and not project.archived_at,
     }
+    from sources.views import project_sources_context
+
+    context.update(project_sources_context(project, request.user, current.reviewed_at if current else None))
     return render(request, "assessments/project_detail.html", context)
 
 

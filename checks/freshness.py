@@ -26,6 +26,7 @@ class EvidenceFreshnessCheck(BaseCheck):
     practices = tuple(POLICY)
     default_schedule = "40 5 * * *"
     time_limit_s = 60
+    source_kinds = ()  # reads the portal's own evidence, no source
     description = (
         "Reads the project's accepted evidence for audits (MLS-08), security training (MLS-10, MLS-25) and "
         "incident response (MLS-17). Fails when a practice has no accepted evidence or the newest is older "

@@ -67,6 +67,10 @@ class CheckRun(models.Model):
     # A decided run (passed/failed) is superseded when a newer decided run of the same check on the
     # same project finishes; the verdict that counts at time T has finished_at <= T < superseded_at.
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # The source the run fetched and its exact revision ({"commit"}, {"objects": [...]}, {"model", "version",
+    # "run_id"}); with several sources, `source` is empty and `revision` is {"sources": [...]}.
+    source = models.ForeignKey("sources.Source", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    revision = models.JSONField(default=dict, blank=True)
 
     objects = CheckRunQuerySet.as_manager()
 
@@ -107,6 +111,8 @@ class ArtifactBaseline(models.Model):
     )
     approved_at = models.DateTimeField()
     source_run = models.ForeignKey(CheckRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # For fetched sources: the version each approved artifact had (S3 version id or ETag, commit, MLflow version).
+    versions = models.JSONField(default=dict, blank=True)
 
     objects = BaselineQuerySet.as_manager()
 

@@ -65,9 +65,9 @@ def _skip_reason(project: Project, key: str) -> str | None:
     reason = (project.check_opt_outs or {}).get(key)
     if reason:
         return f"opted out: {reason}"
-    from .context import targets_for
+    from sources.runs import may_apply
 
-    if not get_check(key)().applies(targets_for(project)):
+    if not may_apply(project, get_check(key)):
         return "no target configured for this check"
     return None
 
@@ -180,12 +180,15 @@ def claim_run(run_id: int, worker: str | None = None, *, task_id: str = "", team
 
 def execute_run(run: CheckRun):
     """Run the check's runner (never raises: a crash becomes an `error` result)."""
-    from .context import context_for
-    from .runners import run_check
+    from sources.runs import execute, guard_first_baseline, name_versions
 
     definition = get_check(run.definition_id)
-    context = context_for(run.project, run.definition_id)
-    result = run_check(run.definition_id, context, registry=registry())
+    result = execute(run.project, run.definition_id, run_id=run.pk)
+    if run.definition_id == "model-integrity":
+        stored = ArtifactBaseline.objects.filter(project_id=run.project_id).first()
+        if stored is not None:
+            name_versions(result, stored.versions or {})
+        result = guard_first_baseline(run.project, result)
     if result.status == "error" and "SoftTimeLimitExceeded" in result.summary:
         result.summary = f"time limit of {definition.time_limit_s} s exceeded: the check could not decide"
         result.findings = []
@@ -205,7 +208,10 @@ def finish_run(run: CheckRun, result) -> CheckRun:
     run.findings = [f.as_dict() for f in result.findings][:500]
     run.data = result.data or {}
     run.finished_at = now
-    run.save(update_fields=["status", "summary", "findings", "data", "finished_at"])
+    from sources.runs import primary
+
+    run.source_id, run.revision = primary(run.data)
+    run.save(update_fields=["status", "summary", "findings", "data", "finished_at", "source", "revision"])
     if run.status in DECIDED_STATUSES:
         CheckRun.objects.filter(
             project_id=run.project_id, definition_id=run.definition_id, status__in=DECIDED_STATUSES,
@@ -214,7 +220,7 @@ def finish_run(run: CheckRun, result) -> CheckRun:
     if run.status != RunStatus.SKIPPED:
         _file_as_evidence(run, now)
     if run.definition_id == "model-integrity" and result.data.get("baseline_recorded"):
-        _record_first_baseline(run, result.data.get("artifacts") or {})
+        _record_first_baseline(run, result.data.get("artifacts") or {}, result.data.get("artifact_versions") or {})
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)
     return run
@@ -250,10 +256,10 @@ def _file_as_evidence(run: CheckRun, now) -> None:
     Evidence.objects.bulk_create(created)
 
 
-def _record_first_baseline(run: CheckRun, artifacts: dict) -> None:
+def _record_first_baseline(run: CheckRun, artifacts: dict, versions: dict | None = None) -> None:
     if not ArtifactBaseline.objects.filter(project_id=run.project_id).exists():
         ArtifactBaseline.objects.create(project_id=run.project_id, artifacts=artifacts, approved_at=run.finished_at,
-                                        source_run=run)
+                                        source_run=run, versions=versions or {})
         audit_record(actor=None, action="baseline.record", object_type="assessments.project",
                      object_id=str(run.project_id), object_repr=str(run.project),
                      after={"artifacts": len(artifacts), "run": run.pk})
@@ -346,14 +352,15 @@ def baseline_approval_request(*, actor, project: Project) -> BaselineApproval:
 
     A request already queued or running for the project is returned instead of a second one.
     """
-    from .context import targets_for
+    from sources.runs import may_apply
+
     from .runners.model_integrity import ModelIntegrityCheck
 
     if not _may_approve_baseline(actor, project):
         raise PermissionDenied("Only the team's lead or a security officer can approve the model baseline.")
     if project.archived_at:
         raise ValidationError("An archived project is not checked.")
-    if not ModelIntegrityCheck().applies(targets_for(project)):
+    if not may_apply(project, ModelIntegrityCheck):
         raise ValidationError("This project has no model artifacts configured.")
     active = BaselineApproval.objects.filter(project=project, status__in=("queued", "running")).first()
     if active is not None:
@@ -378,8 +385,7 @@ def _enqueue_approval(approval_id: int) -> None:
 
 def baseline_approval_execute(approval_id: int) -> BaselineApproval | None:
     """On a worker: hash the artifacts and store them as the approved baseline, or say why not."""
-    from .context import context_for
-    from .runners import run_check
+    from sources.runs import execute
 
     # "running" too: a retry after a database fault resumes the request (hashing twice is harmless)
     if not BaselineApproval.objects.filter(pk=approval_id, status__in=("queued", "running")).update(status="running"):
@@ -388,22 +394,20 @@ def baseline_approval_execute(approval_id: int) -> BaselineApproval | None:
     project, actor = approval.project, approval.requested_by
     if not _may_approve_baseline(actor, project):  # roles may change while the request waits
         return _approval_end(approval, "failed", "the requester may no longer approve this project's baseline")
-    context = context_for(project, "model-integrity")
-    context.baseline = None
-    result = run_check("model-integrity", context)
+    result = execute(project, "model-integrity", baseline=None)
     if result.status != "passed":
         return _approval_end(approval, "failed", f"the artifacts could not be read: {result.summary}")
-    return _approval_store(approval, actor, result.data.get("artifacts") or {})
+    return _approval_store(approval, actor, result.data.get("artifacts") or {}, result.data.get("artifact_versions"))
 
 
 @transaction.atomic
-def _approval_store(approval: BaselineApproval, actor, artifacts: dict) -> BaselineApproval:
+def _approval_store(approval: BaselineApproval, actor, artifacts: dict, versions: dict | None = None) -> BaselineApproval:
     project = approval.project
     current = ArtifactBaseline.objects.select_for_update().filter(project=project).first()
     before = dict(current.artifacts) if current else None
     ArtifactBaseline.objects.update_or_create(
         project=project, defaults={"artifacts": artifacts, "approved_by": actor, "approved_at": timezone.now(),
-                                   "source_run": None})
+                                   "source_run": None, "versions": versions or {}})
     audit_record(actor=actor, action="baseline.approve", obj=project, before={"artifacts": before},
                  after={"artifacts": artifacts, "approval": approval.pk})
     approval.artifacts = len(artifacts)

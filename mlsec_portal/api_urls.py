@@ -14,6 +14,7 @@ from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
+from sources.api.views import AssetViewSet, ProjectAssetViewSet, ProjectSyncViewSet, SourceViewSet
 
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
@@ -29,6 +30,7 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
 router.register("frameworks", FrameworkViewSet, basename="framework")
 router.register("scan-allowances", ScanAllowanceViewSet, basename="scanallowance")
+router.register("assets", AssetViewSet, basename="asset")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
@@ -36,5 +38,16 @@ urlpatterns = [
     path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api-mfa-totp-confirm"),
     path("scorecard/", ScorecardView.as_view(), name="api-scorecard"),
     path("projects/<int:pk>/signing-policy/", SigningPolicyView.as_view(), name="api-project-signing-policy"),
+    path("projects/<int:project_pk>/sources/", SourceViewSet.as_view({"get": "list", "post": "create"}),
+         name="api-project-sources"),
+    path("projects/<int:project_pk>/sources/<int:pk>/",
+         SourceViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+         name="api-project-source"),
+    path("projects/<int:project_pk>/sources/<int:pk>/test/", SourceViewSet.as_view({"post": "test"}),
+         name="api-project-source-test"),
+    path("projects/<int:project_pk>/sync/", ProjectSyncViewSet.as_view({"post": "sync"}), name="api-project-sync"),
+    path("projects/<int:project_pk>/assets/", ProjectAssetViewSet.as_view({"get": "list"}), name="api-project-assets"),
+    path("projects/<int:project_pk>/assets/<int:pk>/", ProjectAssetViewSet.as_view({"get": "retrieve"}),
+         name="api-project-asset"),
     path("", include(router.urls)),
 ]

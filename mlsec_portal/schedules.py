@@ -28,6 +28,7 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
         ("Evidence expiry reminders", "evidence.tasks.send_expiry_reminders", "0 7 * * *", []),
         ("Prune old runs and snapshots", "checks.tasks.prune_history", "30 4 * * *", []),
         ("Rescan models after scanner upgrades", "checks.tasks.rescan_models_after_upgrade", "20 5 * * *", []),
+        ("Sync sources (new model versions and objects)", "sources.tasks.sync_sources", "*/15 * * * *", []),
     ]
     for key, check in sorted(registry().items()):
         jobs.append((f"Check: {key}", "checks.tasks.run_scheduled_check", check.default_schedule, [key]))

@@ -27,11 +27,13 @@ class CheckRunSerializer(serializers.ModelSerializer):
     findings = FindingSerializer(many=True, read_only=True)
     evidence = serializers.SerializerMethodField(help_text="ids of the evidence records this run produced")
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
+    revision = serializers.JSONField(read_only=True, help_text='{"commit"}, {"objects": [{key, version_id}]} or '
+                                                                 '{"model", "version", "run_id"}; {} for a directory')
 
     class Meta:
         model = CheckRun
         fields = ["id", "project", "check", "status", "trigger", "requested_by", "created_at", "started_at",
-                  "finished_at", "summary", "findings", "evidence"]
+                  "finished_at", "summary", "findings", "evidence", "source", "revision"]
 
     def get_evidence(self, obj) -> list[int]:
         return [e.pk for e in obj.evidence.all()]

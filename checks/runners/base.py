@@ -135,6 +135,9 @@ class BaseCheck:
     # When set, ``run_check`` executes ``run`` in a child process with these limits (it parses
     # untrusted files); see checks.runners.sandbox. None: runs in the worker process itself.
     sandbox: ClassVar[SandboxLimits | None] = None
+    # The kinds of project source the check reads (sources.choices.SourceKind): a run fetches each
+    # source of these kinds into a workspace and runs the check there (sources.runs).
+    source_kinds: ClassVar[tuple[str, ...]] = ("path",)
 
     def applies(self, targets: CheckTargets) -> bool:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -58,6 +58,7 @@ class DatasetSensitiveDataCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-06", "MLS-16")
     default_schedule: ClassVar[str] = "20 5 * * 0"
     time_limit_s: ClassVar[int] = 600
+    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3")
     sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
     description: ClassVar[str] = (
         "Samples up to 5,000 rows of each dataset file (CSV, JSON lines, JSON, Parquet) for unmasked e-mail "

@@ -56,6 +56,7 @@ class EndpointAuthenticationCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-02", "MLS-04", "MLS-07")
     default_schedule: ClassVar[str] = "25 1 * * *"
     time_limit_s: ClassVar[int] = 60
+    source_kinds: ClassVar[tuple[str, ...]] = ("endpoint",)
     description: ClassVar[str] = (
         "Sends an unauthenticated GET and HEAD to the serving endpoint without credentials, cookies or "
         "redirect following, after refusing internal addresses. Fails when either is answered with 2xx; passes "

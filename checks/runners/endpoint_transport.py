@@ -44,6 +44,7 @@ class EndpointTransportCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-01", "MLS-07", "MLS-22")
     default_schedule: ClassVar[str] = "5 1 * * *"
     time_limit_s: ClassVar[int] = 60
+    source_kinds: ClassVar[tuple[str, ...]] = ("endpoint",)
     description: ClassVar[str] = (
         "Connects to the serving endpoint and inspects its TLS handshake and certificate. Fails on plain HTTP, "
         "a certificate that does not verify (expired, self-signed, wrong host, untrusted) or expires within "

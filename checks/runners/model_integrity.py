@@ -33,6 +33,7 @@ class ModelIntegrityCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-23",)
     default_schedule: ClassVar[str] = "10 4 * * *"
     time_limit_s: ClassVar[int] = 900
+    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3", "mlflow")
     heavy: ClassVar[bool] = True
     description: ClassVar[str] = (
         "Computes the SHA-256 of every configured model artifact and compares it with the approved baseline; "

@@ -43,6 +43,7 @@ class ModelSerializationCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-11", "MLS-13", "MLS-23")
     default_schedule: ClassVar[str] = "40 3 * * *"
     time_limit_s: ClassVar[int] = 900
+    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3", "mlflow")
     heavy: ClassVar[bool] = True
     sandbox: ClassVar[SandboxLimits] = SandboxLimits()
     description: ClassVar[str] = (

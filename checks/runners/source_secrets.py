@@ -45,6 +45,7 @@ class SourceSecretsCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-13", "MLS-01")
     default_schedule: ClassVar[str] = "35 2 * * *"
     time_limit_s: ClassVar[int] = 300
+    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git")
     sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
     description: ClassVar[str] = (
         "Scans the project's source tree with detect-secrets (all built-in plugins) for committed credentials "

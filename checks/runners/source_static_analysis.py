@@ -55,6 +55,7 @@ class SourceStaticAnalysisCheck(BaseCheck):
     practices: ClassVar[tuple[str, ...]] = ("MLS-13",)
     default_schedule: ClassVar[str] = "50 2 * * 1"
     time_limit_s: ClassVar[int] = 300
+    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git")
     sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
     description: ClassVar[str] = (
         "Runs bandit over the Python files of the project's source tree. High-severity issues such as "

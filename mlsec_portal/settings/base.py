@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "scoring",
     "reports",
     "frameworks",
+    "sources",
     "web",
 ]
 
@@ -282,6 +283,11 @@ MLSEC_CHECK_MAX_PICKLE_OPCODES = env_int("MLSEC_CHECK_MAX_PICKLE_OPCODES", 5_000
 MLSEC_CHECK_MAX_ARCHIVE_MEMBERS = env_int("MLSEC_CHECK_MAX_ARCHIVE_MEMBERS", 10_000)
 MLSEC_CHECK_TEAM_CONCURRENCY = env_int("MLSEC_CHECK_TEAM_CONCURRENCY", 2)  # running runs per team; 0 = no cap
 MLSEC_CHECK_CA_BUNDLE = os.environ.get("MLSEC_CHECK_CA_BUNDLE", "") or None
+# Sources (Git, S3, MLflow) are fetched into a fresh workspace per run, deleted afterwards, with limits.
+MLSEC_SOURCE_MAX_MB = env_int("MLSEC_SOURCE_MAX_MB", 2048)  # bytes one run downloads from one source
+MLSEC_SOURCE_MAX_FILES = env_int("MLSEC_SOURCE_MAX_FILES", 20_000)  # files / objects of one source
+MLSEC_SOURCE_TIMEOUT_S = env_int("MLSEC_SOURCE_TIMEOUT_S", 60)  # one network exchange
+MLSEC_SOURCE_WORKSPACE_DIR = os.environ.get("MLSEC_SOURCE_WORKSPACE_DIR", "")  # default: the system's temp dir
 MLSEC_WEBHOOK_URL = os.environ.get("MLSEC_WEBHOOK_URL", "")
 MLSEC_RETENTION_DAYS = env_int("MLSEC_RETENTION_DAYS", 400)
 MLSEC_EVIDENCE_REMINDER_DAYS = env_int("MLSEC_EVIDENCE_REMINDER_DAYS", 14)

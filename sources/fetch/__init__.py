@@ -1,0 +1,148 @@
+"""Materialise a source into a run's workspace: fetch it at a pinned revision, with limits.
+
+One function per kind (`git`, `s3`, `mlflow`); :func:`materialise` picks it, :func:`probe` tries
+the connection only. Every failure is a :class:`FetchError` whose text is a sentence naming the
+source and what went wrong, in words a lead understands, never a credential (exception texts
+of the libraries are scrubbed: they can quote URLs with tokens).
+
+Network access goes through the checks' guard (`checks.runners.netguard`): the host is resolved
+and refused unless public or allowed by an administrator (`MLSEC_CHECK_ALLOWED_NETWORKS`), and
+MLflow's REST calls are made over the guard's pinned connections.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from checks.runners import scrub
+from checks.runners.base import CheckTargets
+from checks.runners.netguard import GuardError, parse_networks, resolve_allowed
+
+
+class FetchError(Exception):
+    """A source could not be fetched; `str()` is the sentence for the run, the page and the API."""
+
+
+@dataclass
+class Limits:
+    max_bytes: int
+    max_files: int
+    timeout_s: float
+    allowed_networks: list = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, timeout_s: float | None = None) -> Limits:
+        return cls(max_bytes=settings.MLSEC_SOURCE_MAX_MB * 1024 * 1024, max_files=settings.MLSEC_SOURCE_MAX_FILES,
+                   timeout_s=timeout_s or settings.MLSEC_SOURCE_TIMEOUT_S,
+                   allowed_networks=parse_networks(settings.MLSEC_CHECK_ALLOWED_NETWORKS))
+
+
+@dataclass
+class FetchedFile:
+    """One file of a materialised source: where it is in the workspace and what pins it."""
+
+    path: str  # relative to the materialised root
+    label: str  # what findings show: repo:src/a.py, s3://bucket/key, mlflow:model/3/file
+    size: int = 0
+    revision: dict = field(default_factory=dict)  # {"key", "version_id", "etag"} / {"model", "version", ...}
+
+
+@dataclass
+class Materialised:
+    source: object
+    root: str
+    revision: dict
+    files: list[FetchedFile] = field(default_factory=list)
+    # (label prefix, local prefix): which labels belong to this source, and where they are locally
+    prefixes: list[tuple[str, str]] = field(default_factory=list)
+
+    def targets(self) -> CheckTargets:
+        """What the runners read: the tree for the code checks, model and data files found in it."""
+        from ..choices import DATASET_SUFFIXES, DEPENDENCY_NAMES, MODEL_SUFFIXES
+
+        relative = [f.path for f in self.files] or list(_walk(self.root))
+        return CheckTargets(
+            source_path=self.root,
+            dependency_files=[p for p in relative if os.path.basename(p) in DEPENDENCY_NAMES
+                              or (os.path.basename(p).startswith("requirements") and p.endswith(".txt"))],
+            model_artifacts=[p for p in relative if p.lower().endswith(MODEL_SUFFIXES)],
+            datasets=[p for p in relative if p.lower().endswith(DATASET_SUFFIXES)],
+        )
+
+
+def _walk(root: str):
+    from checks.runners.paths import SKIP_DIRS
+
+    for current, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            yield os.path.relpath(os.path.join(current, name), root)
+
+
+def guard_host(source, url: str, limits: Limits, default_port: int) -> None:
+    """Refuse a host the checks may not reach (before anything is sent)."""
+    parts = urlsplit(url)
+    try:
+        resolve_allowed(parts.hostname or "", parts.port or default_port, limits.allowed_networks)
+    except GuardError as exc:
+        raise FetchError(f"Could not reach {source.describe()} at {parts.hostname}: {exc.public}.") from None
+    except ValueError:
+        raise FetchError(f"The URL of {source.describe()} is not valid.") from None
+
+
+def failure(source, what: str, exc: BaseException | None = None) -> FetchError:
+    """A FetchError naming the source; the library's message scrubbed of anything secret-looking."""
+    from ..crypto import unseal
+
+    text = f"{what[0].upper()}{what[1:]} ({source.describe()})"
+    if exc is not None:
+        detail = scrub(str(exc) or type(exc).__name__, 200)
+        try:
+            for value in unseal(source.credential_encrypted).values():
+                if value and len(value) >= 4:
+                    detail = detail.replace(value, "[redacted]")
+        except ValueError:
+            pass
+        text += f": {detail}"
+    return FetchError(text if text.endswith(".") else text + ".")
+
+
+def materialise(source, workspace: str, limits: Limits) -> Materialised:
+    """Fetch `source` into `workspace` (an empty directory) and say exactly which revision it is."""
+    from . import git, mlflow, s3
+
+    fetchers = {"git": git.fetch, "s3": s3.fetch, "mlflow": mlflow.fetch}
+    if source.kind not in fetchers:
+        raise FetchError(f"{source.describe()} is not fetched.")
+    return fetchers[source.kind](source, workspace, limits)
+
+
+def probe(source, timeout_s: float = 10) -> str:
+    """Connect and list, nothing more; a sentence saying what was found (FetchError otherwise)."""
+    from . import git, mlflow, s3
+
+    limits = Limits.from_settings(timeout_s)
+    if source.kind == "path":
+        from checks.confinement import PathRefused, team_path_resolve
+
+        try:
+            real = team_path_resolve(source.project.team, source.config.get("path") or "")
+        except PathRefused as exc:
+            raise FetchError(exc.messages[0]) from None
+        if not os.path.isdir(real):
+            raise FetchError(f"{source.config.get('path')} is not a directory on the check workers.")
+        return "The directory exists in the team's check root."
+    if source.kind == "endpoint":
+        from checks.runners import netguard
+
+        url = source.config.get("url", "")
+        try:
+            answer = netguard.request(url, "HEAD", allowed=limits.allowed_networks, timeout=timeout_s)
+        except (GuardError, OSError, ValueError) as exc:
+            raise failure(source, "the endpoint did not answer", exc) from None
+        return f"The endpoint answered HTTP {answer.status}."
+    return {"git": git.probe, "s3": s3.probe, "mlflow": mlflow.probe}[source.kind](source, limits)

@@ -1,0 +1,138 @@
+"""Git sources through dulwich: resolve the ref on the remote, fetch that one commit (depth 1),
+check its tree out, record the commit SHA. No history is kept, so a secret removed in a later
+commit is not found again at the new revision (and a secret in the checked-out commit is)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+
+from ..crypto import unseal
+from . import FetchedFile, FetchError, Limits, Materialised, failure, guard_host
+
+SHA = re.compile(r"^[0-9a-f]{40}$")
+PORTS = {"git": 9418, "https": 443, "http": 80, "ssh": 22}
+
+
+def _client(source, limits: Limits, key_dir: str | None):
+    from dulwich.client import get_transport_and_path
+
+    url = source.config.get("url", "")
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in PORTS:
+        guard_host(source, url, limits, PORTS[scheme])
+    credential = unseal(source.credential_encrypted)
+    kwargs: dict = {}
+    if "token" in credential and scheme in ("https", "http"):
+        kwargs.update(username="x-access-token", password=credential["token"])
+    if "ssh_key" in credential and scheme == "ssh":
+        path = os.path.join(key_dir or tempfile.gettempdir(), "deploy_key")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(credential["ssh_key"].strip() + "\n")
+        kwargs["key_filename"] = path
+    try:
+        return get_transport_and_path(url, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - an unknown scheme, a malformed URL
+        raise failure(source, "the repository URL cannot be used", exc) from None
+
+
+def _resolve(source, refs: dict[bytes, bytes]) -> bytes:
+    ref = (source.config.get("ref") or "").strip()
+    if not ref:
+        head = refs.get(b"HEAD")
+        if head:
+            return head
+        raise FetchError(f"The repository of {source.describe()} has no default branch; give a ref.")
+    if SHA.match(ref.lower()):
+        return ref.lower().encode()
+    for name in (f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}", ref):
+        sha = refs.get(name.encode())
+        if sha:
+            return sha
+    raise FetchError(f"The ref '{ref}' does not exist in the repository of {source.describe()}.")
+
+
+def _remote_refs(source, client, path) -> dict[bytes, bytes]:
+    try:
+        result = client.get_refs(path)
+    except Exception as exc:  # noqa: BLE001 - unreachable host, refused, no such repository, wrong credential
+        raise failure(source, "the repository could not be read", exc) from None
+    return dict(getattr(result, "refs", result))
+
+
+def fetch(source, workspace: str, limits: Limits) -> Materialised:
+    from dulwich.repo import Repo
+
+    private = tempfile.mkdtemp(prefix="key-", dir=workspace)
+    try:
+        client, path = _client(source, limits, private)
+        refs = _remote_refs(source, client, path)
+        sha = _resolve(source, refs)
+        checkout = os.path.join(workspace, "checkout")
+        repo = Repo.init(checkout, mkdir=True)
+        try:
+            try:
+                client.fetch(path, repo, determine_wants=lambda *_a, **_k: [sha], depth=1)
+            except Exception as exc:  # noqa: BLE001
+                raise failure(source, f"commit {sha.decode()[:12]} could not be fetched", exc) from None
+            try:
+                commit = repo[sha]
+                while commit.type_name == b"tag":  # an annotated tag named by its object id
+                    commit = repo[commit.object[1]]
+            except KeyError:
+                raise FetchError(f"The ref of {source.describe()} does not name a commit.") from None
+            if commit.type_name != b"commit":
+                raise FetchError(f"The ref of {source.describe()} does not name a commit.")
+            _write_tree(source, repo, commit.tree, checkout, limits)
+        finally:
+            repo.close()
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    shutil.rmtree(os.path.join(checkout, ".git"), ignore_errors=True)
+    root = checkout
+    subdir = (source.config.get("subdir") or "").strip("/")
+    if subdir:
+        root = os.path.realpath(os.path.join(checkout, subdir))
+        if not root.startswith(os.path.realpath(checkout) + os.sep) or not os.path.isdir(root):
+            raise FetchError(f"The sub-directory '{subdir}' does not exist at this commit in {source.describe()}.")
+    revision = {"commit": commit.id.decode()}
+    if source.config.get("ref"):
+        revision["ref"] = source.config["ref"]
+    files = []
+    for current, _dirs, names in os.walk(root):
+        for name in names:
+            rel = os.path.relpath(os.path.join(current, name), root)
+            files.append(FetchedFile(rel, f"{source.name}:{rel}", revision={"commit": revision["commit"], "path": rel}))
+    return Materialised(source, root, revision, sorted(files, key=lambda f: f.path), prefixes=[(f"{source.name}:", "")])
+
+
+def _write_tree(source, repo, tree_id: bytes, checkout: str, limits: Limits) -> None:
+    """Write the commit's regular files (symbolic links and submodules are not written: a link could
+    point out of the workspace), refusing a tree beyond the file-count or byte limits."""
+    from dulwich.object_store import iter_tree_contents
+
+    count = total = 0
+    for entry in iter_tree_contents(repo.object_store, tree_id):
+        if entry.mode & 0o170000 != 0o100000:
+            continue
+        parts = entry.path.decode("utf-8", "replace").split("/")
+        if any(p in ("", ".", "..", ".git") for p in parts):
+            continue
+        blob = repo.object_store[entry.sha]
+        count += 1
+        total += blob.raw_length()
+        if count > limits.max_files or total > limits.max_bytes:
+            raise FetchError(f"{source.describe()} is larger than the limits of a check run "
+                             f"({limits.max_files} files, {limits.max_bytes // (1024 * 1024)} MB).")
+        target = os.path.join(checkout, *parts)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(blob.as_raw_string())
+
+
+def probe(source, limits: Limits) -> str:
+    client, path = _client(source, limits, None)
+    sha = _resolve(source, _remote_refs(source, client, path))
+    return f"The repository answered; {source.config.get('ref') or 'its default branch'} is at {sha.decode()[:12]}."

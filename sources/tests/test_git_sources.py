@@ -1,0 +1,115 @@
+"""Done when 1: a project with a `git` source on a real `git daemon`: the checks find the vulnerable
+pin, the secret (by file and line) and the bandit issue at the commit they record; a fix commit
+lifts the cap and the run names the new SHA. Every workspace is gone after its run."""
+
+import json
+
+import pytest
+
+from assessments.choices import AssessmentStatus
+from assessments.tests.factories import make_assessment
+from scoring.services import scorecard_for
+from sources import services as source_services
+from sources.tests.conftest import run_now
+
+AWS_ID = "AKIA" + "Q3EGRXMPL" + "7TZ4WQN"
+RISKY = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+SAFE = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call([cmd])\n"
+
+
+def practice_score(team, code):
+    return next(p for p in scorecard_for([team]).teams[0].practices if p.practice.code == code)
+
+
+@pytest.fixture
+def vulnerable_repo(git_daemon):
+    repo = git_daemon.create_repo(None, {"requirements.txt": "numpy==1.21.0\n", "src/app.py": RISKY,
+                                         "src/settings.py": "import os\nAWS_ACCESS_KEY_ID = '" + AWS_ID + "'\n"})
+    return repo
+
+
+def test_checks_find_pin_secret_and_bandit_issue_at_the_recorded_commit_and_a_fix_lifts_the_cap(
+        org, workspaces, numpy_advisory, vulnerable_repo):
+    make_assessment(org.project, levels=4, status=AssessmentStatus.APPROVED)
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                           config={"url": vulnerable_repo.url, "ref": "main"})
+    first = vulnerable_repo.head
+    deps = run_now(org.project, "dependency-vulnerabilities")
+    secrets = run_now(org.project, "source-secrets")
+    bandit = run_now(org.project, "source-static-analysis")
+    for run in (deps, secrets, bandit):
+        assert run.status == "failed", run.summary
+        assert run.source_id == source.pk and run.revision["commit"] == first
+    assert any("GHSA-fx5c-h9f6-rv7c" in f["title"] for f in deps.findings)
+    assert any(f["ref"] == "repo:src/settings.py:2" for f in secrets.findings)
+    assert any(f["title"].startswith("B602") and f["ref"] == "repo:src/app.py:5" for f in bandit.findings)
+    stored = json.dumps([deps.findings, secrets.findings, bandit.findings, deps.data, bandit.data])
+    assert str(workspaces) not in stored and "/checkout" not in stored and AWS_ID not in stored
+    assert practice_score(org.team, "MLS-03").capped  # the failing dependency check caps its practice
+    assert list(workspaces.iterdir()) == []  # each run removed its workspace
+
+    fixed = vulnerable_repo.commit({"requirements.txt": "numpy==1.22.0\n", "src/app.py": SAFE,
+                                    "src/settings.py": "import os\nAWS_ACCESS_KEY_ID = os.environ['AWS_ID']\n"},
+                                   message="Fix the pin, the key and the shell call")
+    deps, secrets, bandit = (run_now(org.project, key) for key in
+                             ("dependency-vulnerabilities", "source-secrets", "source-static-analysis"))
+    for run in (deps, secrets, bandit):
+        assert run.status == "passed", run.summary
+        assert run.revision["commit"] == fixed != first
+    assert not practice_score(org.team, "MLS-03").capped  # a passing run at the newer revision lifts the cap
+    # the secret is still in the history, but only the checked-out commit is fetched and scanned
+    assert "AKIA" in vulnerable_repo.git("log", "-p")
+    assert list(workspaces.iterdir()) == []
+    source.refresh_from_db()
+    assert source.status == "ok" and source.last_revision["commit"] == fixed
+
+
+def test_a_tag_and_a_commit_pin_the_revision_and_a_subdir_narrows_the_tree(org, workspaces, git_daemon):
+    repo = git_daemon.create_repo(None, {"svc/app.py": RISKY, "other/app.py": SAFE})
+    tagged = repo.tag("v1.0", message="annotated")
+    repo.commit({"svc/app.py": SAFE})
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="svc",
+                                           config={"url": repo.url, "ref": "v1.0", "subdir": "svc"})
+    run = run_now(org.project, "source-static-analysis")
+    assert run.status == "failed" and run.revision["commit"] == tagged
+    assert {f["ref"] for f in run.findings if f["title"].startswith("B602")} == {"svc:app.py:5"}
+    source_services.source_update(actor=org.lead, source=source, config={"ref": repo.commits[-1]})
+    run = run_now(org.project, "source-static-analysis")
+    assert run.status == "passed" and run.revision["commit"] == repo.commits[-1]
+
+
+def test_a_missing_repository_or_ref_ends_the_run_as_error_naming_the_source(org, workspaces, git_daemon):
+    repo = git_daemon.create_repo(None, {"a.py": SAFE})
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="gone",
+                                           config={"url": repo.url.replace(repo.url.rsplit("/", 1)[-1], "nope.git")})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "error" and "git source 'gone'" in run.summary
+    source_services.source_update(actor=org.lead, source=source, config={"url": repo.url, "ref": "no-such-branch"})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "error" and "no-such-branch" in run.summary and "'gone'" in run.summary
+    source.refresh_from_db()
+    assert source.status == "error" and "gone" in source.status_detail
+    assert list(workspaces.iterdir()) == []
+
+
+def test_loopback_is_refused_unless_an_administrator_allows_it(org, workspaces, settings, git_daemon):
+    repo = git_daemon.create_repo(None, {"a.py": SAFE})
+    source_services.source_create(actor=org.lead, project=org.project, kind="git", name="local",
+                                  config={"url": repo.url})
+    settings.MLSEC_CHECK_ALLOWED_NETWORKS = []
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "error" and "could not connect" in run.summary and "'local'" in run.summary
+
+
+def test_file_urls_are_for_administrators_only(org, workspaces, make_git_repo):
+    from django.core.exceptions import ValidationError
+
+    local = make_git_repo("local", {"src/app.py": RISKY})
+    with pytest.raises(ValidationError) as refused:
+        source_services.source_create(actor=org.lead, project=org.project, kind="git", name="disk",
+                                      config={"url": local.file_url})
+    assert "administrator" in str(refused.value)
+    source_services.source_create(actor=org.admin, project=org.project, kind="git", name="disk",
+                                  config={"url": local.file_url})
+    run = run_now(org.project, "source-static-analysis")
+    assert run.status == "failed" and run.revision["commit"] == local.head
