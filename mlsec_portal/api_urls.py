@@ -12,6 +12,7 @@ from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
+from notifications.api.views import NotificationViewSet, PreferencesView, TeamChannelViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 
@@ -29,6 +30,9 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
 router.register("frameworks", FrameworkViewSet, basename="framework")
 router.register("scan-allowances", ScanAllowanceViewSet, basename="scanallowance")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register(r"teams/(?P<team_slug>[-a-z0-9]+)/notification-channels", TeamChannelViewSet,
+                basename="teamchannel")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
@@ -36,5 +40,6 @@ urlpatterns = [
     path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api-mfa-totp-confirm"),
     path("scorecard/", ScorecardView.as_view(), name="api-scorecard"),
     path("projects/<int:pk>/signing-policy/", SigningPolicyView.as_view(), name="api-project-signing-policy"),
+    path("notification-preferences/", PreferencesView.as_view(), name="api-notification-preferences"),
     path("", include(router.urls)),
 ]
