@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("audit.urls")),
     path("", include("frameworks.urls")),
+    path("", include("notifications.urls")),
 ]
