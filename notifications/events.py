@@ -24,8 +24,9 @@ class Event:
     render: Callable[[object, dict], tuple[str, str, str]]
 
 
-def team_id_of(obj) -> int | None:
-    """The team an object belongs to: itself, or through its project (assessments, evidence, runs, actions)."""
+def team_id_of(obj, context: dict | None = None) -> int | None:
+    """The team an object belongs to: itself, through its project (assessments, evidence, runs, actions),
+    or, for an object spanning teams (a campaign), the team slug its context names."""
     from accounts.models import Team
 
     if isinstance(obj, Team):
@@ -33,7 +34,12 @@ def team_id_of(obj) -> int | None:
     if getattr(obj, "team_id", None):
         return obj.team_id
     project = getattr(obj, "project", None)
-    return getattr(project, "team_id", None)
+    if getattr(project, "team_id", None):
+        return project.team_id
+    slug = (context or {}).get("team")
+    if isinstance(slug, str) and slug:
+        return Team.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    return None
 
 
 def _users():
@@ -79,6 +85,10 @@ def action_owner_and_leads(action, context=None):
 
 # --- renderers ------------------------------------------------------------------------------------
 
+def _day(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else "an unknown date"
+
+
 def _assessment(verb: str, tail: Callable[[object], str] = lambda a: ""):
     def render(a, context):
         title = f"{a.project.name} {a.cycle} {verb}"
@@ -98,21 +108,21 @@ def _evidence_reviewed(e, context):
 
 
 def _evidence_expiring(e, context):
-    return (f"Evidence expires on {e.valid_until:%Y-%m-%d}: {e.title}",
-            f"{e.practice.code} {e.title} ({e.project.name}) expires on {e.valid_until:%Y-%m-%d}. Renew it before "
+    return (f"Evidence expires on {_day(e.valid_until)}: {e.title}",
+            f"{e.practice.code} {e.title} ({e.project.name}) expires on {_day(e.valid_until)}. Renew it before "
             "then, or the practice it supports is marked stale.", f"/evidence/{e.pk}/")
 
 
 def _evidence_expired(e, context):
     return (f"Evidence expired: {e.title}",
-            f"{e.practice.code} {e.title} ({e.project.name}) expired on {e.valid_until:%Y-%m-%d}: the practice it "
+            f"{e.practice.code} {e.title} ({e.project.name}) expired on {_day(e.valid_until)}: the practice it "
             "supports now counts as stale. Upload a current version.", f"/evidence/{e.pk}/")
 
 
 def _acceptance_proposed(r, context):
     return (f"Risk acceptance proposed: {r.project.name} {r.practice.code}",
             f"The team proposes to accept the gap on {r.practice.code} for {r.project.name} until "
-            f"{r.expires_on:%Y-%m-%d}.\n\n{r.justification}", f"/projects/{r.project_id}/")
+            f"{_day(r.expires_on)}.\n\n{r.justification}", f"/projects/{r.project_id}/")
 
 
 def _acceptance_decided(r, context):
@@ -123,8 +133,8 @@ def _acceptance_decided(r, context):
 
 
 def _acceptance_expiring(r, context):
-    return (f"Risk acceptance ends on {r.expires_on:%Y-%m-%d}: {r.project.name} {r.practice.code}",
-            f"The accepted risk on {r.practice.code} for {r.project.name} ends on {r.expires_on:%Y-%m-%d}. Close "
+    return (f"Risk acceptance ends on {_day(r.expires_on)}: {r.project.name} {r.practice.code}",
+            f"The accepted risk on {r.practice.code} for {r.project.name} ends on {_day(r.expires_on)}. Close "
             "the gap or propose a new acceptance.", f"/projects/{r.project_id}/")
 
 
@@ -140,13 +150,43 @@ def _check_recovered(run, context):
             f"{run.definition.title} passes again on {run.project.name}: {run.summary}", f"/check-runs/{run.pk}/")
 
 
+def _due(action, context) -> str:
+    due = context.get("due_on") or context.get("due_date") or getattr(action, "due_on", None)
+    return due.isoformat() if hasattr(due, "isoformat") else str(due or "")
+
+
 def _action(verb: str):
     def render(action, context):
-        due = context.get("due_date") or getattr(action, "due_date", None)
-        when = f" (due {due:%Y-%m-%d})" if hasattr(due, "strftime") else ""
+        due = _due(action, context)
+        when = f" (due {due})" if due else ""
         path = context.get("path") or (action.get_absolute_url() if hasattr(action, "get_absolute_url") else "/")
         return f"Action {verb}: {action}{when}", f"The remediation action “{action}” is {verb}{when}.", path
     return render
+
+
+def _campaign(kind: str):
+    def render(campaign, context):
+        cycle, deadline = context.get("cycle") or getattr(campaign, "cycle", ""), context.get("deadline", "")
+        path = context.get("path") or "/"
+        if kind == "started":
+            return (f"Assessment cycle {cycle} started: due {deadline}",
+                    f"The {cycle} assessment cycle has started. Drafts pre-filled from your last approved answers "
+                    f"are waiting; submit them by {deadline}.", path)
+        if kind == "reminder":
+            return (f"Assessment cycle {cycle} is due on {deadline}",
+                    f"{context.get('not_submitted', 'Some')} project(s) of your team have not submitted their {cycle} "
+                    f"assessment yet; the deadline is {deadline}.", path)
+        behind = context.get("teams_behind") or {}
+        lines = "\n".join(f"- {team}: {count} not submitted" for team, count in sorted(behind.items()))
+        return (f"Assessment cycle {cycle} is past its deadline",
+                f"The {cycle} cycle was due on {deadline}; these teams have not submitted:\n{lines}", path)
+    return render
+
+
+def campaign_team_leads(campaign, context):
+    """The leads of the team named in the context (a campaign spans teams; each team is told apart)."""
+    return _users().filter(memberships__team__slug=(context or {}).get("team", ""),
+                           memberships__role=TeamRole.LEAD).distinct()
 
 
 EVENTS: dict[str, Event] = {e.key: e for e in (
@@ -174,6 +214,12 @@ EVENTS: dict[str, Event] = {e.key: e for e in (
           _action("due soon")),
     Event("action.overdue", "Remediation action overdue", "its owner and the team's leads", action_owner_and_leads,
           _action("overdue")),
+    Event("campaign.started", "Assessment cycle started", "the team's leads", campaign_team_leads,
+          _campaign("started")),
+    Event("campaign.reminder", "Assessment cycle deadline near", "the team's leads", campaign_team_leads,
+          _campaign("reminder")),
+    Event("campaign.escalation", "Assessment cycle past its deadline", "security officers", officers,
+          _campaign("escalation")),
 )}
 
 

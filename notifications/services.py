@@ -74,7 +74,7 @@ def notify(event: str, *, obj, actor=None, recipients=None, context: dict | None
     spec = events.get(event)
     context = _json_safe(dict(context or {}))
     title, body, path = spec.render(obj, context)
-    team_id = events.team_id_of(obj)
+    team_id = events.team_id_of(obj, context)
     dispatch = _create_dispatch(
         event=event, team_id=team_id, object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""), actor=actor if getattr(actor, "pk", None) else None,

@@ -152,8 +152,8 @@ class Action:
     class _meta:
         label_lower = "actions.action"
 
-    def __init__(self, project, owner, due_date):
-        self.pk, self.project, self.owner_id, self.due_date = 7, project, owner.pk, due_date
+    def __init__(self, project, owner, due_on):
+        self.pk, self.project, self.owner_id, self.due_on = 7, project, owner.pk, due_on
 
     def __str__(self):
         return "Add rate limiting to the scoring endpoint"
@@ -169,14 +169,47 @@ def test_action_events_reach_the_owner_and_the_leads(hooked, smtp_sink, webhook_
         notify(event, obj=Action(hooked.project, hooked.member, days(3)), dedupe_key=f"{event}:7:{days(0)}")
     received = mails_to(smtp_sink, 2)
     assert {to for to, _ in received} == {"member@example.org", "lead@example.org"}
-    assert all("Add rate limiting" in subject for _, subject in received)
+    assert all("Add rate limiting" in subject and f"(due {days(3)})" in subject for _, subject in received)
     assert_hooks(webhook_receiver, event)
+
+
+class Campaign:
+    """Stands in for the `campaigns` app's model (it spans teams: the context names the team)."""
+
+    class _meta:
+        label_lower = "campaigns.campaign"
+
+    pk, cycle = 3, "2027-Q1"
+
+    def __str__(self):
+        return "Campaign 2027-Q1"
+
+
+@pytest.mark.parametrize("event", ["campaign.started", "campaign.reminder"])
+def test_campaign_news_reaches_the_named_teams_leads_and_channels(hooked, smtp_sink, webhook_receiver, event,
+                                                                 django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(event, obj=Campaign(), actor=hooked.officer, context={
+            "team": "fraud", "cycle": "2027-Q1", "deadline": "2027-03-31", "not_submitted": 1, "path": "/my-work/"})
+    [(to, subject)] = mails_to(smtp_sink, 1)
+    assert to == "lead@example.org" and "2027-Q1" in subject
+    assert_hooks(webhook_receiver, event)
+
+
+def test_a_campaign_escalation_reaches_the_officers(hooked, smtp_sink, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        notify("campaign.escalation", obj=Campaign(), context={
+            "cycle": "2027-Q1", "deadline": "2027-03-31", "teams_behind": {"fraud": 1}, "path": "/campaigns/3/"})
+    [(to, subject)] = mails_to(smtp_sink, 1)
+    assert to == "officer@example.org" and subject.endswith("past its deadline")
+    assert "- fraud: 1 not submitted" in smtp_sink.messages[0].body
 
 
 def test_every_registered_event_is_covered_by_a_test_above():
     covered = {"assessment.submitted", "assessment.approved", "assessment.returned", "evidence.reviewed",
                "evidence.expiring", "evidence.expired", "acceptance.proposed", "acceptance.decided",
-               "acceptance.expiring", "check.failing", "check.recovered", "action.due", "action.overdue"}
+               "acceptance.expiring", "check.failing", "check.recovered", "action.due", "action.overdue",
+               "campaign.started", "campaign.reminder", "campaign.escalation"}
     assert set(events.EVENTS) == covered
 
 
