@@ -16,7 +16,7 @@ from notifications.services import preferences_update
 
 from .helpers import note_evidence, submitted_assessment
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MONDAY_9 = dt.datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
