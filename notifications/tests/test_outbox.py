@@ -149,3 +149,19 @@ def test_no_url_or_secret_reaches_the_log_the_outbox_or_the_audit_trail(org, web
     channel.refresh_from_db()
     assert b"XXXXSECRETPATH" not in bytes(channel.url_encrypted) and SECRET.encode() not in bytes(channel.secret_encrypted)
     assert "notification #" in caplog.text  # the failure is logged, coarsely
+
+
+def test_rotating_the_key_keeps_channels_deliverable(org, webhook_receiver, settings,
+                                                     django_capture_on_commit_callbacks):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.WEBHOOK, name="SOAR",
+                        url=webhook_receiver.url("/soar"), secret=SECRET)
+    settings.MLSEC_EVIDENCE_KEYS = [Fernet.generate_key().decode(), settings.MLSEC_EVIDENCE_KEYS[0]]
+    call_command("rotate_evidence_key")
+    settings.MLSEC_EVIDENCE_KEYS = settings.MLSEC_EVIDENCE_KEYS[:1]  # the old key is gone
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    [hit] = webhook_receiver.wait_for(1)
+    assert hit.status == 200 and verify_signature(hit, SECRET)
