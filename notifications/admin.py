@@ -13,7 +13,7 @@ from .models import OutboxMessage
 class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ("pk", "channel", "status", "attempts", "next_attempt_at", "sent_at", "last_error", "created_at")
     list_filter = ("status", "channel")
-    fields = ("key", "dispatch", "channel", "recipient", "team_channel", "digest", "status", "attempts",
+    fields = ("key", "dispatch", "channel", "recipient", "team_channel", "folded_into", "status", "attempts",
               "next_attempt_at", "claimed_at", "sent_at", "last_error", "created_at")
     readonly_fields = fields
 

@@ -95,7 +95,7 @@ class OutboxMessage(models.Model):
                                   related_name="+")
     team_channel = models.ForeignKey("TeamChannel", null=True, blank=True, on_delete=models.CASCADE,
                                      related_name="outbox")
-    digest = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="parts")
+    folded_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="parts")
     subject = models.CharField(max_length=300, blank=True)  # a digest's own text (no dispatch)
     body = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)

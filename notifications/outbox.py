@@ -129,7 +129,7 @@ def send_digests(*, now: dt.datetime | None = None) -> int:
                                                   body=body, next_attempt_at=now, created_at=now)
             # Only rows still held: a second digest job racing this one folds nothing twice.
             taken = OutboxMessage.objects.filter(pk__in=[p.pk for p in parts], status=OutboxStatus.HELD).update(
-                status=OutboxStatus.DIGESTED, digest=digest)
+                status=OutboxStatus.DIGESTED, folded_into=digest)
             if taken != len(parts):
                 transaction.set_rollback(True)
                 continue

@@ -41,7 +41,7 @@ def test_a_digest_folds_a_days_news_into_one_mail_sent_once(org, mail, django_ca
     assert digest.subject == "[MLSec Portal] 2 notifications since your last digest"
     assert "2027-03-01 09:00 UTC · Card fraud scorer 2027-Q1 submitted for review" in digest.body
     assert "2027-Q2 submitted for review" in digest.body
-    assert set(OutboxMessage.objects.filter(digest__isnull=False).values_list("status", flat=True)) == {"digested"}
+    assert set(OutboxMessage.objects.filter(folded_into__isnull=False).values_list("status", flat=True)) == {"digested"}
 
 
 def test_a_digest_held_back_by_a_mail_outage_still_goes_out_once(org, mail):
