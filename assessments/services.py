@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Team
 from audit.services import audit_record, diff, snapshot
 from controls.models import CatalogRelease, Practice
+from notifications.services import notify
 
 from .choices import EDITABLE_STATUSES, AcceptanceStatus, AssessmentStatus
 from .models import Answer, Assessment, Project, RiskAcceptance
@@ -198,6 +199,7 @@ def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
     assessment.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
     audit_record(actor=actor, action="assessment.submit", obj=assessment,
                  before={"status": before}, after={"status": assessment.status})
+    notify("assessment.submitted", obj=assessment, actor=actor)
     return assessment
 
 
@@ -238,6 +240,7 @@ def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> A
         after["supersedes" if counts else "superseded_by"] = current.pk
     audit_record(actor=actor, action="assessment.approve", obj=assessment,
                  before={"status": AssessmentStatus.SUBMITTED}, after=after)
+    notify("assessment.approved", obj=assessment, actor=actor)
     return assessment
 
 
@@ -252,6 +255,7 @@ def assessment_return(*, actor, assessment: Assessment, comment: str) -> Assessm
     assessment.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"])
     audit_record(actor=actor, action="assessment.return", obj=assessment,
                  before={"status": AssessmentStatus.SUBMITTED}, after={"status": assessment.status, "comment": assessment.review_comment})
+    notify("assessment.returned", obj=assessment, actor=actor)
     return assessment
 
 
@@ -281,6 +285,7 @@ def acceptance_propose(*, actor, project: Project, practice: Practice, justifica
     acceptance.save()
     audit_record(actor=actor, action="acceptance.propose", obj=acceptance,
                  after=snapshot(acceptance, ("project", "practice", "justification", "expires_on", "status")))
+    notify("acceptance.proposed", obj=acceptance, actor=actor)
     return acceptance
 
 
@@ -323,4 +328,5 @@ def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: s
     acceptance.save(update_fields=["status", "decision_note", "decided_at", "decided_by", "approved_by"])
     audit_record(actor=actor, action=f"acceptance.{status}", obj=acceptance,
                  before={"status": AcceptanceStatus.PROPOSED}, after={"status": status, "note": acceptance.decision_note})
+    notify("acceptance.decided", obj=acceptance, actor=actor, context={"status": status})
     return acceptance

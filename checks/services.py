@@ -268,10 +268,12 @@ def _record_first_baseline(run: CheckRun, artifacts: dict, versions: dict | None
 def _state_changed(run: CheckRun, previous: str | None) -> None:
     audit_record(actor=None, action="check.verdict_changed", obj=run,
                  before={"status": previous}, after={"status": run.status, "summary": run.summary[:300]})
-    if run.status == RunStatus.FAILED:
-        from .notifications import notify_failing
+    from notifications.services import notify
 
-        transaction.on_commit(lambda: notify_failing(run.pk))
+    if run.status == RunStatus.FAILED:
+        notify("check.failing", obj=run, context={"previous": previous})
+    elif run.status == RunStatus.PASSED and previous == RunStatus.FAILED:
+        notify("check.recovered", obj=run)
 
 
 def record_error(run_id: int, summary: str) -> None:

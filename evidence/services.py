@@ -8,16 +8,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.choices import TeamRole
 from accounts.duties import independence_refusal
-from accounts.models import Membership
 from assessments.models import Answer, Project
 from audit.services import audit_record
 from controls.models import Practice
+from notifications.services import notify
 
 from . import storage
 from .models import Evidence, EvidenceKind, EvidenceStatus
@@ -149,6 +147,7 @@ def evidence_review(*, actor, evidence: Evidence, status: str, note: str = "") -
     evidence.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
     audit_record(actor=actor, action=f"evidence.{status}", obj=evidence, before=before,
                  after={"status": status, "note": evidence.review_note})
+    notify("evidence.reviewed", obj=evidence, actor=actor, context={"status": status})
     return evidence
 
 
@@ -174,29 +173,8 @@ def evidence_expiring(user, *, days: int = 30):
 
 
 def send_expiry_reminders(*, days: int | None = None) -> int:
-    """E-mail each team's leads, once per piece of evidence, before it expires."""
-    days = settings.MLSEC_EVIDENCE_REMINDER_DAYS if days is None else days
-    today = timezone.localdate()
-    due = (Evidence.objects.expiring_between(today, today + dt.timedelta(days=days))
-           .exclude(kind=EvidenceKind.CHECK).filter(reminder_sent_at__isnull=True)
-           .select_related("project__team", "practice").order_by("project__team_id", "valid_until"))
-    by_team: dict[int, list[Evidence]] = {}
-    for item in due:
-        by_team.setdefault(item.project.team_id, []).append(item)
-    leads = {}
-    for team_id, email in Membership.objects.filter(team_id__in=by_team, role=TeamRole.LEAD, user__is_active=True).exclude(
-            user__email="").values_list("team_id", "user__email"):
-        leads.setdefault(team_id, []).append(email)
-    sent = 0
-    for team_id, items in by_team.items():
-        if not leads.get(team_id):
-            continue
-        base = settings.MLSEC_BASE_URL.rstrip("/")
-        lines = [f"- {e.practice.code} {e.title} ({e.project.name}) expires on {e.valid_until:%Y-%m-%d}: "
-                 f"{base}/evidence/{e.pk}/" for e in items]
-        send_mail(f"[MLSec Portal] {len(items)} piece(s) of evidence expire soon",
-                  "Renew this evidence before it expires, or the practices it supports are marked stale:\n\n"
-                  + "\n".join(lines) + f"\n\n{base}/", settings.DEFAULT_FROM_EMAIL, leads[team_id])
-        Evidence.objects.filter(pk__in=[e.pk for e in items]).update(reminder_sent_at=timezone.now())
-        sent += len(items)
-    return sent
+    """Tell each piece of evidence's uploader and the team's leads, once, before it expires (through the
+    notifications outbox: notifications.reminders)."""
+    from notifications.reminders import send_evidence_expiring
+
+    return send_evidence_expiring(days=days)

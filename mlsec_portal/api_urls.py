@@ -12,6 +12,7 @@ from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
+from notifications.api.views import NotificationViewSet, PreferencesView, TeamChannelViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 from sources.api.views import AssetViewSet, ProjectAssetViewSet, ProjectSyncViewSet, SourceViewSet
@@ -31,6 +32,9 @@ router.register("check-runs", CheckRunViewSet, basename="checkrun")
 router.register("frameworks", FrameworkViewSet, basename="framework")
 router.register("scan-allowances", ScanAllowanceViewSet, basename="scanallowance")
 router.register("assets", AssetViewSet, basename="asset")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register(r"teams/(?P<team_slug>[-a-z0-9]+)/notification-channels", TeamChannelViewSet,
+                basename="teamchannel")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
@@ -49,5 +53,6 @@ urlpatterns = [
     path("projects/<int:project_pk>/assets/", ProjectAssetViewSet.as_view({"get": "list"}), name="api-project-assets"),
     path("projects/<int:project_pk>/assets/<int:pk>/", ProjectAssetViewSet.as_view({"get": "retrieve"}),
          name="api-project-asset"),
+    path("notification-preferences/", PreferencesView.as_view(), name="api-notification-preferences"),
     path("", include(router.urls)),
 ]

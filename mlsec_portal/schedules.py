@@ -25,7 +25,10 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
         ("Score snapshot", "scoring.tasks.snapshot_scores_task", "55 * * * *", []),
         ("Reap stale check runs", "checks.tasks.reap_stale_runs", "*/5 * * * *", []),
         ("Reap stuck exports", "reports.reap_stale_reports", "*/5 * * * *", []),
-        ("Evidence expiry reminders", "evidence.tasks.send_expiry_reminders", "0 7 * * *", []),
+        # Evidence expiring and expired, risk acceptances ending (replaces "Evidence expiry reminders").
+        ("Daily notification reminders", "notifications.tasks.send_daily_reminders", "0 7 * * *", []),
+        ("Notification digests", "notifications.tasks.send_digests", "0 8 * * *", []),
+        ("Deliver and retry notifications", "notifications.tasks.deliver_due", "* * * * *", []),
         ("Prune old runs and snapshots", "checks.tasks.prune_history", "30 4 * * *", []),
         ("Rescan models after scanner upgrades", "checks.tasks.rescan_models_after_upgrade", "20 5 * * *", []),
         ("Sync sources (new model versions and objects)", "sources.tasks.sync_sources", "*/15 * * * *", []),

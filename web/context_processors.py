@@ -27,6 +27,7 @@ def _nav(request):
     if user.sees_everything:
         items.append(("Audit log", _url("audit-log")))
     items.append(("Reports", _url("reports")))
+    items.append(("Notifications", _url("notifications")))
     if user.is_org_admin or user.is_staff:
         items.append(("Admin", _url("admin:index")))
     items = [(label, url) for label, url in items if url]
@@ -36,8 +37,16 @@ def _nav(request):
         if path.startswith(url) and len(url) > len(best) and url != "/":
             best = url
     for label, url in items:
-        result.append({"label": label, "url": url, "current": url == best or (url == "/" and path == "/")})
+        result.append({"label": label, "url": url, "current": url == best or (url == "/" and path == "/"),
+                       "count": _unread(user) if label == "Notifications" else 0})
     return result
+
+
+def _unread(user) -> int:
+    """The badge on Notifications: one COUNT per page (an index on recipient, read_at)."""
+    from notifications.models import Notification
+
+    return Notification.objects.visible_to(user).unread().count()
 
 
 def role_label(user) -> str:

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("frameworks.urls")),
     path("", include("sources.urls")),
+    path("", include("notifications.urls")),
 ]

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "reports",
     "frameworks",
     "sources",
+    "notifications",
     "web",
 ]
 
@@ -291,6 +292,11 @@ MLSEC_SOURCE_WORKSPACE_DIR = os.environ.get("MLSEC_SOURCE_WORKSPACE_DIR", "")  #
 MLSEC_WEBHOOK_URL = os.environ.get("MLSEC_WEBHOOK_URL", "")
 MLSEC_RETENTION_DAYS = env_int("MLSEC_RETENTION_DAYS", 400)
 MLSEC_EVIDENCE_REMINDER_DAYS = env_int("MLSEC_EVIDENCE_REMINDER_DAYS", 14)
+MLSEC_ACCEPTANCE_REMINDER_DAYS = env_int("MLSEC_ACCEPTANCE_REMINDER_DAYS", 14)  # risk acceptances ending
+# Outbox deliveries: tries before a row is given up (backoff 1, 2, 4 … minutes, at most 6 h apart).
+MLSEC_NOTIFY_MAX_ATTEMPTS = env_int("MLSEC_NOTIFY_MAX_ATTEMPTS", 14)
+# The organisation-wide webhook for check events (docs/workflow.md); with a secret, signed like a team's.
+MLSEC_WEBHOOK_SECRET = os.environ.get("MLSEC_WEBHOOK_SECRET", "")
 MLSEC_BASE_URL = os.environ.get("MLSEC_BASE_URL", "http://127.0.0.1:8000")
 MLSEC_TRUST_PROXY = env_bool("MLSEC_TRUST_PROXY", False)
 # API tokens (django-rest-knox, stored as digests): an absolute lifetime from issue, and an idle

@@ -1,0 +1,167 @@
+"""The outbox survives outages: retries with backoff, no duplicates, nothing sent for a rolled-back change,
+no secret in the log or the audit trail, and no request to an address the SSRF guard refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from notifications.choices import Channel, OutboxStatus
+from notifications.models import Dispatch, OutboxMessage, TeamChannel
+from notifications.outbox import deliver, deliver_due
+from notifications.services import team_channel_create
+
+from .helpers import submitted_assessment, verify_signature
+
+SECRET = "whsec-outbox-0123456789abcdef"  # pragma: allowlist secret
+
+
+@pytest.fixture
+def mail(smtp_sink, settings):
+    smtp_sink.configure_django(settings)
+    return smtp_sink
+
+
+def later(minutes: int):
+    return time_machine.travel(timezone.now() + dt.timedelta(minutes=minutes), tick=False)
+
+
+def test_a_mail_server_outage_loses_nothing_and_the_retry_sends_exactly_once(org, mail,
+                                                                              django_capture_on_commit_callbacks):
+    mail.fail_next(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    row = OutboxMessage.objects.get(channel=Channel.EMAIL)
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.PENDING, 1, "mail server answered 451")
+    assert mail.messages == [] and mail.refused == 1
+    assert deliver_due() == 0  # not due yet: the backoff holds it for a minute
+    with later(1):
+        assert deliver_due() == 0  # the second try meets the outage too
+    row.refresh_from_db()
+    assert (row.attempts, row.next_attempt_at > timezone.now() + dt.timedelta(minutes=2)) == (2, True)
+    with later(4):
+        assert deliver_due() == 1
+        assert deliver_due() == 0
+    [received] = mail.wait_for(1)
+    assert list(received.rcpt_tos) == ["officer@example.org"]
+    assert received.message["Message-ID"] == f"<{row.key}@mlsec-portal>"
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 3)
+    assert deliver(row.pk) is False and len(mail.messages) == 1  # a repeated task changes nothing
+
+
+def test_a_webhook_that_fails_twice_gets_the_same_signed_delivery_three_times_and_one_success(
+        org, webhook_receiver, django_capture_on_commit_callbacks):
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.WEBHOOK, name="SOAR",
+                        url=webhook_receiver.url("/soar"), secret=SECRET)
+    webhook_receiver.fail_next(2, status=503)
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    with later(1):
+        deliver_due()
+    with later(4):
+        deliver_due()
+    with later(60):
+        assert deliver_due() == 0
+    hits = webhook_receiver.wait_for(3)
+    assert [h.status for h in hits] == [503, 503, 200]
+    assert len({h.headers["X-MLSec-Delivery"] for h in hits}) == 1  # the receiver can drop a repeat
+    assert all(verify_signature(h, SECRET) for h in hits)
+    assert not verify_signature(hits[0], "another-secret-of-the-same-size")
+    assert OutboxMessage.objects.get(channel=Channel.WEBHOOK).status == OutboxStatus.SENT
+
+
+def test_delivery_gives_up_after_the_configured_attempts(org, webhook_receiver, settings,
+                                                         django_capture_on_commit_callbacks):
+    settings.MLSEC_NOTIFY_MAX_ATTEMPTS = 2
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.SLACK, name="#fraud",
+                        url=webhook_receiver.url("/slack"))
+    webhook_receiver.respond_with(410, b"gone")
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    with later(5):
+        deliver_due()
+    with later(600):
+        assert deliver_due() == 0
+    row = OutboxMessage.objects.get(channel=Channel.SLACK)
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.FAILED, 2, "the receiver answered HTTP 410")
+    assert len(webhook_receiver.wait_for(2)) == 2
+
+
+def test_a_redirect_is_never_followed(org, webhook_receiver, django_capture_on_commit_callbacks):
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.TEAMS, name="Fraud",
+                        url=webhook_receiver.url("/teams"))
+    webhook_receiver.respond_with(302, b"")
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    assert len(webhook_receiver.wait_for(1)) == 1
+    assert OutboxMessage.objects.get(channel=Channel.TEAMS).last_error == "the receiver answered HTTP 302"
+
+
+def test_a_rolled_back_change_writes_and_sends_nothing(org, mail, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic():
+            submitted_assessment(org)
+            raise RuntimeError("the request failed after the submission")
+    assert not Dispatch.objects.exists() and not OutboxMessage.objects.exists() and mail.messages == []
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/hook",
+                                 "http://[::ffff:10.0.0.1]:9/x", "http://0x7f000002/x", "file:///etc/passwd",
+                                 "http://user:pw@127.0.0.1/x"])  # pragma: allowlist secret
+def test_a_channel_url_the_ssrf_guard_refuses_is_not_saved(org, url):
+    with pytest.raises(ValidationError) as refused:
+        team_channel_create(actor=org.lead, team=org.team, kind=Channel.SLACK, name="x", url=url)
+    assert "url" in refused.value.message_dict and not TeamChannel.objects.exists()
+
+
+def test_an_address_refused_after_saving_is_never_contacted(org, webhook_receiver, settings,
+                                                           django_capture_on_commit_callbacks):
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.SLACK, name="#fraud",
+                        url=webhook_receiver.url("/slack"))
+    settings.MLSEC_CHECK_ALLOWED_NETWORKS = []  # production's default: loopback is refused
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    row = OutboxMessage.objects.get(channel=Channel.SLACK)
+    assert row.status == OutboxStatus.PENDING and row.last_error.startswith("could not connect")
+    assert webhook_receiver.requests == []
+
+
+def test_no_url_or_secret_reaches_the_log_the_outbox_or_the_audit_trail(org, webhook_receiver, caplog,
+                                                                       django_capture_on_commit_callbacks):
+    url = webhook_receiver.url("/services/T000/B000/XXXXSECRETPATH")
+    channel = team_channel_create(actor=org.lead, team=org.team, kind=Channel.WEBHOOK, name="SOAR", url=url,
+                                  secret=SECRET)
+    webhook_receiver.fail_next(1, status=500)
+    with caplog.at_level(logging.DEBUG), django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    stored = [OutboxMessage.objects.get(channel=Channel.WEBHOOK).last_error, caplog.text,
+              *[str(e.changes) + e.object_repr for e in AuditEvent.objects.all()]]
+    for text in stored:
+        assert "XXXXSECRETPATH" not in text and SECRET not in text
+    channel.refresh_from_db()
+    assert b"XXXXSECRETPATH" not in bytes(channel.url_encrypted) and SECRET.encode() not in bytes(channel.secret_encrypted)
+    assert "notification #" in caplog.text  # the failure is logged, coarsely
+
+
+def test_rotating_the_key_keeps_channels_deliverable(org, webhook_receiver, settings,
+                                                     django_capture_on_commit_callbacks):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.WEBHOOK, name="SOAR",
+                        url=webhook_receiver.url("/soar"), secret=SECRET)
+    settings.MLSEC_EVIDENCE_KEYS = [Fernet.generate_key().decode(), settings.MLSEC_EVIDENCE_KEYS[0]]
+    call_command("rotate_evidence_key")
+    settings.MLSEC_EVIDENCE_KEYS = settings.MLSEC_EVIDENCE_KEYS[:1]  # the old key is gone
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    [hit] = webhook_receiver.wait_for(1)
+    assert hit.status == 200 and verify_signature(hit, SECRET)
