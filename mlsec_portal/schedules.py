@@ -26,6 +26,8 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
         ("Reap stale check runs", "checks.tasks.reap_stale_runs", "*/5 * * * *", []),
         ("Reap stuck exports", "reports.reap_stale_reports", "*/5 * * * *", []),
         ("Evidence expiry reminders", "evidence.tasks.send_expiry_reminders", "0 7 * * *", []),
+        ("Remediation action reminders", "actions.tasks.send_action_reminders", "0 6 * * *", []),
+        ("Campaign reminders and escalations", "campaigns.tasks.campaign_reminders", "5 6 * * *", []),
         ("Prune old runs and snapshots", "checks.tasks.prune_history", "30 4 * * *", []),
         ("Rescan models after scanner upgrades", "checks.tasks.rescan_models_after_upgrade", "20 5 * * *", []),
     ]

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "scoring",
     "reports",
     "frameworks",
+    "actions",
+    "campaigns",
     "web",
 ]
 
@@ -285,6 +287,8 @@ MLSEC_CHECK_CA_BUNDLE = os.environ.get("MLSEC_CHECK_CA_BUNDLE", "") or None
 MLSEC_WEBHOOK_URL = os.environ.get("MLSEC_WEBHOOK_URL", "")
 MLSEC_RETENTION_DAYS = env_int("MLSEC_RETENTION_DAYS", 400)
 MLSEC_EVIDENCE_REMINDER_DAYS = env_int("MLSEC_EVIDENCE_REMINDER_DAYS", 14)
+MLSEC_ACTION_DUE_SOON_DAYS = env_int("MLSEC_ACTION_DUE_SOON_DAYS", 7)  # action.due this many days before
+MLSEC_CAMPAIGN_REMINDER_DAYS = env_int("MLSEC_CAMPAIGN_REMINDER_DAYS", 7)  # campaign.reminder before the deadline
 MLSEC_BASE_URL = os.environ.get("MLSEC_BASE_URL", "http://127.0.0.1:8000")
 MLSEC_TRUST_PROXY = env_bool("MLSEC_TRUST_PROXY", False)
 # API tokens (django-rest-knox, stored as digests): an absolute lifetime from issue, and an idle
