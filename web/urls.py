@@ -16,4 +16,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("audit.urls")),
     path("", include("frameworks.urls")),
+    path("", include("actions.urls")),
+    path("", include("campaigns.urls")),
 ]
