@@ -1,6 +1,7 @@
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import Team
@@ -20,6 +21,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 .prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name"))).order_by("-created_at"))
 
     def create(self, request, *args, **kwargs):
+        if not Campaign.can_be_launched_by(request.user):
+            raise PermissionDenied("Only a security officer or an administrator can launch a campaign.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
