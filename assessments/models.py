@@ -229,6 +229,10 @@ class Answer(models.Model):
     justification = models.TextField(blank=True, max_length=4000)
     notes = models.TextField(blank=True, max_length=8000)
     owner = models.CharField(max_length=120, blank=True)
+    # The person of the team who owns the gap: set from `owner` when it names a team member (its
+    # username); remediation actions are assigned to this user (docs/workflow.md).
+    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="owned_answers")
     target_level = models.PositiveSmallIntegerField(null=True, blank=True, validators=LEVEL_VALIDATORS)
     due_date = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

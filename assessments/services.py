@@ -111,6 +111,8 @@ def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool
     for practice in Practice.objects.active().order_by("number"):
         source = previous.get(practice.pk)
         values = {name: getattr(source, name) for name in ANSWER_FIELDS} if source else {}
+        if source is not None:
+            values["owner_user_id"] = source.owner_user_id
         answers.append(Answer(assessment=assessment, practice=practice, updated_by=actor, **values))
     Answer.objects.bulk_create(answers)
     audit_record(
@@ -146,12 +148,13 @@ def _validate_answer(answer: Answer, *, due_date_before: dt.date | None) -> None
 @transaction.atomic
 def answer_update(*, actor, answer: Answer, **fields) -> Answer:
     """Change an answer while its assessment is a draft or returned; a refusal leaves `answer` as it was."""
-    assessment = Assessment.objects.select_for_update().get(pk=answer.assessment_id)
+    assessment = Assessment.objects.select_for_update().select_related("project").get(pk=answer.assessment_id)
     if not assessment.can_be_edited_by(actor):
         raise PermissionDenied("Only members of the project's team can answer its assessment.")
     if assessment.status not in EDITABLE_STATUSES:
         raise ValidationError(f"Answers can only change while the assessment is a draft or returned (it is {assessment.status}).")
     original = {name: getattr(answer, name) for name in ANSWER_FIELDS}
+    original_owner_user = answer.owner_user_id
     before = snapshot(answer, ANSWER_FIELDS)
     for name, value in fields.items():
         if name in ANSWER_FIELDS:
@@ -163,9 +166,11 @@ def answer_update(*, actor, answer: Answer, **fields) -> Answer:
             setattr(answer, text_field, "")
     try:
         _validate_answer(answer, due_date_before=original["due_date"])
+        _resolve_owner(answer, assessment, owner_before=original["owner"])
     except ValidationError:
         for name, value in original.items():
             setattr(answer, name, value)
+        answer.owner_user_id = original_owner_user
         raise
     answer.updated_by = actor
     answer.save()
@@ -176,6 +181,32 @@ def answer_update(*, actor, answer: Answer, **fields) -> Answer:
             extra={"assessment": assessment.pk, "practice": answer.practice.code},
         )
     return answer
+
+
+def _resolve_owner(answer: Answer, assessment: Assessment, *, owner_before: str) -> None:
+    """`owner` names a user of the project's team (their username); that user owns the answer's action.
+
+    A name carried over from an earlier cycle, before owners were users, stays as a label; a name typed
+    now must be a member of the team, or the answer is refused with the names that would do.
+    """
+    from accounts.models import User
+
+    name = (answer.owner or "").strip()
+    answer.owner = name
+    if not name:
+        answer.owner_user = None
+        return
+    user = (User.objects.filter(memberships__team_id=assessment.project.team_id, username__iexact=name, is_active=True)
+            .first())
+    if user is not None:
+        answer.owner, answer.owner_user = user.username, user
+        return
+    if name == (owner_before or "").strip():
+        answer.owner_user = None
+        return
+    members = sorted(User.objects.filter(memberships__team_id=assessment.project.team_id, is_active=True)
+                     .values_list("username", flat=True))
+    raise ValidationError({"owner": [f"The owner must be a member of the team ({', '.join(members) or 'nobody yet'})."]})
 
 
 def missing_answers(assessment: Assessment) -> list[str]:
@@ -241,6 +272,10 @@ def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> A
     audit_record(actor=actor, action="assessment.approve", obj=assessment,
                  before={"status": AssessmentStatus.SUBMITTED}, after=after)
     notify("assessment.approved", obj=assessment, actor=actor)
+    if counts:
+        from actions.services import actions_after_approval
+
+        actions_after_approval(actor=actor, assessment=assessment)
     return assessment
 
 
@@ -329,4 +364,8 @@ def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: s
     audit_record(actor=actor, action=f"acceptance.{status}", obj=acceptance,
                  before={"status": AcceptanceStatus.PROPOSED}, after={"status": status, "note": acceptance.decision_note})
     notify("acceptance.decided", obj=acceptance, actor=actor, context={"status": status})
+    if status == AcceptanceStatus.APPROVED:
+        from actions.services import actions_accept_risk
+
+        actions_accept_risk(actor=actor, acceptance=acceptance)
     return acceptance

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Team
+from accounts.models import Membership, Team
 from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
 from evidence.models import Evidence, EvidenceKind
 from mlsec_portal.api import error_text, errors_to_form, validation_error_body
@@ -189,6 +189,9 @@ def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
         "answered": answered, "total": len(forms),
         "percent": round(100 * answered / len(forms)) if forms else 0,
         "attention": attention, "saved": saved,
+        # The people an owner may name (docs/workflow.md: an answer's owner is a user of the team).
+        "team_people": Membership.objects.filter(team_id=assessment.project.team_id, user__is_active=True)
+        .order_by("user__username").values_list("user__username", flat=True),
     })
 
 

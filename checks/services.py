@@ -223,6 +223,10 @@ def finish_run(run: CheckRun, result) -> CheckRun:
         _record_first_baseline(run, result.data.get("artifacts") or {}, result.data.get("artifact_versions") or {})
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)
+    if run.status in DECIDED_STATUSES:
+        from actions.services import actions_after_check_verdict
+
+        actions_after_check_verdict(run)
     return run
 
 

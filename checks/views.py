@@ -100,7 +100,15 @@ def project_approve_baseline(request: HttpRequest, pk: int) -> HttpResponse:
 def check_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(CheckRun.objects.visible_to(request.user).select_related("project__team", "definition",
                                                                                      "requested_by"), pk=pk)
-    return render(request, "checks/run_detail.html", {"run": run, "evidence": run.evidence.select_related("practice")})
+    from actions.models import Action
+
+    user = request.user
+    may_promote = (run.status == RunStatus.FAILED and run.superseded_at is None
+                   and (user.is_org_admin or user.is_officer or user.is_lead_of(run.project.team_id)))
+    actions = Action.objects.filter(project_id=run.project_id, check_definition_id=run.definition_id).open()
+    return render(request, "checks/run_detail.html", {
+        "run": run, "evidence": run.evidence.select_related("practice"), "may_promote": may_promote,
+        "open_actions": actions.select_related("practice", "owner")})
 
 
 @login_required

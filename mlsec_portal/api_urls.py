@@ -5,8 +5,10 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.auth import ObtainTokenView, TotpConfirmView, TotpStartView
 from accounts.api.views import TeamViewSet, UserViewSet
+from actions.api.views import ActionViewSet
 from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAcceptanceViewSet
 from audit.api.views import AuditEventViewSet
+from campaigns.api.views import CampaignViewSet
 from checks.api.policy_views import ScanAllowanceViewSet, SigningPolicyView
 from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
@@ -30,6 +32,8 @@ router.register("reports", ReportViewSet, basename="report")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
 router.register("frameworks", FrameworkViewSet, basename="framework")
+router.register("actions", ActionViewSet, basename="action")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("scan-allowances", ScanAllowanceViewSet, basename="scanallowance")
 router.register("assets", AssetViewSet, basename="asset")
 router.register("notifications", NotificationViewSet, basename="notification")

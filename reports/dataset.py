@@ -148,7 +148,7 @@ def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: E
 
 
 def _chunk(projects, practices, moment, files, coverage, titles, base_url="") -> Iterator[dict]:
-    """Eight queries for up to 200 projects."""
+    """Nine queries for up to 200 projects."""
     ids = [p.pk for p in projects]
     weights = {p.pk: p.weight for p in practices}
     assessments = {a.project_id: a for a in Assessment.objects.filter(
@@ -175,6 +175,7 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
     for run in (CheckRun.objects.filter(project_id__in=ids, finished_at__lte=moment).exclude(Exists(newer))
                 .order_by("definition_id")):
         runs.setdefault(run.project_id, []).append(run)
+    actions = _open_actions(ids, moment)
     acceptances: dict[int, list[RiskAcceptance]] = {}
     for item in (RiskAcceptance.objects.filter(project_id__in=ids, proposed_at__lte=moment)
                  .select_related("practice", "proposed_by", "approved_by").order_by("proposed_at")):
@@ -192,6 +193,10 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
             if _status_then(item, moment) != EvidenceStatus.REJECTED:
                 counts[item.practice_id] = counts.get(item.practice_id, 0) + 1
         rows, num, den = [], 0.0, 0.0
+        project_actions = actions.get(project.pk, [])
+        first_action = {}
+        for item in project_actions:  # soonest due first: the one a row shows
+            first_action.setdefault(item["practice"], item)
         for practice in practices:
             cell = cells.get((project.pk, practice.pk))
             answer = by_practice.get(practice.pk)
@@ -210,6 +215,7 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
                 "evidence_count": counts.get(practice.pk, 0),
                 # No approved answer, but a submitted assessment awaits review: "submitted", not "not assessed".
                 "submitted": answer is None and assessment is None and pending is not None,
+                "action": first_action.get(practice.code),
             })
         yield {
             "id": project.pk, "name": project.name, "slug": project.slug, "team": project.team.slug,
@@ -227,7 +233,30 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
                             "summary": r.summary, "findings": r.findings, "practices": coverage.get(r.definition_id, [])}
                            for r in runs.get(project.pk, [])],
             "risk_acceptances": [_acceptance(item, moment) for item in acceptances.get(project.pk, [])],
+            "actions": project_actions,
         }
+
+
+def _open_actions(project_ids: list[int], moment: dt.datetime) -> dict[int, list[dict]]:
+    """The remediation actions open at `moment` (opened by then, not closed by then), soonest due first.
+
+    Owner and due date are today's: actions keep their history in the audit trail, not in columns.
+    """
+    from actions.choices import ActionStatus
+    from actions.models import Action
+
+    day = moment.date()
+    result: dict[int, list[dict]] = {}
+    for action in (Action.objects.filter(project_id__in=project_ids, opened_at__lte=moment)
+                   .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=moment))
+                   .select_related("practice", "owner").order_by("due_on", "pk")):
+        status = action.status if action.closed_at is None else ActionStatus.OPEN
+        result.setdefault(action.project_id, []).append({
+            "id": action.pk, "practice": action.practice.code, "title": action.title, "source": action.source,
+            "status": status, "owner": action.owner.username if action.owner else None,
+            "due_on": _iso(action.due_on), "overdue": action.due_on < day,
+            "opened_at": _iso(action.opened_at)})
+    return result
 
 
 def _assessment(assessment: Assessment | None) -> dict | None:

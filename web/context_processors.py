@@ -21,6 +21,9 @@ def _nav(request):
     items.append(("Teams", _url("teams")) if user.sees_everything else ("My teams", _url("home")))
     if user.sees_everything:
         items.append(("Review queue", _url("review-queue")))
+    items.append(("My work", _url("my-work")))
+    if user.sees_everything:
+        items.append(("Campaigns", _url("campaigns")))
     items.append(("Catalogue", _url("catalogue")))
     items.append(("Frameworks", _url("frameworks")))
     items.append(("Checks", _url("checks")))

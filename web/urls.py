@@ -18,4 +18,6 @@ urlpatterns = [
     path("", include("frameworks.urls")),
     path("", include("sources.urls")),
     path("", include("notifications.urls")),
+    path("", include("actions.urls")),
+    path("", include("campaigns.urls")),
 ]

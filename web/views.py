@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.models import Membership, Team
+from actions.services import overdue_actions
 from assessments.models import Assessment, Project
 from controls.models import Practice
 from scoring import charts
@@ -87,9 +88,10 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores, viewer=user)
     members = Membership.objects.filter(team=team).select_related("user").order_by("role", "user__username")
     can_add_project = user.is_org_admin or user.is_officer or user.is_lead_of(team.pk)
+    overdue, overdue_count = overdue_actions(user, limit=10, team_ids=[team.pk])
     return render(request, "web/team_detail.html", {
         "team": team, "team_score": team_score, "projects": projects, "members": members,
-        "can_add_project": can_add_project,
+        "can_add_project": can_add_project, "overdue_actions": overdue, "overdue_count": overdue_count,
         "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
         "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
                                      window=trend_window(90)),

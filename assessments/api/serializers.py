@@ -48,11 +48,12 @@ class AnswerSerializer(serializers.ModelSerializer):
     notes = serializers.CharField(allow_blank=True, required=False, max_length=8000)
     owner = serializers.CharField(allow_blank=True, required=False, max_length=120)
     updated_by = serializers.CharField(source="updated_by.username", read_only=True, default=None)
+    owner_user = serializers.PrimaryKeyRelatedField(read_only=True, help_text="the team member `owner` names")
 
     class Meta:
         model = Answer
         fields = ["practice", "practice_title", "level", "not_applicable", "justification", "notes", "owner",
-                  "target_level", "due_date", "updated_at", "updated_by"]
+                  "owner_user", "target_level", "due_date", "updated_at", "updated_by"]
         read_only_fields = ["updated_at"]
 
 

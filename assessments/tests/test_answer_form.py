@@ -24,7 +24,7 @@ def web(client):
 
 FIVE = {"MLS-01-level": "3", "MLS-02-level": "2", "MLS-03-level": "4", "MLS-04-level": "1",
         "MLS-05-not_applicable": "on", "MLS-05-justification": "", "MLS-05-notes": "Only batch scoring, no serving.",
-        "MLS-05-owner": "Priya", "save": ""}
+        "MLS-05-owner": "member", "save": ""}
 
 
 def _attention(content: str) -> str:
@@ -58,7 +58,7 @@ def test_the_form_keeps_every_entered_value_after_a_partial_save(web, org):
     content = web(org.lead).post(f"/assessments/{assessment.pk}/", FIVE).content.decode()
     assert re.search(r'name="MLS-05-not_applicable" class="na-toggle" checked', content)
     assert "Only batch scoring, no serving.</textarea>" in content
-    assert 'name="MLS-05-owner" id="id_MLS-05-owner" value="Priya"' in content
+    assert 'name="MLS-05-owner" id="id_MLS-05-owner" value="member"' in content
     assert re.search(r'name="MLS-05-justification" id="id_MLS-05-justification" rows="2" aria-invalid="true"', content)
     assert re.search(r'name="MLS-03-level" value="4" checked', content)
     assert '<span id="answered-count">4</span>' in content  # the invalid N/A does not count as answered
@@ -132,7 +132,7 @@ def test_a_due_date_carried_over_from_the_last_cycle_may_stay_while_other_fields
     passed = timezone.localdate() - dt.timedelta(days=20)
     type(answer).objects.filter(pk=answer.pk).update(level=1, target_level=3, due_date=passed)
     answer.refresh_from_db()
-    services.answer_update(actor=org.lead, answer=answer, notes="Still on it.", owner="Ana")
+    services.answer_update(actor=org.lead, answer=answer, notes="Still on it.", owner="member")
     answer.refresh_from_db()
     assert answer.due_date == passed and answer.notes == "Still on it."
 
@@ -164,3 +164,38 @@ def test_the_form_shows_the_target_and_due_date_errors_on_their_practice(web, or
     assert "The due date is in the past" in content
     assert assessment.answers.get(practice__code="MLS-09").level == 2
     assert assessment.answers.get(practice__code="MLS-07").level is None
+
+
+def test_the_owner_is_a_user_of_the_team_and_a_stranger_is_refused(org):
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.get(practice__code="MLS-07")
+    services.answer_update(actor=org.lead, answer=answer, owner="MEMBER")
+    answer.refresh_from_db()
+    assert (answer.owner, answer.owner_user) == ("member", org.member)
+    with pytest.raises(ValidationError) as exc:
+        services.answer_update(actor=org.lead, answer=answer, owner="other-lead")
+    assert "member of the team (lead, member)" in str(exc.value)
+    answer.refresh_from_db()
+    assert answer.owner_user == org.member
+    services.answer_update(actor=org.lead, answer=answer, owner="")
+    answer.refresh_from_db()
+    assert answer.owner_user is None
+
+
+def test_an_owner_name_carried_over_from_before_owners_were_users_stays_as_a_label(org):
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.get(practice__code="MLS-07")
+    type(answer).objects.filter(pk=answer.pk).update(owner="Platform security")
+    answer.refresh_from_db()
+    services.answer_update(actor=org.lead, answer=answer, notes="n")
+    answer.refresh_from_db()
+    assert (answer.owner, answer.owner_user, answer.notes) == ("Platform security", None, "n")
+
+
+def test_the_api_refuses_an_owner_outside_the_team_with_400(org, api):
+    assessment = make_assessment(org.project)
+    response = api(org.member).patch(f"/api/v1/assessments/{assessment.pk}/answers/MLS-07/", {"owner": "auditor"},
+                                     format="json")
+    assert response.status_code == 400 and "owner" in response.json()
+    ok = api(org.member).patch(f"/api/v1/assessments/{assessment.pk}/answers/MLS-07/", {"owner": "lead"}, format="json")
+    assert ok.json()["owner_user"] == org.lead.pk

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "frameworks",
     "sources",
     "notifications",
+    "actions",
+    "campaigns",
     "web",
 ]
 
@@ -297,6 +299,8 @@ MLSEC_ACCEPTANCE_REMINDER_DAYS = env_int("MLSEC_ACCEPTANCE_REMINDER_DAYS", 14)  
 MLSEC_NOTIFY_MAX_ATTEMPTS = env_int("MLSEC_NOTIFY_MAX_ATTEMPTS", 14)
 # The organisation-wide webhook for check events (docs/workflow.md); with a secret, signed like a team's.
 MLSEC_WEBHOOK_SECRET = os.environ.get("MLSEC_WEBHOOK_SECRET", "")
+MLSEC_ACTION_DUE_SOON_DAYS = env_int("MLSEC_ACTION_DUE_SOON_DAYS", 7)  # action.due this many days before
+MLSEC_CAMPAIGN_REMINDER_DAYS = env_int("MLSEC_CAMPAIGN_REMINDER_DAYS", 7)  # campaign.reminder before the deadline
 MLSEC_BASE_URL = os.environ.get("MLSEC_BASE_URL", "http://127.0.0.1:8000")
 MLSEC_TRUST_PROXY = env_bool("MLSEC_TRUST_PROXY", False)
 # API tokens (django-rest-knox, stored as digests): an absolute lifetime from issue, and an idle

@@ -21,7 +21,7 @@ from .common import answer_status, assessment_cycle, assessment_status
 
 HEADER = ["project_id", "project", "team", "risk_tier", "cycle", "assessment_status", "code", "title", "level",
           "not_applicable", "score", "effective_level", "status", "evidence_count", "verified", "owner",
-          "target_level", "due_date"]
+          "target_level", "due_date", "action_status", "action_due_on", "action_overdue"]
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,6 +47,8 @@ def project_rows(project: dict) -> Iterator[list]:
                answer.get("level"), bool(answer.get("not_applicable")), answer.get("score"),
                answer.get("effective_level"), answer_status(answer), answer.get("evidence_count", 0),
                bool(answer.get("verified")), answer.get("owner"), answer.get("target_level"), answer.get("due_date")]
+        action = answer.get("action") or {}
+        row += [action.get("status"), action.get("due_on"), bool(action.get("overdue")) if action else None]
         yield [safe_cell(v) for v in row]
 
 

@@ -382,6 +382,14 @@ def _project(p: dict, ds: dict, st: _Styles) -> list:
     runs = p.get("check_runs") or []
     if runs:
         story += _check_runs(runs, st)
+    open_actions = p.get("actions") or []
+    if open_actions:
+        rows = [["Practice", "Action", "Owner", "Due", "Status"]]
+        rows += [[_plain(a.get("practice")), Paragraph(_x(a.get("title"), TEXT_LIMIT), st.small),
+                  _plain(a.get("owner") or "–", 16), _plain(a.get("due_on")),
+                  _plain("OVERDUE" if a.get("overdue") else a.get("status"))] for a in open_actions]
+        story += [CondPageBreak(90), Paragraph("Open remediation actions", st.h3),
+                  st.table(rows, [40, WIDTH - 252, 70, 60, 82])]
     accs = p.get("risk_acceptances") or []
     if accs:
         rows = [["Practice", "Status", "Expires", "Proposed by", "Decided", "Justification"]]

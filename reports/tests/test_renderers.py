@@ -62,7 +62,8 @@ def test_csv_has_the_documented_header_and_one_row_per_project_and_practice():
     header, rows = parse_csv(out.getvalue())
     assert header == HEADER == ["project_id", "project", "team", "risk_tier", "cycle", "assessment_status", "code",
                                 "title", "level", "not_applicable", "score", "effective_level", "status",
-                                "evidence_count", "verified", "owner", "target_level", "due_date"]
+                                "evidence_count", "verified", "owner", "target_level", "due_date",
+                                "action_status", "action_due_on", "action_overdue"]
     assert count == len(rows) == 8 * 25
     by_project: dict[str, list[str]] = {}
     for row in rows:

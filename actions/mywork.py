@@ -1,0 +1,32 @@
+""""My work": what waits for the signed-in person, each list in their scope, a fixed number of queries."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from assessments.choices import EDITABLE_STATUSES
+from assessments.models import Assessment
+
+from .models import Action
+
+
+def my_work_for(user) -> dict:
+    """Their open actions, their teams' open assessments (campaign drafts too), and the running campaigns."""
+    from campaigns.models import Campaign
+
+    today = timezone.localdate()
+    actions = list(Action.objects.visible_to(user).open().filter(owner=user).for_lists().order_by("due_on", "pk"))
+    for action in actions:
+        action.overdue = action.is_overdue(today)
+    team_ids = list(user.team_roles())
+    assessments = list(Assessment.objects.visible_to(user).with_completion()
+                       .filter(status__in=EDITABLE_STATUSES, project__team_id__in=team_ids,
+                               project__archived_at__isnull=True)
+                       .select_related("project__team").order_by("project__team__name", "project__name", "cycle"))
+    for assessment in assessments:
+        assessment.submittable_by_viewer = user.is_lead_of(assessment.project.team_id)
+    campaigns = {c.cycle: c for c in Campaign.objects.visible_to(user).running().order_by("deadline")}
+    for assessment in assessments:
+        assessment.campaign = campaigns.get(assessment.cycle)
+    return {"actions": actions, "overdue_count": sum(a.overdue for a in actions), "assessments": assessments,
+            "campaigns": list(campaigns.values()), "today": today}
