@@ -137,9 +137,10 @@ def test_launching_costs_the_same_queries_for_1_or_10_projects_per_team_and_a_co
     _grow(teams=2, projects=5)
     six = _launch_queries(org, "2027-Q4")
     assert six - four == four - base, (base, four, six)  # the same few queries for each more team
-    # Per team, only its `campaign.started` event: one audit event (savepoint, chain head lock, insert,
-    # head update, release) whatever the number of its projects.
-    assert (four - base) // 2 <= 5
+    # Per team, only its `campaign.started` event whatever the number of its projects: one audit event
+    # (savepoint, chain head lock, insert, head update, release) and one outbox dispatch (the dispatch,
+    # its leads, their notifications, their preferences, their e-mails, the team's channels, savepoint).
+    assert (four - base) // 2 <= 12
 
 
 def test_progress_counts_every_state_in_two_queries(org):
@@ -200,3 +201,14 @@ def test_a_campaign_everyone_finished_or_closed_escalates_nothing(org):
     run_beat_on(start + dt.timedelta(days=5))
     assert not events("campaign.escalation")
     assert Campaign.objects.get(pk=campaign.pk).escalated_at is not None
+
+
+def test_a_launch_tells_each_teams_leads_through_the_notification_outbox(org, django_capture_on_commit_callbacks):
+    from notifications.models import Notification, OutboxMessage
+
+    services.campaign_launch(actor=org.officer, cycle="2027-Q1", deadline=in_days(30))
+    started = Notification.objects.filter(dispatch__event="campaign.started")
+    assert set(started.values_list("recipient", flat=True)) >= {org.lead.pk}
+    mine = started.get(recipient=org.lead)
+    assert mine.read_at is None and mine.dispatch.team_id == org.team.pk  # the lead's own team's news
+    assert OutboxMessage.objects.filter(dispatch=mine.dispatch, recipient=org.lead).exists()
