@@ -217,6 +217,10 @@ def finish_run(run: CheckRun, result) -> CheckRun:
         _record_first_baseline(run, result.data.get("artifacts") or {})
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)
+    if run.status in DECIDED_STATUSES:  # the superseding above is an update(): no signal saw it
+        from scoring.rollup import refresh_projects
+
+        refresh_projects([run.project_id])
     return run
 
 

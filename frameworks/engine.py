@@ -42,6 +42,20 @@ def project_cells(*, moment: dt.datetime, team_ids=None, project_ids=None) -> np
     return np.array(rows, dtype=float).reshape(len(rows), 10)
 
 
+def rollup_cells(*, team_ids=None, project_ids=None) -> np.ndarray:
+    """The same array for now, read from the scorecard's rollup (scoring/rollup.py): one query."""
+    from scoring.models import ProjectRollup
+
+    rows = ProjectRollup.objects.filter(practice__isnull=False).order_by()
+    if team_ids is not None:
+        rows = rows.filter(team_id__in=list(team_ids))
+    if project_ids is not None:
+        rows = rows.filter(project_id__in=list(project_ids))
+    rows = list(rows.values_list("project_id", "practice_id", "weighted_sum", "weight_total", "covered", "scored",
+                                 "verified", "capped", "stale", "accepted"))
+    return np.array(rows, dtype=float).reshape(len(rows), 10)
+
+
 @dataclass(frozen=True, slots=True)
 class ScopeProject:
     id: int
