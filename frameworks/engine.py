@@ -51,9 +51,12 @@ def rollup_cells(*, team_ids=None, project_ids=None) -> np.ndarray:
         rows = rows.filter(team_id__in=list(team_ids))
     if project_ids is not None:
         rows = rows.filter(project_id__in=list(project_ids))
-    rows = list(rows.values_list("project_id", "practice_id", "weighted_sum", "weight_total", "covered", "scored",
-                                 "verified", "capped", "stale", "accepted"))
-    return np.array(rows, dtype=float).reshape(len(rows), 10)
+    sql, params = rows.values_list("project_id", "practice_id", "weighted_sum", "weight_total", "covered", "scored",
+                                   "verified", "capped", "stale", "accepted").query.sql_with_params()
+    with connection.cursor() as cursor:  # plain tuples: 500,000 rows at 20,000 projects
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return np.array(found, dtype=float).reshape(len(found), 10)
 
 
 @dataclass(frozen=True, slots=True)
