@@ -46,6 +46,8 @@ def rollup_cells(*, team_ids=None, project_ids=None) -> np.ndarray:
     """The same array for now, read from the scorecard's rollup (scoring/rollup.py): one query."""
     from scoring.models import ProjectRollup
 
+    if (team_ids is not None and not list(team_ids)) or (project_ids is not None and not list(project_ids)):
+        return np.zeros((0, 10))
     rows = ProjectRollup.objects.filter(practice__isnull=False).order_by()
     if team_ids is not None:
         rows = rows.filter(team_id__in=list(team_ids))
