@@ -223,9 +223,11 @@ def finish_run(run: CheckRun, result) -> CheckRun:
         _record_first_baseline(run, result.data.get("artifacts") or {}, result.data.get("artifact_versions") or {})
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)
-    if run.status in DECIDED_STATUSES:
+    if run.status in DECIDED_STATUSES:  # the superseding above is an update(): no signal saw it
         from actions.services import actions_after_check_verdict
+        from scoring.rollup import refresh_projects
 
+        refresh_projects([run.project_id])
         actions_after_check_verdict(run)
     return run
 

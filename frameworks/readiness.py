@@ -108,11 +108,15 @@ def gather(scope: ReadinessScope, *, as_of: dt.date | None = None, snapshots: bo
     """
     today = timezone.localdate()
     live = as_of is None or as_of >= today
+    pinned = moment
     day, moment = (today, moment or timezone.now()) if live else (as_of, end_of_day(as_of))
     team_ids = None if scope.kind == "organisation" else scope.team_ids
     project_ids = [scope.project.pk] if scope.project else None
     projects = engine.projects_in_scope(moment=moment, team_ids=team_ids, project_ids=project_ids)
-    cells = engine.project_cells(moment=moment, team_ids=team_ids, project_ids=project_ids)
+    if live and pinned is None:  # now: the scorecard's rollup
+        cells = engine.rollup_cells(team_ids=team_ids, project_ids=project_ids)
+    else:
+        cells = engine.project_cells(moment=moment, team_ids=team_ids, project_ids=project_ids)
     snapshot = None
     if not live and snapshots and scope.project is None:
         snapshot = inputs_from_snapshots(as_of, scope.team_ids)

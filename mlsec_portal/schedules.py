@@ -23,6 +23,8 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
 
     jobs = [
         ("Score snapshot", "scoring.tasks.snapshot_scores_task", "55 * * * *", []),
+        ("Score expiry at midnight", "scoring.tasks.expire_scores_task", "0 0 * * *", []),
+        ("Score reconciliation", "scoring.tasks.reconcile_scores_task", "15 2 * * *", []),
         ("Reap stale check runs", "checks.tasks.reap_stale_runs", "*/5 * * * *", []),
         ("Reap stuck exports", "reports.reap_stale_reports", "*/5 * * * *", []),
         # Evidence expiring and expired, risk acceptances ending (replaces "Evidence expiry reminders").

@@ -48,3 +48,60 @@ class ScoreSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.team or 'organisation'} {self.practice or 'overall'}: {self.score}"
+
+
+class RollupFields(models.Model):
+    """The sums behind a score (the engine's `Cell`), kept up to date as things change (scoring/rollup.py).
+
+    With a practice: one cell. Without (practice null): the group's project count and covered projects.
+    """
+
+    practice = models.ForeignKey(Practice, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    weighted_sum = models.FloatField(default=0)
+    weight_total = models.FloatField(default=0)
+    projects = models.PositiveIntegerField(default=0)
+    covered = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0)
+    verified = models.PositiveIntegerField(default=0)
+    capped = models.PositiveIntegerField(default=0)
+    stale = models.BooleanField(default=False)
+    accepted = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class ProjectRollup(RollupFields):
+    """A project × practice cell as of now (practice null: is the project counted, and covered)."""
+
+    project = models.ForeignKey("assessments.Project", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "practice"], condition=models.Q(practice__isnull=False),
+                                    name="project_rollup_cell_unique"),
+            models.UniqueConstraint(fields=["project"], condition=models.Q(practice__isnull=True),
+                                    name="project_rollup_totals_unique"),
+        ]
+        indexes = [models.Index(fields=["team", "practice"], name="project_rollup_team_idx")]
+
+    def __str__(self) -> str:
+        return f"project {self.project_id} × {self.practice_id or 'totals'}"
+
+
+class TeamRollup(RollupFields):
+    """A team × practice cell as of now: the sum of its projects' rows (practice null: the team's totals)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "practice"], condition=models.Q(practice__isnull=False),
+                                    name="team_rollup_cell_unique"),
+            models.UniqueConstraint(fields=["team"], condition=models.Q(practice__isnull=True),
+                                    name="team_rollup_totals_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"team {self.team_id} × {self.practice_id or 'totals'}"

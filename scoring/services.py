@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Team
 from controls.models import CatalogRelease, Practice
 
+from . import rollup
 from .engine import Cell, GroupTotals, ScoreInputs, percent, score_inputs, weighted_mean
 from .models import ScoreSnapshot
 
@@ -153,9 +154,9 @@ def scorecard_for(teams: list[Team], *, as_of: dt.date | None = None) -> Scoreca
     """Live for today; from the snapshots for a past day (computed from history if that day has none)."""
     practices = list(Practice.objects.active().order_by("number"))
     today = timezone.localdate()
-    if as_of is None or as_of >= today:
+    if as_of is None or as_of >= today:  # now: the rollup, kept up to date by every event (rollup.py)
         moment = timezone.now()
-        inputs = score_inputs(moment=moment, team_ids=[t.pk for t in teams])
+        inputs = rollup.team_inputs([t.pk for t in teams])
         return assemble(inputs, teams, practices, as_of=today, moment=moment, source="live")
     moment = end_of_day(as_of)
     inputs = inputs_from_snapshots(as_of, [t.pk for t in teams])
@@ -286,8 +287,10 @@ class ProjectScore:
 def project_scores(*, team_ids=None, project_ids=None, moment: dt.datetime | None = None) -> dict[int, ProjectScore]:
     """Each project's overall score (practice-weight mean of its approved, capped levels): two queries."""
     practices = {p.pk: p.weight for p in Practice.objects.active().only("pk", "weight")}
-    inputs = score_inputs(moment=moment or timezone.now(), group_by="project", team_ids=team_ids,
-                          project_ids=project_ids)
+    if moment is None:  # now: the rollup
+        inputs = rollup.project_inputs(team_ids=team_ids, project_ids=project_ids)
+    else:
+        inputs = score_inputs(moment=moment, group_by="project", team_ids=team_ids, project_ids=project_ids)
     by_project: dict[int, dict[int, Cell]] = {}
     for (project_id, practice_id), cell in inputs.cells.items():
         if practice_id in practices:
@@ -394,7 +397,7 @@ def projects_on_practice(projects, practice: Practice, *, team_ids=None) -> list
     """
     from assessments.models import Answer, Assessment
 
-    inputs = score_inputs(moment=timezone.now(), group_by="project", team_ids=team_ids, practice_ids=[practice.pk])
+    inputs = rollup.project_inputs(team_ids=team_ids, practice_ids=[practice.pk])
     current = Assessment.objects.current_approved().filter(project__in=projects.values("pk"))
     answers = {a.assessment.project_id: a for a in Answer.objects.filter(practice=practice, assessment__in=current)
                .select_related("assessment")}

@@ -21,3 +21,19 @@ def snapshot_scores_task() -> int:
     if not ScoreSnapshot.objects.filter(day=yesterday).exists():
         written += snapshot_scores(day=yesterday)
     return written + snapshot_scores(day=today)
+
+
+@shared_task(name="scoring.tasks.expire_scores_task", acks_late=True)
+def expire_scores_task() -> int:
+    """Just after midnight: evidence and acceptances that ended yesterday change today's scores."""
+    from .reconcile import expire
+
+    return expire()
+
+
+@shared_task(name="scoring.tasks.reconcile_scores_task", acks_late=True)
+def reconcile_scores_task() -> int:
+    """Nightly: compare the rollup with the full recomputation, alert on any difference (and repair it)."""
+    from .reconcile import reconcile
+
+    return len(reconcile(repair=True))

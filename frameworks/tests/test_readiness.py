@@ -16,6 +16,7 @@ from frameworks.models import Framework
 from frameworks.readiness import framework_readiness, load_structures
 from frameworks.scope import ReadinessScope
 from scoring.models import ScoreSnapshot
+from scoring.rollup import refresh_projects
 from scoring.services import project_scores, scorecard_for, snapshot_scores
 
 URL = "/api/v1/frameworks/{}/readiness/"
@@ -214,4 +215,5 @@ def test_not_applicable_answers_neither_raise_nor_lower_readiness(org, api):
     row = rows(api(org.officer).get(URL.format("iso-27001")))["A.8.24"]  # MLS-01 and MLS-22
     assert row["readiness"] == 50.0 and row["coverage"] == 50.0  # 2 answered of 2 practices × 2 projects
     Answer.objects.filter(practice__code="MLS-22").update(not_applicable=False, justification="", level=0)
+    refresh_projects([org.project.pk])  # a direct database write sends no signal: the rollup is told here
     assert rows(api(org.officer).get(URL.format("iso-27001")))["A.8.24"]["readiness"] == 25.0

@@ -9,6 +9,7 @@ from checks.advisories import import_advisories
 from checks.services import queue_runs
 from controls.models import Practice
 from mlsec_portal.dbmaint import refresh_planner_statistics
+from scoring import rollup
 from web.demo import DEMO_ADVISORIES, DEMO_PASSWORD, DemoBuilder, snapshot_history
 
 
@@ -36,7 +37,8 @@ class Command(BaseCommand):
             call_command("load_catalog", stdout=self.stdout)
         started = time.monotonic()
         with_checks = checks == "queue" if checks else (projects or 18) <= 60
-        result = DemoBuilder(teams=teams, projects=projects, seed=seed).build(with_targets=with_checks)
+        with rollup.deferred():  # bulk inserts send no signals: the scorecard's rollup is built once at the end
+            result = DemoBuilder(teams=teams, projects=projects, seed=seed).build(with_targets=with_checks)
         self.stdout.write(
             f"seeded {result.teams} teams, {result.projects} projects, {result.assessments} assessments, "
             f"{result.answers} answers in {time.monotonic() - started:.1f}s"
