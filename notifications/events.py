@@ -66,9 +66,14 @@ def leads_and_officers(obj, context=None):
 
 
 def uploader_and_owner(evidence, context=None):
-    """The person who uploaded the evidence and the team's leads, who own the project's assessment."""
+    """The person who uploaded the evidence, and its owners: the team's leads, plus the owner of the answer it
+    supports when that answer names a user (`Answer.owner_user`, with the remediation actions)."""
     lead = Q(memberships__team_id=team_id_of(evidence), memberships__role=TeamRole.LEAD)
-    return _users().filter(lead | Q(pk=evidence.uploaded_by_id)).distinct()
+    people = lead | Q(pk=evidence.uploaded_by_id)
+    answer_owner = getattr(evidence.answer, "owner_user_id", None) if evidence.answer_id else None
+    if answer_owner:
+        people |= Q(pk=answer_owner)
+    return _users().filter(people).distinct()
 
 
 def proposer_and_leads(acceptance, context=None):
