@@ -116,7 +116,7 @@ def send_team_channel(message) -> None:
         timestamp = str(int(time.time()))
         headers["X-MLSec-Timestamp"] = timestamp
         headers["X-MLSec-Signature"] = sign(secret, timestamp, body)
-    answer = transport.post_json(url, body, headers)
+    answer = transport.post_json(url, body, headers, timeout=settings.MLSEC_NOTIFY_WEBHOOK_TIMEOUT_S)
     if not answer.ok:
         raise DeliveryFailed(f"the receiver answered HTTP {answer.status}")
 

@@ -66,9 +66,14 @@ def leads_and_officers(obj, context=None):
 
 
 def uploader_and_owner(evidence, context=None):
-    """The person who uploaded the evidence and the team's leads, who own the project's assessment."""
+    """The person who uploaded the evidence, and its owners: the team's leads, plus the owner of the answer it
+    supports when that answer names a user (`Answer.owner_user`, with the remediation actions)."""
     lead = Q(memberships__team_id=team_id_of(evidence), memberships__role=TeamRole.LEAD)
-    return _users().filter(lead | Q(pk=evidence.uploaded_by_id)).distinct()
+    people = lead | Q(pk=evidence.uploaded_by_id)
+    answer_owner = getattr(evidence.answer, "owner_user_id", None) if evidence.answer_id else None
+    if answer_owner:
+        people |= Q(pk=answer_owner)
+    return _users().filter(people).distinct()
 
 
 def proposer_and_leads(acceptance, context=None):
@@ -100,22 +105,30 @@ def _comment(a) -> str:
     return f"\n\nThe reviewer's comment:\n{a.review_comment}" if a.review_comment else ""
 
 
+def _where(e) -> str:
+    """A project's name, or the owner of shared evidence (a team's, or the organisation's)."""
+    if getattr(e, "project_id", None):
+        return e.project.name
+    team = getattr(e, "team", None)
+    return f"shared by {team.name}" if team is not None else "shared by the organisation"
+
+
 def _evidence_reviewed(e, context):
     note = f"\n\nNote: {e.review_note}" if e.review_note else ""
     return (f"Evidence {e.status}: {e.title}",
-            f"{e.practice.code} {e.title} ({e.project.name}) was {e.status} by a security officer.{note}",
+            f"{e.practice.code} {e.title} ({_where(e)}) was {e.status} by a security officer.{note}",
             f"/evidence/{e.pk}/")
 
 
 def _evidence_expiring(e, context):
     return (f"Evidence expires on {_day(e.valid_until)}: {e.title}",
-            f"{e.practice.code} {e.title} ({e.project.name}) expires on {_day(e.valid_until)}. Renew it before "
+            f"{e.practice.code} {e.title} ({_where(e)}) expires on {_day(e.valid_until)}. Renew it before "
             "then, or the practice it supports is marked stale.", f"/evidence/{e.pk}/")
 
 
 def _evidence_expired(e, context):
     return (f"Evidence expired: {e.title}",
-            f"{e.practice.code} {e.title} ({e.project.name}) expired on {_day(e.valid_until)}: the practice it "
+            f"{e.practice.code} {e.title} ({_where(e)}) expired on {_day(e.valid_until)}: the practice it "
             "supports now counts as stale. Upload a current version.", f"/evidence/{e.pk}/")
 
 

@@ -73,12 +73,12 @@ def notify(event: str, *, obj, actor=None, recipients=None, context: dict | None
     """
     spec = events.get(event)
     context = _json_safe(dict(context or {}))
-    title, body, path = spec.render(obj, context)
+    title, body, path = spec.render(obj, context)  # the title is made one line below: it becomes a mail header
     team_id = events.team_id_of(obj, context)
     dispatch = _create_dispatch(
         event=event, team_id=team_id, object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""), actor=actor if getattr(actor, "pk", None) else None,
-        title=title[:300], body=body[:8000], path=path[:500], context=context, dedupe_key=dedupe_key)
+        title=" ".join(title.split())[:300], body=body[:8000], path=path[:500], context=context, dedupe_key=dedupe_key)
     if dispatch is None:
         return None
     people = _people(spec, obj, context, recipients, actor, team_id)

@@ -297,6 +297,7 @@ MLSEC_EVIDENCE_REMINDER_DAYS = env_int("MLSEC_EVIDENCE_REMINDER_DAYS", 14)
 MLSEC_ACCEPTANCE_REMINDER_DAYS = env_int("MLSEC_ACCEPTANCE_REMINDER_DAYS", 14)  # risk acceptances ending
 # Outbox deliveries: tries before a row is given up (backoff 1, 2, 4 … minutes, at most 6 h apart).
 MLSEC_NOTIFY_MAX_ATTEMPTS = env_int("MLSEC_NOTIFY_MAX_ATTEMPTS", 14)
+MLSEC_NOTIFY_WEBHOOK_TIMEOUT_S = env_int("MLSEC_NOTIFY_WEBHOOK_TIMEOUT_S", 10)  # one whole webhook exchange
 # The organisation-wide webhook for check events (docs/workflow.md); with a secret, signed like a team's.
 MLSEC_WEBHOOK_SECRET = os.environ.get("MLSEC_WEBHOOK_SECRET", "")
 MLSEC_ACTION_DUE_SOON_DAYS = env_int("MLSEC_ACTION_DUE_SOON_DAYS", 7)  # action.due this many days before

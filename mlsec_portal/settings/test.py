@@ -25,7 +25,8 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="mlsec-test-media-"))
 # pass their own roots. The tests' servers listen on 127.0.0.1, which the checks may reach.
 MLSEC_CHECK_ROOTS = [os.environ.setdefault("MLSEC_TEST_CHECK_ROOT", tempfile.mkdtemp(prefix="mlsec-test-check-roots-"))]  # noqa: F405
 MLSEC_CHECK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# locmem for the test process; a worker a test starts may be pointed at the SMTP sink (tests/servers).
+EMAIL_BACKEND = os.environ.get("MLSEC_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 AXES_ENABLED = True

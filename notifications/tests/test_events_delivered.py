@@ -217,3 +217,15 @@ def test_each_person_also_finds_the_event_in_the_portal(hooked, django_capture_o
     submitted_assessment(hooked)
     assert list(Notification.objects.values_list("recipient__username", flat=True)) == ["officer"]
     assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count() == 4  # 1 mail + 3 channels
+
+
+def test_the_operators_organisation_webhook_gets_check_events_signed(org, webhook_receiver, settings,
+                                                                     django_capture_on_commit_callbacks):
+    settings.MLSEC_WEBHOOK_URL = webhook_receiver.url("/org-hook")
+    settings.MLSEC_WEBHOOK_SECRET = SECRET
+    set_targets(org.project, source_path="/tmp")
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)  # not a check event: the organisation hook is not told
+        finish(org.project, "source-secrets", "failed", "1 secret found")
+    [hit] = webhook_receiver.wait_for(1)
+    assert hit.json()["event"] == "check.failing" and verify_signature(hit, SECRET)

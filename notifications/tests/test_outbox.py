@@ -165,3 +165,33 @@ def test_rotating_the_key_keeps_channels_deliverable(org, webhook_receiver, sett
         submitted_assessment(org)
     [hit] = webhook_receiver.wait_for(1)
     assert hit.status == 200 and verify_signature(hit, SECRET)
+
+
+def test_a_stalling_receiver_cannot_hold_the_worker(org, webhook_receiver, settings,
+                                                    django_capture_on_commit_callbacks):
+    import time
+
+    settings.MLSEC_NOTIFY_WEBHOOK_TIMEOUT_S = 1
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.SLACK, name="#fraud",
+                        url=webhook_receiver.url("/slow"))
+    webhook_receiver.delay_next(1, seconds=4)
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    assert time.monotonic() - started < 3.5
+    row = OutboxMessage.objects.get(channel=Channel.SLACK)
+    assert row.status == OutboxStatus.PENDING and row.last_error == "could not connect"
+
+
+def test_team_controlled_names_cannot_ping_a_slack_channel_or_break_a_mail_header(org, mail, webhook_receiver,
+                                                                                  django_capture_on_commit_callbacks):
+    org.project.name = "Scorer <!channel>\r\nBcc: victim@example.org"
+    org.project.save(update_fields=["name"])
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.SLACK, name="#fraud",
+                        url=webhook_receiver.url("/slack"))
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    [received] = mail.wait_for(1)
+    assert list(received.rcpt_tos) == ["officer@example.org"] and "Bcc" not in received.message.keys()
+    blocks = webhook_receiver.wait_for(1)[0].json()["blocks"]
+    assert "<!channel>" not in str(blocks) and "&lt;!channel&gt;" in blocks[0]["text"]["text"]
