@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: venv demo test lint bench bench-checks bench-model-scan loadtest screenshots clean
+.PHONY: venv demo test lint bench bench-checks bench-model-scan bench-pages bench-exports loadtest screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
 bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 MLSEC_REQUIRE_MFA=0 $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 MLSEC_REQUIRE_MFA=0 $(PY) manage.py bench
+
+## The dashboard in Chromium against a running demo (start `make demo` first): first and repeat visit bytes,
+## heatmap draw time (docs/performance.md, "Light pages").
+bench-pages: venv
+	$(PY) scripts/bench_pages.py
 
 ## README screenshots from a running demo (start `make demo` first).
 screenshots: venv
