@@ -43,6 +43,11 @@ bench: venv
 bench-pages: venv
 	$(PY) scripts/bench_pages.py
 
+## Organisation PDF, OSCAL and ZIP at 2,000 projects: time and the worker's peak RSS (a dedicated database).
+bench-exports: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py bench_exports
+
 ## README screenshots from a running demo (start `make demo` first).
 screenshots: venv
 	$(PY) scripts/screenshots.py
