@@ -25,6 +25,7 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
         ("Score snapshot", "scoring.tasks.snapshot_scores_task", "55 * * * *", []),
         ("Reap stale check runs", "checks.tasks.reap_stale_runs", "*/5 * * * *", []),
         ("Reap stuck exports", "reports.reap_stale_reports", "*/5 * * * *", []),
+        ("Seal waiting audit events", "audit.tasks.seal_audit_events", "* * * * *", []),
         ("Evidence expiry reminders", "evidence.tasks.send_expiry_reminders", "0 7 * * *", []),
         ("Prune old runs and snapshots", "checks.tasks.prune_history", "30 4 * * *", []),
         ("Rescan models after scanner upgrades", "checks.tasks.rescan_models_after_upgrade", "20 5 * * *", []),
