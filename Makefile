@@ -7,7 +7,7 @@ WORKERS ?= 2
 # Every Django app of the project (a folder with an apps.py) and the settings package: what bandit reads.
 APPS := $(sort $(patsubst %/apps.py,%,$(wildcard */apps.py))) mlsec_portal
 
-.PHONY: venv demo test lint bench bench-checks bench-model-scan loadtest screenshots clean
+.PHONY: venv demo test lint bench bench-checks bench-model-scan bench-pages bench-exports loadtest screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ BENCH_SIZES ?= 20:200,200:2000,2000:20000
 bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 MLSEC_REQUIRE_MFA=0 $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 MLSEC_REQUIRE_MFA=0 $(PY) manage.py bench --sizes $(BENCH_SIZES)
+
+## The dashboard in Chromium against a running demo (start `make demo` first): first and repeat visit bytes,
+## heatmap draw time (docs/performance.md, "Light pages").
+bench-pages: venv
+	$(PY) scripts/bench_pages.py
+
+## Organisation PDF, OSCAL and ZIP at 2,000 projects: time and the worker's peak RSS (a dedicated database).
+bench-exports: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py bench_exports
 
 ## README screenshots from a running demo (start `make demo` first).
 screenshots: venv

@@ -102,3 +102,12 @@ def event_hash(event, keys: dict[str, bytes] | None = None) -> str | None:
 def head_mac(key: bytes, last_seq: int, last_hash: str) -> str:
     """Binds the chain's tip to the key, so removing newest events and moving the head back shows."""
     return hmac.new(key, f"mlsec-audit-head:{last_seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def entry_mac(key: bytes, event) -> str:
+    """The MAC a waiting (unchained) event carries: its content without the chain columns (seq,
+    prev_hash, key id), so it can be checked before and after it is given its place in the chain."""
+    content = canonical_content(event)
+    for name in ("seq", "prev_hash", "key_id"):
+        content.pop(name, None)
+    return hmac.new(key, b"mlsec-audit-entry:" + _canonical_bytes(content), hashlib.sha256).hexdigest()

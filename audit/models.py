@@ -4,8 +4,8 @@ Each event stores the previous event's hash and its own HMAC-SHA256, keyed with 
 over a canonical JSON of its content (`audit/chain.py`), so editing, inserting or deleting any event
 breaks the chain (`manage.py verify_audit_log`), even for someone who can write the table and
 recompute hashes: without the key they cannot recompute these. `AuditChainHead` remembers the last
-sequence number and hash under a MAC of its own: it serialises writers (a row lock) and lets
-verification notice deleted *newest* events too.
+sequence number and hash under a MAC of its own: it serialises the chaining (a row lock that no
+writer waits for: see audit/services.py) and lets verification notice deleted *newest* events too.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("audit events are append-only")
 
+    def sealed(self):
+        """Events that have their place in the chain (every event, a moment after its commit)."""
+        return self.filter(seq__isnull=False)
+
     def visible_to(self, user):
         """Officers, auditors and administrators read the trail; nobody else does."""
         if user is None or not user.is_authenticated or not user.is_active or not user.sees_everything:
@@ -39,7 +43,8 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """One change: who did what to which object, when, from where, with the before/after values."""
 
-    seq = models.PositiveBigIntegerField(unique=True, editable=False)
+    # None while the event waits for its place in the chain (a moment after its commit: audit/services.py).
+    seq = models.PositiveBigIntegerField(unique=True, null=True, editable=False)
     at = models.DateTimeField(db_index=True, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -53,15 +58,18 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True, null=True)
     # 1: plain SHA-256 (events from before the chain was keyed), 2: HMAC-SHA256 with the key `key_id`.
     chain_version = models.PositiveSmallIntegerField(editable=False)
     key_id = models.CharField(max_length=16, blank=True, editable=False)
+    # HMAC of the content without the chain columns, written with the event: a waiting event that was
+    # forged or edited in the database is refused by the sealer and reported by verification.
+    entry_mac = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-seq"]
+        ordering = [models.F("seq").desc(nulls_first=True), "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["actor", "at"], name="audit_actor_at_idx"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hmac
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from mlsec_portal import context
 from . import chain
 from .models import GENESIS_HASH, AuditChainHead, AuditEvent
 from .redaction import model_secrets, redact_event
+
+log = logging.getLogger(__name__)
 
 
 def _json_safe(value):
@@ -86,10 +90,8 @@ def audit_record(
                          changes=changes, known_secrets=model_secrets(obj))
     request = context.current()
     signing_key_id, signing_key = chain.keyring()[0]
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
     event = AuditEvent(
-        seq=head.last_seq + 1,
         at=timezone.now(),
         actor=actor_obj,
         actor_username=actor_obj.get_username() if actor_obj else "system",
@@ -100,17 +102,86 @@ def audit_record(
         changes=shown.changes,
         ip=chain.normalise_ip(request.ip),
         request_id=request.request_id if request.request_id != "-" else "",
-        prev_hash=head.last_hash,
+        prev_hash="",
         chain_version=chain.CHAIN_HMAC,
         key_id=signing_key_id,
     )
-    event.hash = event.compute_hash({signing_key_id: signing_key})
+    event.entry_mac = chain.entry_mac(signing_key, event)
+    # Chain the event now if nobody holds the head; if another transaction does, never wait for it:
+    # the event is written unchained and sealed in order right after this transaction commits.
+    head = _head(skip_locked=True)
+    if head is not None:
+        _place(event, head, signing_key_id, signing_key)
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=head.pk).update(
-        last_seq=event.seq, last_hash=event.hash, key_id=signing_key_id,
-        mac=chain.head_mac(signing_key, event.seq, event.hash),
-    )
+    if head is not None:
+        _move_head(head, event, signing_key_id, signing_key)
+    transaction.on_commit(_seal_after_commit)
     return event
+
+
+def _seal_after_commit() -> None:
+    """After an audited commit: seal what waits (nothing, usually: one query). Never fails the request
+    whose change has already committed; the periodic task retries."""
+    try:
+        if AuditEvent.objects.filter(seq__isnull=True).exists():
+            seal_pending()
+    except Exception:  # noqa: BLE001 - logged; the change itself is committed and its event stored
+        log.exception("sealing audit events failed; the periodic task will retry")
+
+
+def _head(*, skip_locked: bool) -> AuditChainHead | None:
+    """The chain head, locked for this transaction; None when another transaction holds it (skip_locked)."""
+    head = AuditChainHead.objects.select_for_update(skip_locked=skip_locked).filter(pk=1).first()
+    if head is None and not AuditChainHead.objects.filter(pk=1).exists():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)  # a new database: once
+    return head
+
+
+def _place(event: AuditEvent, head: AuditChainHead, key_id: str, key: bytes) -> None:
+    event.seq, event.prev_hash, event.key_id = head.last_seq + 1, head.last_hash, key_id
+    event.hash = event.compute_hash({key_id: key})
+
+
+def _move_head(head: AuditChainHead, event: AuditEvent, key_id: str, key: bytes) -> None:
+    head.last_seq, head.last_hash, head.key_id = event.seq, event.hash, key_id
+    head.mac = chain.head_mac(key, event.seq, event.hash)
+    AuditChainHead.objects.filter(pk=head.pk).update(last_seq=head.last_seq, last_hash=head.last_hash,
+                                                     key_id=key_id, mac=head.mac)
+
+
+def seal_pending(batch: int = 500) -> int:
+    """Give every committed, unchained event its place in the chain, oldest first; the number sealed.
+
+    Each batch is one short transaction holding the head. When another transaction holds it, this
+    returns at once: that holder (a writer chaining in place, or another sealer) seals what is left when
+    it is done, since every audited transaction runs this after its commit and a sealer looks again
+    after each batch. An event whose entry MAC does not verify (forged or edited in the database) is
+    never chained; verify_chain reports it. The periodic task `audit.tasks.seal_audit_events` catches
+    events of a process that died between its commit and this call.
+    """
+    keys = dict(chain.keyring())
+    signing_key_id, signing_key = chain.keyring()[0]
+    sealed, after = 0, 0
+    while True:
+        with transaction.atomic():
+            head = _head(skip_locked=True)
+            if head is None:
+                return sealed
+            waiting = list(AuditEvent.objects.filter(seq__isnull=True, id__gt=after).order_by("id")[:batch])
+            if not waiting:
+                return sealed
+            for event in waiting:
+                after = event.id
+                key = keys.get(event.key_id)
+                if key is None or not hmac.compare_digest(event.entry_mac, chain.entry_mac(key, event)):
+                    continue
+                _place(event, head, signing_key_id, signing_key)
+                models.QuerySet.update(AuditEvent.objects.filter(pk=event.pk, seq__isnull=True), seq=event.seq,
+                                       prev_hash=event.prev_hash, key_id=event.key_id, hash=event.hash)
+                head.last_seq, head.last_hash = event.seq, event.hash
+                sealed += 1
+            if head.last_seq:
+                _move_head(head, AuditEvent(seq=head.last_seq, hash=head.last_hash), signing_key_id, signing_key)
 
 
 @dataclass
@@ -120,6 +191,7 @@ class ChainReport:
     first_broken_seq: int | None = None
     reason: str = ""
     last_hash: str = GENESIS_HASH
+    waiting: int = 0  # events committed but not yet chained (verified by their entry MAC)
 
 
 class _Walk:
@@ -174,7 +246,19 @@ def verify_chain(chunk_size: int = 2000, rounds: int = 5) -> ChainReport:
         head = _read_head()
         if head is None or head.last_seq <= walk.checked:
             break
-    return _check_head(walk, head)
+    report = _check_head(walk, head)
+    return _check_waiting(walk, report) if report.ok else report
+
+
+def _check_waiting(walk: _Walk, report: ChainReport) -> ChainReport:
+    """Events not yet chained must carry a valid entry MAC: one forged in the database never gets sealed."""
+    for event in AuditEvent.objects.filter(seq__isnull=True).order_by("id").iterator():
+        key = walk.keys.get(event.key_id)
+        if key is None or not hmac.compare_digest(event.entry_mac or "", chain.entry_mac(key, event)):
+            return ChainReport(False, walk.checked, None, f"an event waiting for its place in the chain (id {event.id}, "
+                               f"{event.action}) was forged or altered: its entry MAC does not verify")
+        report.waiting += 1
+    return report
 
 
 def _walk_on(walk: _Walk, chunk_size: int) -> ChainReport | None:

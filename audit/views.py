@@ -13,7 +13,7 @@ from .redaction import redacted_view
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not request.user.sees_everything:
         raise PermissionDenied
-    events = AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.visible_to(request.user).order_by("-seq"))
+    events = AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.visible_to(request.user).sealed().order_by("-seq"))
     page = Paginator(events.qs, 50).get_page(request.GET.get("page"))
     for event in page:
         event.shown = redacted_view(event)  # secrets stored by older versions stay masked

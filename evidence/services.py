@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -159,6 +160,19 @@ def evidence_bytes(evidence: Evidence) -> bytes:
     if hashlib.sha256(data).hexdigest() != evidence.sha256:
         raise ValidationError("The stored file does not match its recorded SHA-256: it was altered.")
     return data
+
+
+def evidence_chunks(evidence: Evidence) -> Iterator[bytes]:
+    """The decrypted content of a file in 64 KiB pieces; ValidationError at the end if it differs from the
+    SHA-256 recorded at upload (a consumer must then discard what it made of the pieces)."""
+    if evidence.kind != EvidenceKind.FILE or not evidence.storage_name:
+        raise ValidationError("This evidence has no file.")
+    digest = hashlib.sha256()
+    for piece in storage.iter_read(evidence.storage_name):
+        digest.update(piece)
+        yield piece
+    if digest.hexdigest() != evidence.sha256:
+        raise ValidationError("The stored file does not match its recorded SHA-256: it was altered.")
 
 
 def evidence_expiring(user, *, days: int = 30):

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 
+from . import fernet_stream
 from .markup import find_markup
 
 # What evidence may be: documents, images, spreadsheets, archives of reports, text and data.
@@ -50,11 +51,15 @@ EXTENSIONS = {
 }
 
 
-def _cipher() -> MultiFernet:
-    keys = [k for k in settings.MLSEC_EVIDENCE_KEYS if k]
+def _keys() -> list[bytes]:
+    keys = [k.encode() if isinstance(k, str) else k for k in settings.MLSEC_EVIDENCE_KEYS if k]
     if not keys:
         raise ImproperlyConfigured("MLSEC_EVIDENCE_KEY is not set: evidence cannot be stored encrypted")
-    return MultiFernet([Fernet(k.encode() if isinstance(k, str) else k) for k in keys])
+    return keys
+
+
+def _cipher() -> MultiFernet:
+    return MultiFernet([Fernet(k) for k in _keys()])
 
 
 def encrypt(data: bytes) -> bytes:
@@ -154,11 +159,25 @@ def write(data: bytes) -> str:
     return relative.as_posix()
 
 
-def read(storage_name: str) -> bytes:
+def _path(storage_name: str) -> Path:
     path = (root() / storage_name).resolve()
     if root().resolve() not in path.parents:
-        raise ValidationError("Invalid evidence location.")
-    return decrypt(path.read_bytes())
+        raise ValidationError("Invalid stored file location.")
+    return path
+
+
+def read(storage_name: str) -> bytes:
+    return decrypt(_path(storage_name).read_bytes())
+
+
+def iter_read(storage_name: str) -> Iterator[bytes]:
+    """The plaintext of an evidence file in pieces of 64 KiB, authenticated before the first piece
+    (evidence/fernet_stream.py): an export never holds a whole evidence file."""
+    with open(_path(storage_name), "rb") as handle:
+        try:
+            yield from fernet_stream.iter_decrypt(handle, _keys())
+        except (fernet_stream.InvalidStreamToken, ValueError):
+            raise ValidationError("This evidence file cannot be decrypted with the configured keys.") from None
 
 
 def remove(storage_name: str) -> None:
@@ -218,34 +237,42 @@ class EncryptedWriter(io.RawIOBase):
         remove(self.storage_name)
 
 
+def _frames(handle) -> Iterator[bytes]:
+    """The encrypted frames of a framed file, one at a time."""
+    while header := handle.read(_LENGTH.size):
+        (length,) = _LENGTH.unpack(header)
+        yield handle.read(length)
+
+
 def iter_decrypted(storage_name: str) -> Iterator[bytes]:
     """Yield the plaintext of a framed file, one frame at a time."""
-    path = (root() / storage_name).resolve()
-    if root().resolve() not in path.parents:
-        raise ValidationError("Invalid stored file location.")
-    with open(path, "rb") as handle:
-        while header := handle.read(_LENGTH.size):
-            (length,) = _LENGTH.unpack(header)
-            yield decrypt(handle.read(length))
+    with open(_path(storage_name), "rb") as handle:
+        for token in _frames(handle):
+            yield decrypt(token)
 
 
 def rotate(storage_name: str, framed: bool = False) -> None:
-    """Re-encrypt one stored file with the first key (after a new key was put first in MLSEC_EVIDENCE_KEY)."""
-    path = (root() / storage_name).resolve()
-    if root().resolve() not in path.parents:
-        raise ValidationError("Invalid stored file location.")
-    cipher = _cipher()
-    if framed:
-        with open(path, "rb") as handle:
-            frames = []
-            while header := handle.read(_LENGTH.size):
-                (length,) = _LENGTH.unpack(header)
-                frames.append(cipher.rotate(handle.read(length)))
-        body = b"".join(_LENGTH.pack(len(token)) + token for token in frames)
-    else:
-        body = cipher.rotate(path.read_bytes())
+    """Re-encrypt one stored file with the first key (after a new key was put first in MLSEC_EVIDENCE_KEY).
+
+    Streamed: a framed report is rewritten one frame at a time, an evidence file's token is decrypted
+    and encrypted again 64 KiB at a time, into a temporary file that replaces the old one only once it
+    is complete. Memory stays at about one frame whatever the file's size."""
+    path = _path(storage_name)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".rotate-")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(body)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as handle:
+            if framed:
+                cipher = _cipher()
+                for token in _frames(handle):
+                    rotated = cipher.rotate(token)
+                    out.write(_LENGTH.pack(len(rotated)) + rotated)
+            else:
+                try:
+                    fernet_stream.write_encrypted(fernet_stream.iter_decrypt(handle, _keys()), _keys()[0], out)
+                except (fernet_stream.InvalidStreamToken, ValueError):
+                    raise InvalidToken from None
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -14,7 +14,7 @@ manifest puts one file per line so that even `sed` can turn it into a `sha256sum
 Memory: the projects are materialised once (the four renderings each need them, and the PDF and OSCAL
 documents are laid out whole anyway); a bundle is bounded by its scope. Each rendering is streamed
 straight into its ZIP member, and evidence bytes are fetched one file at a time and dropped after
-being written. Bundles are written without ZIP64 (at most 4 GiB and 65,535 files) and with fixed
+being written (streamed, in fact: decrypted 64 KiB at a time into the member). Bundles are written without ZIP64 (at most 4 GiB and 65,535 files) and with fixed
 timestamps and attributes, so the same input gives the same bytes, and `verify_bundle` can insist on
 that canonical layout (see reports/renderers/ziplayout.py): any changed byte fails verification.
 """
@@ -30,7 +30,7 @@ import os
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -188,12 +188,27 @@ def manifest_bytes(manifest: dict) -> bytes:
     return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
 
 
-def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes] | bytes], out: BinaryIO,
+def _write_evidence(member: Callable, path: str, data: bytes | Iterable[bytes]) -> str:
+    """Write one evidence file's bytes (or its pieces, as they are decrypted) into its member; its SHA-256."""
+    digest = hashlib.sha256()
+
+    def write(sink: _Hashing) -> None:
+        for piece in (data,) if isinstance(data, bytes | bytearray) else data:
+            digest.update(piece)
+            sink.write(piece)
+
+    member(path, write)
+    return digest.hexdigest()
+
+
+def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes | Iterable[bytes]] | bytes],
+                 out: BinaryIO,
                  private_key_pem: str | bytes) -> dict:
     """Write the bundle ZIP to `out` and return its manifest.
 
     `evidence_files` maps each evidence "file" path to its decrypted bytes or a callable returning
-    them (called once, when the file is written). Raises ValueError for an unsafe or missing evidence
+    them, or an iterable of their pieces (called once, when the file is written: a file is streamed
+    into its member as it is decrypted, never held whole). Raises ValueError for an unsafe or missing evidence
     path, or bytes whose SHA-256 differs from the evidence record (the bundle must not vouch for them).
     """
     key = load_private_key(private_key_pem)
@@ -235,13 +250,10 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes]
                 if path not in evidence_files:
                     raise ValueError(f"no bytes given for evidence file {path!r}")
                 source = evidence_files[path]
-                data = source() if callable(source) else source
-                digest = hashlib.sha256(data).hexdigest()
+                digest = _write_evidence(member, path, source() if callable(source) else source)
                 if item.get("sha256") and digest != item["sha256"].lower():
                     raise ValueError(f"evidence file {path!r} does not match its recorded SHA-256")
-                member(path, lambda w, data=data: w.write(data))
                 written[path] = digest
-                del data
         member(PUBLIC_KEY, lambda w: w.write(public_key_pem(key).encode()))
         manifest = {
             "format": FORMAT, "generated_at": dataset.get("generated_at"), "as_of": dataset.get("as_of"),

@@ -50,7 +50,7 @@ def moment_for(as_of: dt.date | None) -> tuple[dt.date, dt.datetime]:
 
 
 class EvidenceFiles(Mapping):
-    """`path in bundle → bytes loader`, filled while the projects are generated (for `build_bundle`)."""
+    """`path in bundle → loader of the decrypted pieces`, filled while the projects are generated (for `build_bundle`)."""
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
@@ -61,14 +61,14 @@ class EvidenceFiles(Mapping):
     def __getitem__(self, path: str):
         evidence_id = self._ids[path]
 
-        def load() -> bytes:
+        def load() -> Iterator[bytes]:
             from django.core.exceptions import ValidationError
 
-            from evidence.services import evidence_bytes
+            from evidence.services import evidence_chunks
 
             item = Evidence.objects.get(pk=evidence_id)
             try:
-                return evidence_bytes(item)
+                yield from evidence_chunks(item)
             except ValidationError as exc:  # say which file, so the failed export names it
                 raise ValidationError(f"Evidence #{item.pk} “{item.title}”: {' '.join(exc.messages)}") from exc
 

@@ -29,6 +29,8 @@ export MLSEC_CHECK_ALLOWED_NETWORKS="${MLSEC_CHECK_ALLOWED_NETWORKS:-127.0.0.1/3
 mkdir -p "$VAR/log" check-targets
 
 $PY manage.py migrate --noinput >"$VAR/log/migrate.log"
+# Hashed, gzip- and brotli-compressed static files, as production serves them (docs/deployment.md).
+$PY manage.py collectstatic --noinput >"$VAR/log/collectstatic.log"
 $PY manage.py load_catalog
 $PY manage.py seed_demo --if-empty | tee "$VAR/log/seed.log"
 if $PY manage.py help snapshot_scores >/dev/null 2>&1; then $PY manage.py snapshot_scores >/dev/null; fi

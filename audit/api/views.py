@@ -38,4 +38,4 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_field = "seq"
 
     def get_queryset(self):
-        return AuditEvent.objects.visible_to(self.request.user).order_by("-seq")
+        return AuditEvent.objects.visible_to(self.request.user).sealed().order_by("-seq")  # chained events only

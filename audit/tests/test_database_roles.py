@@ -63,6 +63,8 @@ def test_the_application_role_can_only_append_to_and_read_the_audit_trail(org, r
     assert verify_chain().ok
 
     assert "permission denied" in refused("UPDATE audit_auditevent SET object_repr = 'x' WHERE seq = 1")
+    # The chain columns it may fill in when sealing a waiting event; never those of a chained one.
+    assert "append-only" in refused("UPDATE audit_auditevent SET seq = 1000, hash = 'x' WHERE seq = 1")
     assert "permission denied" in refused("DELETE FROM audit_auditevent WHERE seq = 1")
     assert "permission denied" in refused("TRUNCATE audit_auditevent")
     assert "must be owner" in refused("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only")
@@ -95,3 +97,27 @@ def test_the_role_command_prints_its_statements_and_refuses_the_owner_itself(rol
         call_command("grant_app_role", owner)
     with pytest.raises(CommandError, match="no role"):
         call_command("grant_app_role", "nobody_by_that_name")
+
+
+def test_the_application_role_seals_waiting_events(org, roles):
+    """Sealing (audit/services.py) fills in the chain columns of a committed event that waited: the one UPDATE
+    the application role may make on the trail."""
+    from django.utils import timezone
+
+    from audit import chain
+    from audit.services import seal_pending
+
+    owner, app = roles
+    run(f"SET LOCAL ROLE {owner}")
+    call_command("grant_app_role", app)
+    run(f"SET LOCAL ROLE {app}")
+    key_id, key = chain.keyring()[0]
+    waiting = AuditEvent(at=timezone.now(), actor_username="system", action="test.waiting", object_type="test",
+                         object_id="1", changes={}, prev_hash="", chain_version=chain.CHAIN_HMAC, key_id=key_id)
+    waiting.entry_mac = chain.entry_mac(key, waiting)
+    waiting.save(force_insert=True)  # as audit_record writes an event while another transaction holds the head
+    assert seal_pending() == 1
+    waiting.refresh_from_db()
+    assert waiting.seq is not None and waiting.hash
+    assert verify_chain().ok
+    run("RESET ROLE")

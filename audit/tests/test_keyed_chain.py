@@ -103,7 +103,7 @@ def forge_insertion(cursor, trail):
         "action": "assessment.approve", "object_type": "assessments.assessment", "object_id": "1",
         "object_repr": "Chargeback predictor 2026-Q4", "changes": json.dumps({"after": {"status": "approved"}}),
         "ip": None, "request_id": "", "prev_hash": last.hash, "hash": secrets.token_hex(32),
-        "chain_version": 1, "key_id": "",
+        "chain_version": 1, "key_id": "", "entry_mac": "",
     }
     cursor.execute(f"INSERT INTO audit_auditevent ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})",
                    [values[n] for n in names])

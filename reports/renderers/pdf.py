@@ -17,8 +17,8 @@ neither break rendering nor inject tags) and, when no Unicode font is available,
 Helvetica cannot draw. DejaVu is used when installed (Debian's fonts-dejavu-core, or matplotlib's
 copy); otherwise the built-in Helvetica with a Latin-1 fallback: rendering never crashes on text.
 
-The projects are materialised (a PDF is laid out as a whole); a team of 20 projects × 25 practices
-renders in about a second. Plain strings are used in table cells that need no wrapping, because
+The projects are laid out as they are read (render_pdf, "in parts"); a team of 20 projects × 25
+practices renders in about a second. Plain strings are used in table cells that need no wrapping, because
 Paragraphs are what costs time.
 """
 
@@ -422,42 +422,71 @@ def _title_page(ds: dict, st: _Styles) -> list:
 
 def _numbered_canvas(footer: str, regular: str):
     class NumberedCanvas(Canvas):
-        """Draws 'Page N of M' once the page count is known (pages are kept until save)."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
+        """Draws 'Page N of M' on every page as it is finished. M is unknown until the end, so it is a
+        form XObject that every page refers to and `save` defines once: no page is kept in memory to
+        be redrawn later (issue 19: an organisation of 2,000 projects makes thousands of pages)."""
 
         def showPage(self):  # noqa: N802 - reportlab's name
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
+            self.saveState()
+            self.setFont(regular, 7)
+            self.setFillColor(colors.HexColor("#6c757d"))
+            self.drawString(MARGIN, 8 * mm, footer)
+            label = f"Page {self._pageNumber} of "
+            self.drawRightString(PAGE_W - MARGIN - TOTAL_WIDTH, 8 * mm, label)
+            self.doForm("page-total")
+            self.restoreState()
+            super().showPage()
 
         def save(self):
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self.setFont(regular, 7)
-                self.setFillColor(colors.HexColor("#6c757d"))
-                self.drawString(MARGIN, 8 * mm, footer)
-                self.drawRightString(PAGE_W - MARGIN, 8 * mm, f"Page {self._pageNumber} of {total}")
-                super().showPage()
+            total = self._pageNumber - 1
+            self.beginForm("page-total")
+            self.setFont(regular, 7)
+            self.setFillColor(colors.HexColor("#6c757d"))
+            self.drawString(PAGE_W - MARGIN - TOTAL_WIDTH, 8 * mm, str(total))
+            self.endForm()
             super().save()
 
     return NumberedCanvas
+
+
+TOTAL_WIDTH = 6 * mm  # where the page total starts: room for five digits at 7 pt, right of "Page N of "
+
+
+class _LazyStory(list):
+    """The story, laid out in parts: reportlab's build loop asks `len(story)` before each flowable, and
+    the list is topped up from `parts` (one project's flowables at a time) only when it runs low, so the
+    flowables of projects already drawn are freed and those of later ones not yet made."""
+
+    def __init__(self, head: list, parts):
+        super().__init__(head)
+        self._parts = iter(parts)
+
+    def __len__(self) -> int:
+        while self._parts is not None and super().__len__() < 2:
+            part = next(self._parts, None)
+            if part is None:
+                self._parts = None
+            else:
+                self.extend(part)
+        return super().__len__()
 
 
 class _Doc(SimpleDocTemplate):
     def afterFlowable(self, flowable):  # noqa: N802 - reportlab's name
         title = getattr(flowable, "outline_title", None)
         if title:
-            key = f"p{id(flowable)}"
+            # A counter, not id(flowable): flowables are freed as the story is drawn, and ids come back.
+            self._outlines = getattr(self, "_outlines", 0) + 1
+            key = f"p{self._outlines}"
             self.canv.bookmarkPage(key)
             self.canv.addOutlineEntry(title, key, level=0)
 
 
 def render_pdf(dataset: dict, out: BinaryIO) -> None:
-    """Render the report into the binary stream `out` (projects are read once, then kept for layout)."""
-    projects = list(dataset.get("projects") or ())
+    """Render the report into the binary stream `out`, in parts: the projects are read from the dataset
+    as the layout reaches them and each one's flowables dropped once drawn; finished pages are written
+    compressed and never revisited (see NumberedCanvas). Memory stays at a few projects' worth plus
+    reportlab's compressed pages, whatever the size of the organisation."""
     st = _Styles()
     scope = dataset.get("scope") or {}
     portal = dataset.get("portal") or {}
@@ -466,8 +495,7 @@ def render_pdf(dataset: dict, out: BinaryIO) -> None:
     doc = _Doc(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=16 * mm,
                title=_plain(dataset.get("title")), author=_plain(dataset.get("generated_by")),
                subject=_plain(f"{scope.get('kind')}: {scope.get('label')} as of {dataset.get('as_of')}"),
-               creator="MLSec Portal", invariant=1)
-    story = _title_page(dataset, st) + [PageBreak()] + _summary(dataset, st)
-    for project in projects:
-        story += _project(project, dataset, st)
-    doc.build(story, canvasmaker=_numbered_canvas(footer, fonts()[0]))
+               creator="MLSec Portal", invariant=1, pageCompression=1)
+    head = _title_page(dataset, st) + [PageBreak()] + _summary(dataset, st)
+    parts = (_project(project, dataset, st) for project in dataset.get("projects") or ())
+    doc.build(_LazyStory(head, parts), canvasmaker=_numbered_canvas(footer, fonts()[0]))

@@ -5,7 +5,8 @@ Run it as the role that owns the schema (the one that runs `migrate`), after eve
     DATABASE_URL=postgres://mlsec_owner:…@db/mlsec manage.py grant_app_role mlsec_app
 
 The web processes and workers then connect as `mlsec_app`. That role cannot UPDATE, DELETE or
-TRUNCATE audit events, and cannot switch the append-only trigger off (only a table's owner can
+TRUNCATE audit events (it may only fill in the chain columns of an event waiting to be sealed, which
+the append-only trigger allows once), and cannot switch the append-only trigger off (only a table's owner can
 ALTER it), so someone holding the application's credentials cannot rewrite the trail in place.
 See docs/deployment.md for creating the two roles.
 """
@@ -31,6 +32,9 @@ def grant_statements(app_role: str, schema: str) -> list[str]:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {space} GRANT USAGE, SELECT ON SEQUENCES TO {role}",
         # The trail: append and read, nothing else.
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {audit} FROM {role}",
+        # ...and sealing: giving a committed, unchained event its place in the chain (audit/services.py).
+        # Only these columns, and the append-only trigger lets them change once, from empty, and nothing else.
+        f"GRANT UPDATE (seq, prev_hash, hash, key_id) ON {audit} TO {role}",
         # Only the owner records which migrations ran.
         f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {migrations} FROM {role}",
     ]

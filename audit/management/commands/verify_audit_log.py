@@ -9,6 +9,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = verify_chain()
         if not report.ok:
-            raise CommandError(f"audit trail BROKEN at event #{report.first_broken_seq}: {report.reason} "
+            where = f"event #{report.first_broken_seq}" if report.first_broken_seq is not None else "a waiting event"
+            raise CommandError(f"audit trail BROKEN at {where}: {report.reason} "
                                f"({report.checked} events verified before it)")
-        self.stdout.write(f"audit trail intact: {report.checked} events, every link and hash verified")
+        waiting = f"; {report.waiting} committed events wait for their place (their entry MACs verified)" \
+            if report.waiting else ""
+        self.stdout.write(f"audit trail intact: {report.checked} events, every link and hash verified{waiting}")
