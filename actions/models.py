@@ -66,10 +66,10 @@ class Action(models.Model):
         ordering = ["due_on", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["project", "practice"], name="action_one_open_per_answer_gap",
-                                    condition=Q(source=ActionSource.ANSWER, status__in=list(OPEN_STATUSES))),
+                                    condition=Q(source=ActionSource.ANSWER, status__in=sorted(OPEN_STATUSES))),
             models.UniqueConstraint(fields=["project", "practice", "check_definition"],
                                     name="action_one_open_per_check_gap",
-                                    condition=Q(source=ActionSource.CHECK, status__in=list(OPEN_STATUSES))),
+                                    condition=Q(source=ActionSource.CHECK, status__in=sorted(OPEN_STATUSES))),
         ]
         indexes = [models.Index(fields=["status", "due_on"], name="action_status_due_idx"),
                    models.Index(fields=["owner", "status"], name="action_owner_status_idx")]
