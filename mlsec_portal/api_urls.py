@@ -12,6 +12,7 @@ from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
+from identity.api import ScimTokenViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 
@@ -29,6 +30,7 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("check-runs", CheckRunViewSet, basename="checkrun")
 router.register("frameworks", FrameworkViewSet, basename="framework")
 router.register("scan-allowances", ScanAllowanceViewSet, basename="scanallowance")
+router.register("scim-tokens", ScimTokenViewSet, basename="scimtoken")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
