@@ -138,3 +138,27 @@ class ScimResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type} {self.scim_id}"
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link by e-mail to create a portal account; only the key's SHA-256 is kept."""
+
+    email = models.EmailField()
+    org_role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.NONE)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -27,6 +27,9 @@ def _nav(request):
     if user.sees_everything:
         items.append(("Audit log", _url("audit-log")))
     items.append(("Reports", _url("reports")))
+    if user.is_org_admin:
+        items.append(("People", _url("people")))
+        items.append(("Identity", _url("identity-settings")))
     if user.is_org_admin or user.is_staff:
         items.append(("Admin", _url("admin:index")))
     items = [(label, url) for label, url in items if url]
