@@ -46,7 +46,10 @@ def user_update(*, actor, user: User, password: str | None = None, **fields) -> 
     _require_admin(actor)
     before = snapshot(user, USER_FIELDS)
     if user.identity_source != IdentitySource.LOCAL:
-        owned = sorted(n for n in PROVIDER_OWNED_FIELDS if n in fields and fields[n] != before[n])
+        from identity.rules import roles_come_from_rules
+
+        owned = sorted(n for n in PROVIDER_OWNED_FIELDS if n in fields and fields[n] != before[n]
+                       and (n != "org_role" or roles_come_from_rules()))
         if owned:
             raise ValidationError({owned[0]: [PROVIDER_OWNS_USER.format(fields=", ".join(owned))]})
     for name, value in fields.items():

@@ -27,7 +27,7 @@ class MembershipForm(forms.Form):
 class ProviderForm(forms.Form):
     slug = forms.SlugField(max_length=40)
     label = forms.CharField(max_length=80)
-    issuer = forms.URLField(max_length=300)
+    issuer = forms.URLField(max_length=300, assume_scheme="https")
     client_id = forms.CharField(max_length=200)
     client_secret = forms.CharField(max_length=500, required=False, widget=forms.PasswordInput(render_value=False),
                                     help_text="Stored encrypted; leave empty to keep the stored one (or for a public client).")

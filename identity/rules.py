@@ -22,6 +22,11 @@ ROLE_RANK = {OrgRole.ADMIN: 3, OrgRole.OFFICER: 2, OrgRole.AUDITOR: 1, OrgRole.N
 TEAM_RANK = {TeamRole.LEAD: 2, TeamRole.MEMBER: 1}
 
 
+def roles_come_from_rules(rules: list[Rule] | None = None) -> bool:
+    """Whether any rule grants an organisation role; if none does, roles are the portal's to set by hand."""
+    return any(rule.org_role for rule in (rules if rules is not None else group_rules()))
+
+
 def evaluate(groups: Iterable[str], rules: list[Rule] | None = None) -> tuple[str, dict[str, str]]:
     """(org role, {team slug: team role}) that `groups` grant; the strongest grant wins."""
     held = {g for g in groups if isinstance(g, str)}
@@ -43,9 +48,10 @@ def apply_groups(*, user: User, groups: Iterable[str], source: str, via: str) ->
     `source`: MembershipSource.SSO or .SCIM (recorded on new memberships); `via`: the channel named in
     the audit trail ("sso:<provider>", "scim").
     """
-    role, teams = evaluate(groups)
+    rules = group_rules()
+    role, teams = evaluate(groups, rules)
     extra = {"via": via}
-    if not user.is_superuser and user.org_role != role:
+    if roles_come_from_rules(rules) and not user.is_superuser and user.org_role != role:
         before = user.org_role
         user.org_role = role
         user.save(update_fields=["org_role"])

@@ -80,6 +80,15 @@ def test_groups_are_re_evaluated_at_every_sign_in_and_each_change_is_audited(oid
     assert AuditEvent.objects.filter(action="user.update", changes__after__org_role="none").exists()
 
 
+def test_without_any_role_rule_a_role_given_in_the_portal_survives_sign_in(oidc_provider, corp, client):
+    oidc_provider.set_user("ivy", password="pw-ivy", groups=["whatever"])  # pragma: allowlist secret
+    sso_sign_in(client, oidc_provider, "ivy", "pw-ivy")
+    User.objects.filter(username="ivy").update(org_role=OrgRole.AUDITOR)
+    client.logout()
+    sso_sign_in(client, oidc_provider, "ivy", "pw-ivy")
+    assert User.objects.get(username="ivy").org_role == OrgRole.AUDITOR
+
+
 def test_a_returning_user_is_found_by_issuer_and_subject_not_by_a_new_account(oidc_provider, corp, client):
     oidc_provider.set_user("cy", password="pw-cy", groups=[])  # pragma: allowlist secret
     sso_sign_in(client, oidc_provider, "cy", "pw-cy")

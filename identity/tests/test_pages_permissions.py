@@ -123,13 +123,16 @@ def test_a_membership_from_a_group_rule_refuses_manual_edits_and_shows_its_sourc
     assert Membership.objects.get(team=team, user=target).role == "member"
 
 
-def test_the_role_of_a_provider_managed_account_is_not_edited_by_hand(client, world):
+def test_the_role_of_a_provider_managed_account_is_not_edited_by_hand_once_rules_grant_roles(client, world):
     _, target = world
     User.objects.filter(pk=target.pk).update(identity_source=IdentitySource.SSO)
     client.force_login(UserFactory(org_role=OrgRole.ADMIN))
+    client.post(f"/people/{target.pk}/", {"org_role": "auditor", "is_active": "on"})
+    assert User.objects.get(pk=target.pk).org_role == OrgRole.AUDITOR  # no role rule: the portal sets roles
+    GroupRule.objects.create(group="sec", org_role=OrgRole.OFFICER)
     client.post(f"/people/{target.pk}/", {"org_role": "admin", "is_active": "on"})
-    assert User.objects.get(pk=target.pk).org_role == OrgRole.NONE
-    client.post(f"/people/{target.pk}/", {"org_role": "none"})  # deactivating stays possible (an emergency)
+    assert User.objects.get(pk=target.pk).org_role == OrgRole.AUDITOR
+    client.post(f"/people/{target.pk}/", {"org_role": "auditor"})  # deactivating stays possible (an emergency)
     assert not User.objects.get(pk=target.pk).is_active
 
 
