@@ -94,6 +94,12 @@ class OIDCLogout(OIDCLogoutView):
     http_method_names = ["post"]
 
 
+def _locked_out(request, user) -> bool:
+    from axes.handlers.proxy import AxesProxyHandler
+
+    return AxesProxyHandler.is_locked(request, credentials={"username": user.get_username()})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def mfa_verify(request) -> HttpResponse:
@@ -104,6 +110,10 @@ def mfa_verify(request) -> HttpResponse:
     if not has_confirmed_device(user):
         return redirect("mfa-enrol")
     form = OTPConfirmForm(request.POST or None)
+    if request.method == "POST" and _locked_out(request, user):
+        auth.logout(request)  # repeated wrong codes: the session ends, as a password sign-in would lock out
+        messages.error(request, "Too many wrong codes: this account is locked for a while. Try again later.")
+        return redirect("login")
     if request.method == "POST" and form.is_valid():
         device = verify_code(user, form.cleaned_data["otp"])
         if device is not None:

@@ -77,3 +77,16 @@ def test_a_user_without_a_privileged_role_needs_no_second_factor(oidc_provider, 
     oidc_provider.set_user("quin", password="pw-q", groups=[], amr=["pwd"])  # pragma: allowlist secret
     assert sso_sign_in(client, oidc_provider, "quin", "pw-q")["Location"] == "/"
     assert client.get("/api/v1/projects/").status_code == 200
+
+
+def test_repeated_wrong_codes_after_sso_end_the_session(oidc_provider, officers, client, settings):
+    make_provider(oidc_provider, mfa_amr="mfa")
+    oidc_provider.set_user("rae", password="pw-r", groups=["sec-officers"], amr=["pwd"])  # pragma: allowlist secret
+    sso_sign_in(client, oidc_provider, "rae", "pw-r")
+    device = _enrolled("rae")
+    wrong = "000000" if current_code(device) != "000000" else "111111"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/oidc/mfa/", {"otp": wrong})
+    response = client.post("/accounts/oidc/mfa/", {"otp": current_code(device)})
+    assert response["Location"] == "/accounts/login/"
+    assert client.get("/dashboard/")["Location"].startswith("/accounts/login/")
