@@ -8,6 +8,18 @@ class OrgRole(models.TextChoices):
     NONE = "none", "None"
 
 
+class IdentitySource(models.TextChoices):
+    LOCAL = "local", "Portal account"
+    SSO = "sso", "Single sign-on"
+    SCIM = "scim", "SCIM provisioning"
+
+
+class MembershipSource(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    SSO = "sso", "SSO group rule"
+    SCIM = "scim", "SCIM group rule"
+
+
 class TeamRole(models.TextChoices):
     LEAD = "lead", "Lead"
     MEMBER = "member", "Member"

@@ -7,7 +7,6 @@ import secrets
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -17,7 +16,13 @@ RECOVERY_CODE_COUNT = 10
 
 
 def has_confirmed_device(user) -> bool:
-    return user_has_device(user, confirmed=True)
+    """Whether the user holds an authenticator (TOTP or recovery codes).
+
+    The device that stands for an identity provider's MFA proof (identity.models.IdentityProviderMFA)
+    is not one: it verifies no code.
+    """
+    return (TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            or StaticDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def must_enrol(user) -> bool:

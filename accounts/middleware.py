@@ -21,6 +21,9 @@ class MFAEnforcementMiddleware:
             and not request.path.startswith(EXEMPT_PREFIXES)
             and not user.is_verified()
         ):
+            if has_confirmed_device(user) and request.session.get("sso_provider"):
+                # Signed in through a provider that proved no second factor: the portal's TOTP now.
+                return redirect(f"{reverse('mfa-verify')}")
             if has_confirmed_device(user):
                 # Logged in without a code (e.g. the role changed mid-session): sign in again.
                 from django.contrib.auth import logout

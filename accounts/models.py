@@ -13,7 +13,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from knox.models import AbstractAuthToken
 
-from .choices import MFA_REQUIRED_ROLES, ORG_WIDE_ROLES, OrgRole, TeamRole
+from .choices import MFA_REQUIRED_ROLES, ORG_WIDE_ROLES, IdentitySource, MembershipSource, OrgRole, TeamRole
 from .scope import ScopedQuerySet
 
 slug_validator = RegexValidator(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "Use lower-case letters, digits and single hyphens.")
@@ -23,6 +23,8 @@ class User(AbstractUser):
     """A person. `org_role` grants organisation-wide powers; team powers come from memberships."""
 
     org_role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.NONE)
+    # Where the account comes from: a provider-managed account gets its role from group rules.
+    identity_source = models.CharField(max_length=8, choices=IdentitySource.choices, default=IdentitySource.LOCAL)
 
     objects = UserManager()
 
@@ -141,6 +143,8 @@ class Membership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=8, choices=TeamRole.choices, default=TeamRole.MEMBER)
+    # A membership made by a group rule (SSO or SCIM) is the provider's: manual edits are refused.
+    source = models.CharField(max_length=8, choices=MembershipSource.choices, default=MembershipSource.MANUAL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()

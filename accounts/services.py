@@ -8,10 +8,16 @@ from django.db import IntegrityError, transaction
 
 from audit.services import audit_record, diff, snapshot
 
-from .choices import TeamRole
+from .choices import IdentitySource, MembershipSource, TeamRole
 from .models import Membership, Team, User
 
 USER_FIELDS = ("username", "email", "first_name", "last_name", "org_role", "is_active")
+# An account from the identity provider: these come from it (claims, SCIM, group rules) and would be overwritten.
+PROVIDER_OWNED_FIELDS = ("username", "email", "first_name", "last_name", "org_role")
+PROVIDER_OWNS_USER = ("{fields}: this account comes from the identity provider, which sets them at every sign-in or "
+                      "SCIM update. Change them at the provider (groups map to roles through the group rules).")
+PROVIDER_OWNS_MEMBERSHIP = ("This membership comes from a group at the identity provider (a group rule): change the "
+                            "group at the provider, or the rule.")
 TEAM_FIELDS = ("slug", "name", "description")
 
 
@@ -39,6 +45,13 @@ def user_create(*, actor, password: str | None = None, **fields) -> User:
 def user_update(*, actor, user: User, password: str | None = None, **fields) -> User:
     _require_admin(actor)
     before = snapshot(user, USER_FIELDS)
+    if user.identity_source != IdentitySource.LOCAL:
+        from identity.rules import roles_come_from_rules
+
+        owned = sorted(n for n in PROVIDER_OWNED_FIELDS if n in fields and fields[n] != before[n]
+                       and (n != "org_role" or roles_come_from_rules()))
+        if owned:
+            raise ValidationError({owned[0]: [PROVIDER_OWNS_USER.format(fields=", ".join(owned))]})
     for name, value in fields.items():
         if name in USER_FIELDS:
             setattr(user, name, value)
@@ -91,6 +104,8 @@ def membership_set(*, actor, team: Team, user: User, role: str) -> Membership:
     if role not in TeamRole.values:
         raise ValidationError({"role": [f"Choose one of: {', '.join(TeamRole.values)}."]})
     membership = Membership.objects.filter(team=team, user=user).first()
+    if membership is not None and membership.source != MembershipSource.MANUAL:
+        raise ValidationError({"user": [PROVIDER_OWNS_MEMBERSHIP]})
     before = {"role": membership.role} if membership else None
     if membership is None:
         try:
@@ -117,6 +132,8 @@ def membership_remove(*, actor, team: Team, user: User) -> None:
     membership = Membership.objects.filter(team=team, user=user).first()
     if membership is None:
         raise ValidationError({"user": ["This user is not in the team."]})
+    if membership.source != MembershipSource.MANUAL:
+        raise ValidationError({"user": [PROVIDER_OWNS_MEMBERSHIP]})
     before = {"team": team.slug, "user": user.get_username(), "role": membership.role}
     object_id = str(membership.pk)
     membership.delete()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
 
@@ -37,7 +38,13 @@ def sign_in_verify(*, request, username: str, password: str, otp: str = "") -> S
 
     `request` is the Django HttpRequest: django-axes reads the client address and records the failure.
     """
+    mode = settings.MLSEC_PASSWORD_LOGIN
+    if mode == "none":
+        raise SignInRefused  # everyone signs in through the identity provider
     user = authenticate(request, username=username, password=password)
+    if user is not None and mode != "all" and not user.is_superuser:
+        # "break-glass" (or an unknown value, read as the stricter one): only superusers keep a password.
+        raise SignInRefused
     if user is None:
         # authenticate() has sent user_login_failed (a wrong password, or a username locked out).
         raise SignInRefused

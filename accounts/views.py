@@ -53,7 +53,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
             messages.warning(request, "Your role requires a second factor: set up your authenticator app to continue.")
             return redirect("mfa-enrol")
         return redirect(_safe_next(request) or "home")
-    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)})
+    from django.conf import settings
+
+    from identity.providers import configured_providers
+
+    return render(request, "accounts/login.html", {
+        "form": form, "next": _safe_next(request), "sso_providers": configured_providers(),
+        "password_login": settings.MLSEC_PASSWORD_LOGIN,
+    })
 
 
 @login_required

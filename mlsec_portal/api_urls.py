@@ -15,6 +15,7 @@ from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
 from notifications.api.views import NotificationViewSet, PreferencesView, TeamChannelViewSet
+from identity.api import ScimTokenViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 from sources.api.views import AssetViewSet, ProjectAssetViewSet, ProjectSyncViewSet, SourceViewSet
@@ -39,6 +40,7 @@ router.register("assets", AssetViewSet, basename="asset")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register(r"teams/(?P<team_slug>[-a-z0-9]+)/notification-channels", TeamChannelViewSet,
                 basename="teamchannel")
+router.register("scim-tokens", ScimTokenViewSet, basename="scimtoken")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

@@ -11,8 +11,9 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-# Routes an anonymous visitor may open: the forms that sign people in, and signing out.
-PUBLIC = {"login", "admin:login", "logout", "admin:logout"}
+# Routes an anonymous visitor may open: the forms that sign people in, and signing out, and the page
+# that turns a single-use invitation link into an account (404 without a valid link).
+PUBLIC = {"login", "admin:login", "logout", "admin:logout", "invitation-accept"}
 # Sample values for route arguments, by name, then by converter.
 SAMPLES = {"pk": "1", "seq": "1", "user_id": "1", "slug": "fraud", "code": "MLS-01", "format": "json", "key": "x",
            "object_id": "1", "content_type_id": "1", "app_label": "accounts", "url": "x/"}

@@ -31,6 +31,9 @@ def _nav(request):
         items.append(("Audit log", _url("audit-log")))
     items.append(("Reports", _url("reports")))
     items.append(("Notifications", _url("notifications")))
+    if user.is_org_admin:
+        items.append(("People", _url("people")))
+        items.append(("Identity", _url("identity-settings")))
     if user.is_org_admin or user.is_staff:
         items.append(("Admin", _url("admin:index")))
     items = [(label, url) for label, url in items if url]

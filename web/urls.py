@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("", include("identity.urls_pages")),
     path("teams/", views.teams_index, name="teams"),
     path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
     path("catalogue/", views.catalogue, name="catalogue"),

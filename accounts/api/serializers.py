@@ -13,8 +13,8 @@ class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "org_role", "is_active", "password",
-                  "mfa_enrolled", "date_joined", "last_login"]
-        read_only_fields = ["date_joined", "last_login"]
+                  "mfa_enrolled", "identity_source", "date_joined", "last_login"]
+        read_only_fields = ["identity_source", "date_joined", "last_login"]
 
     def get_mfa_enrolled(self, user) -> bool:
         return bool(getattr(user, "mfa_devices", 0))
@@ -50,8 +50,8 @@ class MembershipSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "user", "username", "role", "created_at"]
-        read_only_fields = ["created_at"]
+        fields = ["id", "user", "username", "role", "source", "created_at"]
+        read_only_fields = ["source", "created_at"]
 
 
 class MembershipRemoveSerializer(serializers.Serializer):

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "accounts",
+    "identity",
     "audit",
     "controls",
     "assessments",
@@ -137,6 +138,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "identity.oidc.PortalOIDCBackend",  # acts only on an OpenID Connect callback (identity/oidc.py)
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -279,6 +281,26 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- MLSec Portal ---------------------------------------------------------------------------------
 MLSEC_REQUIRE_MFA = env_bool("MLSEC_REQUIRE_MFA", True)
+# Identity (docs/identity.md): an OpenID Provider from the environment, beside those administrators add.
+MLSEC_OIDC_ISSUER = os.environ.get("MLSEC_OIDC_ISSUER", "").rstrip("/")
+MLSEC_OIDC_CLIENT_ID = os.environ.get("MLSEC_OIDC_CLIENT_ID", "")
+MLSEC_OIDC_CLIENT_SECRET = os.environ.get("MLSEC_OIDC_CLIENT_SECRET", "")
+MLSEC_OIDC_SCOPES = os.environ.get("MLSEC_OIDC_SCOPES", "openid email profile groups")
+MLSEC_OIDC_GROUPS_CLAIM = os.environ.get("MLSEC_OIDC_GROUPS_CLAIM", "groups")
+MLSEC_OIDC_ROLE_MAP = os.environ.get("MLSEC_OIDC_ROLE_MAP", "")  # JSON {"group": "admin"|"officer"|"auditor"}
+MLSEC_OIDC_TEAM_MAP = os.environ.get("MLSEC_OIDC_TEAM_MAP", "")  # JSON {"group": {"team": slug, "role": lead|member}}
+MLSEC_OIDC_MFA_AMR = os.environ.get("MLSEC_OIDC_MFA_AMR", "")
+MLSEC_OIDC_LABEL = os.environ.get("MLSEC_OIDC_LABEL", "Sign in with single sign-on")
+MLSEC_PASSWORD_LOGIN = os.environ.get("MLSEC_PASSWORD_LOGIN", "all")  # all / break-glass / none
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = 10
+OIDC_STORE_ID_TOKEN = True  # the hint for RP-initiated logout
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+OIDC_OP_LOGOUT_URL_METHOD = "identity.oidc.provider_logout_url"
 MLSEC_MAX_UPLOAD_MB = env_int("MLSEC_MAX_UPLOAD_MB", 25)
 MLSEC_EVIDENCE_KEYS = env_list("MLSEC_EVIDENCE_KEY")  # comma-separated: first encrypts, all decrypt
 MLSEC_SIGNING_KEY = os.environ.get("MLSEC_SIGNING_KEY", "")  # PEM (or path to PEM) of the Ed25519 key

@@ -1,0 +1,27 @@
+"""Secrets of identity providers at rest: Fernet with the portal's key ring (MLSEC_EVIDENCE_KEY).
+
+The first key encrypts, every key decrypts, so the key rotation of docs/operations.md covers them too.
+"""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+def _cipher() -> MultiFernet:
+    keys = settings.MLSEC_EVIDENCE_KEYS
+    return MultiFernet([Fernet(k.encode() if isinstance(k, str) else k) for k in keys])
+
+
+def seal(value: str) -> str:
+    return _cipher().encrypt(value.encode()).decode() if value else ""
+
+
+def unseal(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return _cipher().decrypt(token.encode()).decode()
+    except InvalidToken:
+        return ""  # a key that was removed from the ring: the administrator enters the secret again

@@ -1,0 +1,59 @@
+"""Invitations: by e-mail, single-use, expiring; a used or expired link creates nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from accounts.choices import OrgRole
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from audit.models import AuditEvent
+from identity.models import Invitation
+
+pytestmark = pytest.mark.django_db
+NEW_PASSWORD = "a-long-new-passphrase-7"  # pragma: allowlist secret
+
+
+def _invite(client, mailoutbox, email="new@corp.test"):
+    client.force_login(UserFactory(org_role=OrgRole.ADMIN))
+    client.post("/people/", {"email": email, "org_role": "auditor"})
+    client.logout()
+    [mail] = mailoutbox
+    return re.search(r"http://testserver(/accounts/invitation/[^/\s]+/)", mail.body).group(1)
+
+
+def test_an_invitation_link_creates_the_account_once(client, mailoutbox):
+    link = _invite(client, mailoutbox)
+    assert Invitation.objects.get().digest not in link  # only the digest is stored
+    assert client.get(link).status_code == 200
+    response = client.post(link, {"username": "newbie", "password": NEW_PASSWORD})
+    assert response.status_code == 302
+    user = User.objects.get(username="newbie")
+    assert (user.email, user.org_role) == ("new@corp.test", OrgRole.AUDITOR) and user.check_password(NEW_PASSWORD)
+    again = client.post(link, {"username": "newbie2", "password": NEW_PASSWORD})
+    assert again.status_code == 404 and not User.objects.filter(username="newbie2").exists()
+    assert AuditEvent.objects.filter(action="invitation.accept").count() == 1
+
+
+def test_an_expired_invitation_creates_nothing(client, mailoutbox):
+    link = _invite(client, mailoutbox)
+    Invitation.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert client.post(link, {"username": "late", "password": NEW_PASSWORD}).status_code == 404
+    assert not User.objects.filter(username="late").exists()
+
+
+def test_a_weak_password_or_a_taken_username_is_a_form_error(client, mailoutbox):
+    link = _invite(client, mailoutbox)
+    UserFactory(username="taken")
+    assert "taken" in client.post(link, {"username": "taken", "password": NEW_PASSWORD}).content.decode()
+    weak = client.post(link, {"username": "fresh", "password": "short"})
+    assert weak.status_code == 200 and not User.objects.filter(username="fresh").exists()
+    assert Invitation.objects.get().used_at is None
+
+
+def test_a_mistyped_link_is_a_404(client):
+    assert client.get("/accounts/invitation/nope/").status_code == 404
