@@ -14,8 +14,8 @@ from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
-from notifications.api.views import NotificationViewSet, PreferencesView, TeamChannelViewSet
 from identity.api import ScimTokenViewSet
+from notifications.api.views import NotificationViewSet, PreferencesView, TeamChannelViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 from sources.api.views import AssetViewSet, ProjectAssetViewSet, ProjectSyncViewSet, SourceViewSet
