@@ -181,3 +181,27 @@ def test_lists_cost_the_same_queries_for_one_row_and_for_many(org, api, path):
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(url).json()["results"]) > 1
     assert len(many) == len(one)
+
+
+def test_the_openapi_schema_describes_sources_and_assets_with_the_names_of_api_md(org, client):
+    import yaml
+
+    client.force_login(org.member)
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    paths = schema["paths"]
+    for path in ("/api/v1/projects/{project_pk}/sources/", "/api/v1/projects/{project_pk}/sources/{id}/",
+                 "/api/v1/projects/{project_pk}/sources/{id}/test/", "/api/v1/projects/{project_pk}/sync/",
+                 "/api/v1/projects/{project_pk}/assets/", "/api/v1/assets/{id}/"):
+        assert path in paths, path
+    assert set(paths["/api/v1/projects/{project_pk}/sources/{id}/"]) >= {"get", "patch", "delete"}
+    schemas = schema["components"]["schemas"]
+    source, request = schemas["Source"]["properties"], schemas.get("SourceRequest", schemas["Source"])["properties"]
+    assert set(source) >= {"kind", "name", "url", "ref", "subdir", "endpoint_url", "bucket", "prefix", "region",
+                           "tracking_uri", "models", "alias", "stage", "path", "has_credential",
+                           "last_synced_at", "last_revision", "status", "status_detail"}
+    assert "credential" in request and "credential" not in source  # write-only
+    assert "has_credential" not in request
+    version = schema["components"]["schemas"]["AssetVersion"]["properties"]
+    assert set(version) >= {"version", "revision", "sha256", "size", "format", "created_at", "stage", "verdicts"}
+    run = schema["components"]["schemas"]["CheckRun"]["properties"]
+    assert {"source", "revision"} <= set(run)
