@@ -113,3 +113,18 @@ def test_file_urls_are_for_administrators_only(org, workspaces, make_git_repo):
                                   config={"url": local.file_url})
     run = run_now(org.project, "source-static-analysis")
     assert run.status == "failed" and run.revision["commit"] == local.head
+
+
+def test_a_tree_beyond_the_limits_or_with_links_out_reads_nothing_outside(org, workspaces, settings, git_daemon):
+    repo = git_daemon.create_repo(None, {"a.py": SAFE, "b.py": SAFE})
+    (repo.work_path / "passwd").symlink_to("/etc/passwd")
+    repo.git("add", "passwd")
+    repo.commit({"b.py": None}, message="A link out of the repository")
+    source_services.source_create(actor=org.lead, project=org.project, kind="git", name="links",
+                                  config={"url": repo.url})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "passed" and run.data["files_scanned"] == 1  # the link was not written
+    settings.MLSEC_SOURCE_MAX_FILES = 0
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "error" and "larger than the limits" in run.summary
+    assert list(workspaces.iterdir()) == []
