@@ -184,12 +184,12 @@ def execute_run(run: CheckRun):
 
     definition = get_check(run.definition_id)
     result = execute(run.project, run.definition_id, run_id=run.pk)
-    if run.definition_id == "model-integrity":
+    if definition.records_baseline:
         stored = ArtifactBaseline.objects.filter(project_id=run.project_id).first()
         if stored is not None:
             name_versions(result, stored.versions or {})
         result = guard_first_baseline(run.project, result)
-    if result.status == "error" and "SoftTimeLimitExceeded" in result.summary:
+    if result.status == "error" and (result.data or {}).get("timed_out"):
         result.summary = f"time limit of {definition.time_limit_s} s exceeded: the check could not decide"
         result.findings = []
     return result
@@ -219,7 +219,7 @@ def finish_run(run: CheckRun, result) -> CheckRun:
         ).exclude(pk=run.pk).update(superseded_at=now)
     if run.status != RunStatus.SKIPPED:
         _file_as_evidence(run, now)
-    if run.definition_id == "model-integrity" and result.data.get("baseline_recorded"):
+    if get_check(run.definition_id).records_baseline and result.data.get("baseline_recorded"):
         _record_first_baseline(run, result.data.get("artifacts") or {}, result.data.get("artifact_versions") or {})
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)

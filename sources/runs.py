@@ -120,6 +120,8 @@ def _run_remote(source, key: str, context, run_id: int | None) -> Part:
             source_record_status(source, False, str(exc))
             return Part(source, CheckResult("error", str(exc)), {})
         except Exception as exc:  # noqa: BLE001 - a fetch that crashed must never look like a pass
+            if type(exc).__name__ == "SoftTimeLimitExceeded":
+                raise  # the task records the time limit; the workspace is still removed (finally)
             log.warning("fetching source %s crashed: %s", source.pk, type(exc).__name__)
             message = f"Fetching {source.describe()} failed ({type(exc).__name__}); the check could not decide."
             source_record_status(source, False, message)
