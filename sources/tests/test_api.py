@@ -205,3 +205,18 @@ def test_the_openapi_schema_describes_sources_and_assets_with_the_names_of_api_m
     assert set(version) >= {"version", "revision", "sha256", "size", "format", "created_at", "stage", "verdicts"}
     run = schema["components"]["schemas"]["CheckRun"]["properties"]
     assert {"source", "revision"} <= set(run)
+
+
+def test_assets_outside_the_scope_answer_404_and_the_top_level_list_is_scoped(org, api):
+    mine = Asset.objects.create(project=org.project, kind="model", name="fraud")
+    theirs = Asset.objects.create(project=org.other_project, kind="dataset", name="clicks")
+    client = api(org.member)
+    assert client.get(f"/api/v1/assets/{theirs.pk}/").status_code == 404
+    assert client.get(f"/api/v1/projects/{org.other_project.pk}/assets/{theirs.pk}/").status_code == 404
+    assert client.get(f"/api/v1/projects/{org.project.pk}/assets/{theirs.pk}/").status_code == 404
+    assert [a["id"] for a in client.get("/api/v1/assets/").json()["results"]] == [mine.pk]
+    assert client.get(f"/api/v1/assets/?project={org.other_project.pk}").json()["count"] == 0
+    assert api(org.auditor).get("/api/v1/assets/").json()["count"] == 2
+    assert api(org.other_lead).post(f"/api/v1/projects/{org.project.pk}/sync/").status_code == 404
+    assert api(org.auditor).post(f"/api/v1/projects/{org.project.pk}/sync/").status_code == 403
+    assert api(org.member).post(f"/api/v1/projects/{org.project.pk}/sync/").status_code == 202
