@@ -237,6 +237,11 @@ def _file_as_evidence(run: CheckRun, now) -> None:
     from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 
     practices = list(run.definition.practices.all())
+    text = run.summary
+    if run.revision:  # the evidence says exactly what was checked (commit, object versions, model version)
+        import json
+
+        text = f"{run.summary}\nRevision checked: {json.dumps(run.revision, sort_keys=True)}"[:4000]
     previous = {e.practice_id: e for e in Evidence.objects.filter(
         project_id=run.project_id, kind=EvidenceKind.CHECK, check_run__definition_id=run.definition_id,
         superseded_at__isnull=True)}
@@ -247,7 +252,7 @@ def _file_as_evidence(run: CheckRun, now) -> None:
             Evidence.objects.filter(pk=before.pk).update(superseded_at=now)
         created.append(Evidence(
             project_id=run.project_id, practice=practice, kind=EvidenceKind.CHECK, check_run=run,
-            title=f"{run.definition.title}: {run.status}", text=run.summary, previous=before,
+            title=f"{run.definition.title}: {run.status}", text=text, previous=before,
             version=(before.version + 1) if before else 1,
             # Machine evidence is authentic by construction; its verdict lives on the run.
             status=EvidenceStatus.ACCEPTED, reviewed_at=now,

@@ -128,3 +128,15 @@ def test_a_tree_beyond_the_limits_or_with_links_out_reads_nothing_outside(org, w
     run = run_now(org.project, "source-secrets")
     assert run.status == "error" and "larger than the limits" in run.summary
     assert list(workspaces.iterdir()) == []
+
+
+def test_the_evidence_of_a_run_names_the_commit_it_checked(org, workspaces, git_daemon):
+    from evidence.models import Evidence
+
+    repo = git_daemon.create_repo(None, {"app.py": SAFE})
+    source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                  config={"url": repo.url})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "passed"
+    evidence = Evidence.objects.filter(check_run=run)
+    assert evidence and all(repo.head in e.text for e in evidence)
