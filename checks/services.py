@@ -202,16 +202,24 @@ def finish_run(run: CheckRun, result) -> CheckRun:
     if run.status != RunStatus.RUNNING:
         return run  # the reaper already gave up on it
     now = timezone.now()
-    previous = _current_verdict(run)
+    previous_run = _current_verdict_run(run)
+    previous = previous_run.status if previous_run else None
     run.status = result.status
     run.summary = result.summary[:2000]
     run.findings = [f.as_dict() for f in result.findings][:500]
     run.data = result.data or {}
     run.finished_at = now
-    from sources.runs import primary
+    from sources.runs import lift_refusal, primary
 
     run.source_id, run.revision = primary(run.data)
-    run.save(update_fields=["status", "summary", "findings", "data", "finished_at", "source", "revision"])
+    refusal = lift_refusal(previous_run.data, run.data) if previous == "failed" and run.status == "passed" else None
+    if refusal:  # verdicts belong to a source: a pass elsewhere does not lift a failure on it
+        run.summary = f"{run.summary} — {refusal}"[:2000]
+        run.superseded_at = now
+    run.save(update_fields=["status", "summary", "findings", "data", "finished_at", "source", "revision",
+                            "superseded_at"])
+    if refusal:
+        return run
     if run.status in DECIDED_STATUSES:
         CheckRun.objects.filter(
             project_id=run.project_id, definition_id=run.definition_id, status__in=DECIDED_STATUSES,
@@ -226,10 +234,10 @@ def finish_run(run: CheckRun, result) -> CheckRun:
     return run
 
 
-def _current_verdict(run: CheckRun) -> str | None:
+def _current_verdict_run(run: CheckRun) -> CheckRun | None:
     return (CheckRun.objects.filter(project_id=run.project_id, definition_id=run.definition_id,
                                     status__in=DECIDED_STATUSES, superseded_at__isnull=True)
-            .exclude(pk=run.pk).values_list("status", flat=True).first())
+            .exclude(pk=run.pk).only("status", "data").first())
 
 
 def _file_as_evidence(run: CheckRun, now) -> None:

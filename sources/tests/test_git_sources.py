@@ -140,3 +140,25 @@ def test_the_evidence_of_a_run_names_the_commit_it_checked(org, workspaces, git_
     assert run.status == "passed"
     evidence = Evidence.objects.filter(check_run=run)
     assert evidence and all(repo.head in e.text for e in evidence)
+
+
+def test_pointing_a_failing_source_elsewhere_or_removing_it_never_lifts_the_cap(
+        org, workspaces, numpy_advisory, vulnerable_repo, git_daemon):
+    from checks.models import CheckRun
+
+    make_assessment(org.project, levels=4, status=AssessmentStatus.APPROVED)
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                           config={"url": vulnerable_repo.url})
+    failing = run_now(org.project, "dependency-vulnerabilities")
+    assert failing.status == "failed" and practice_score(org.team, "MLS-03").capped
+    clean = git_daemon.create_repo(None, {"requirements.txt": "numpy==1.22.0\n"})
+    source_services.source_update(actor=org.lead, source=source, config={"url": clean.url})
+    elsewhere = run_now(org.project, "dependency-vulnerabilities")
+    assert elsewhere.status == "passed" and "failing verdict stands" in elsewhere.summary
+    assert practice_score(org.team, "MLS-03").capped
+    current = CheckRun.objects.get(definition_id="dependency-vulnerabilities", status__in=("passed", "failed"),
+                                   superseded_at__isnull=True)
+    assert current.pk == failing.pk
+    source_services.source_delete(actor=org.lead, source=source)
+    assert run_now(org.project, "dependency-vulnerabilities").status == "skipped"
+    assert practice_score(org.team, "MLS-03").capped
