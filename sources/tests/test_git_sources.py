@@ -162,3 +162,30 @@ def test_pointing_a_failing_source_elsewhere_or_removing_it_never_lifts_the_cap(
     source_services.source_delete(actor=org.lead, source=source)
     assert run_now(org.project, "dependency-vulnerabilities").status == "skipped"
     assert practice_score(org.team, "MLS-03").capped
+
+
+def test_test_connection_answers_within_its_time_even_from_a_silent_server(org, workspaces, api):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers
+    try:
+        source = source_services.source_create(
+            actor=org.lead, project=org.project, kind="git", name="silent",
+            config={"url": f"git://127.0.0.1:{silent.getsockname()[1]}/repo.git"})
+        from sources.fetch import FetchError, probe
+
+        with pytest.raises(FetchError, match="did not answer within 1 s"):
+            probe(source, timeout_s=1)
+    finally:
+        silent.close()
+
+
+def test_test_connection_says_what_it_found(org, workspaces, api, git_daemon):
+    repo = git_daemon.create_repo(None, {"a.py": SAFE})
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                           config={"url": repo.url, "ref": "main"})
+    answer = api(org.member).post(f"/api/v1/projects/{org.project.pk}/sources/{source.pk}/test/")
+    assert answer.status_code == 200
+    assert answer.json() == {"ok": True, "detail": f"The repository answered; main is at {repo.head[:12]}."}
