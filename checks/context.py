@@ -47,20 +47,23 @@ def resource_limits() -> ResourceLimits:
 def context_for(project, check_key: str, timeout_s: float = 10.0) -> ProjectCheckContext:
     from .models import ArtifactBaseline
     from .policy_services import allowances_for, signing_for
+    from .registry import registry
 
+    check = registry().get(check_key)
+    needs = getattr(check, "context_needs", frozenset()) if check is not None else frozenset()
     baseline = None
-    if check_key == "model-integrity":
+    if "baseline" in needs:
         stored = ArtifactBaseline.objects.filter(project=project).first()
         baseline = dict(stored.artifacts) if stored else None
     return ProjectCheckContext(
-        allowances=allowances_for(project.team_id) if check_key == "model-serialization" else None,
-        signing=signing_for(project.pk) if check_key == "model-integrity" else None,
+        allowances=allowances_for(project.team_id) if "allowances" in needs else None,
+        signing=signing_for(project.pk) if "signing" in needs else None,
         targets=targets_for(project),
         allowed_roots=team_check_roots(project.team),
         denied_paths=protected_paths(),
         allowed_networks=list(settings.MLSEC_CHECK_ALLOWED_NETWORKS),
         limits=resource_limits(),
-        advisories=DatabaseAdvisorySource() if check_key == "dependency-vulnerabilities" else None,
+        advisories=DatabaseAdvisorySource() if "advisories" in needs else None,
         baseline=baseline,
         ca_bundle=settings.MLSEC_CHECK_CA_BUNDLE,
         timeout_s=timeout_s,

@@ -184,12 +184,12 @@ def execute_run(run: CheckRun):
 
     definition = get_check(run.definition_id)
     result = execute(run.project, run.definition_id, run_id=run.pk)
-    if run.definition_id == "model-integrity":
+    if definition.records_baseline:
         stored = ArtifactBaseline.objects.filter(project_id=run.project_id).first()
         if stored is not None:
             name_versions(result, stored.versions or {})
         result = guard_first_baseline(run.project, result)
-    if result.status == "error" and "SoftTimeLimitExceeded" in result.summary:
+    if result.status == "error" and (result.data or {}).get("timed_out"):
         result.summary = f"time limit of {definition.time_limit_s} s exceeded: the check could not decide"
         result.findings = []
     return result
@@ -202,16 +202,24 @@ def finish_run(run: CheckRun, result) -> CheckRun:
     if run.status != RunStatus.RUNNING:
         return run  # the reaper already gave up on it
     now = timezone.now()
-    previous = _current_verdict(run)
+    previous_run = _current_verdict_run(run)
+    previous = previous_run.status if previous_run else None
     run.status = result.status
     run.summary = result.summary[:2000]
     run.findings = [f.as_dict() for f in result.findings][:500]
     run.data = result.data or {}
     run.finished_at = now
-    from sources.runs import primary
+    from sources.runs import lift_refusal, primary
 
     run.source_id, run.revision = primary(run.data)
-    run.save(update_fields=["status", "summary", "findings", "data", "finished_at", "source", "revision"])
+    refusal = lift_refusal(previous_run.data, run.data) if previous == "failed" and run.status == "passed" else None
+    if refusal:  # verdicts belong to a source: a pass elsewhere does not lift a failure on it
+        run.summary = f"{run.summary} — {refusal}"[:2000]
+        run.superseded_at = now
+    run.save(update_fields=["status", "summary", "findings", "data", "finished_at", "source", "revision",
+                            "superseded_at"])
+    if refusal:
+        return run
     if run.status in DECIDED_STATUSES:
         CheckRun.objects.filter(
             project_id=run.project_id, definition_id=run.definition_id, status__in=DECIDED_STATUSES,
@@ -219,7 +227,7 @@ def finish_run(run: CheckRun, result) -> CheckRun:
         ).exclude(pk=run.pk).update(superseded_at=now)
     if run.status != RunStatus.SKIPPED:
         _file_as_evidence(run, now)
-    if run.definition_id == "model-integrity" and result.data.get("baseline_recorded"):
+    if get_check(run.definition_id).records_baseline and result.data.get("baseline_recorded"):
         _record_first_baseline(run, result.data.get("artifacts") or {}, result.data.get("artifact_versions") or {})
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)
@@ -232,10 +240,10 @@ def finish_run(run: CheckRun, result) -> CheckRun:
     return run
 
 
-def _current_verdict(run: CheckRun) -> str | None:
+def _current_verdict_run(run: CheckRun) -> CheckRun | None:
     return (CheckRun.objects.filter(project_id=run.project_id, definition_id=run.definition_id,
                                     status__in=DECIDED_STATUSES, superseded_at__isnull=True)
-            .exclude(pk=run.pk).values_list("status", flat=True).first())
+            .exclude(pk=run.pk).only("status", "data").first())
 
 
 def _file_as_evidence(run: CheckRun, now) -> None:
@@ -243,6 +251,11 @@ def _file_as_evidence(run: CheckRun, now) -> None:
     from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 
     practices = list(run.definition.practices.all())
+    text = run.summary
+    if run.revision:  # the evidence says exactly what was checked (commit, object versions, model version)
+        import json
+
+        text = f"{run.summary}\nRevision checked: {json.dumps(run.revision, sort_keys=True)}"[:4000]
     previous = {e.practice_id: e for e in Evidence.objects.filter(
         project_id=run.project_id, kind=EvidenceKind.CHECK, check_run__definition_id=run.definition_id,
         superseded_at__isnull=True)}
@@ -253,7 +266,7 @@ def _file_as_evidence(run: CheckRun, now) -> None:
             Evidence.objects.filter(pk=before.pk).update(superseded_at=now)
         created.append(Evidence(
             project_id=run.project_id, practice=practice, kind=EvidenceKind.CHECK, check_run=run,
-            title=f"{run.definition.title}: {run.status}", text=run.summary, previous=before,
+            title=f"{run.definition.title}: {run.status}", text=text, previous=before,
             version=(before.version + 1) if before else 1,
             # Machine evidence is authentic by construction; its verdict lives on the run.
             status=EvidenceStatus.ACCEPTED, reviewed_at=now,

@@ -120,6 +120,8 @@ def _run_remote(source, key: str, context, run_id: int | None) -> Part:
             source_record_status(source, False, str(exc))
             return Part(source, CheckResult("error", str(exc)), {})
         except Exception as exc:  # noqa: BLE001 - a fetch that crashed must never look like a pass
+            if type(exc).__name__ == "SoftTimeLimitExceeded":
+                raise  # the task records the time limit; the workspace is still removed (finally)
             log.warning("fetching source %s crashed: %s", source.pk, type(exc).__name__)
             message = f"Fetching {source.describe()} failed ({type(exc).__name__}); the check could not decide."
             source_record_status(source, False, message)
@@ -197,8 +199,9 @@ def combine(parts: list[Part]) -> CheckResult:
     """One run's result from its parts (one per source): failed > error > passed; skipped if all are."""
     decided = [p for p in parts if p.result.status != "skipped"]
     described = [{"source": p.source.pk if p.source else None, "name": p.source.name if p.source else "check targets",
-                  "kind": p.source.kind if p.source else "path", "revision": p.revision, "status": p.result.status,
-                  "summary": p.result.summary[:300]} for p in parts]
+                  "kind": p.source.kind if p.source else "path", "location": p.source.location if p.source else "",
+                  "revision": p.revision, "status": p.result.status, "summary": p.result.summary[:300]}
+                 for p in parts]
     if not decided:
         result = CheckResult("skipped", "no target configured for this check")
         result.data = {"sources": described}
@@ -266,3 +269,20 @@ def guard_first_baseline(project, result: CheckResult) -> CheckResult:
     data["baseline_recorded"] = False
     return CheckResult("error", "baseline not recorded: model-serialization fails on this project's models; fix "
                        "them (or approve the baseline explicitly) first", result.findings, data)
+
+
+def lift_refusal(failed: dict, passed: dict) -> str | None:
+    """Why a passing run may not lift a failing verdict (None: it may).
+
+    A failure found on a registered source is lifted only by a pass over that same source at the
+    same location: removing the source, or pointing it elsewhere, lifts nothing by itself.
+    """
+    now = {d["source"]: d for d in (passed or {}).get("sources", []) if d.get("source")}
+    for part in (failed or {}).get("sources", []):
+        if not part.get("source") or part.get("status") != "failed":
+            continue
+        again = now.get(part["source"])
+        if again is None or ("location" in part and again.get("location") != part["location"]):
+            return (f"the failing verdict stands: the {part.get('kind')} source '{part.get('name')}' it failed on was "
+                    "removed or now points elsewhere; a passing run over it lifts the verdict")
+    return None

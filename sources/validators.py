@@ -29,8 +29,10 @@ def _text(config: dict, name: str, limit: int = 1000) -> str:
     return value.strip()
 
 
-def _url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+def _url_problem(url: str, schemes: tuple[str, ...], query: bool = False) -> str | None:
     parts = urlsplit(url)
+    if (parts.query or parts.fragment) and not query:
+        return "Give the URL without a query string (a credential goes in the credential field, encrypted)."
     if parts.scheme.lower() not in schemes:
         return f"Use a URL starting with {' or '.join(s + '://' for s in schemes)}."
     if parts.scheme != "file" and not parts.hostname:
@@ -122,7 +124,7 @@ def _endpoint(config: dict, actor) -> dict:
     url = _text(config, "url")
     if not url:
         return {"url": ["Give the serving endpoint's URL."]}
-    why = _url_problem(url, ("https", "http"))
+    why = _url_problem(url, ("https", "http"), query=True)
     return {"url": [why]} if why else {}
 
 

@@ -47,7 +47,10 @@ def test_compose_config_passes_and_names_the_five_services():
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
-    assert set(config["services"]) == {"web", "worker", "beat", "postgres", "redis"}
+    core = {name for name, service in config["services"].items() if not service.get("profiles")}
+    assert core == {"web", "worker", "beat", "postgres", "redis"}
+    # the optional profile for trying sources out: an S3 API and an MLflow tracking server
+    assert {n for n, s in config["services"].items() if "sources" in (s.get("profiles") or [])} == {"minio", "mlflow"}
     assert all("healthcheck" in service for service in config["services"].values())
     assert {"pgdata", "evidence"} <= set(config["volumes"])
     assert "evidence:/data/media" in str(config["services"]["worker"]["volumes"]) or any(

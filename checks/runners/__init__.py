@@ -104,6 +104,8 @@ def run_check(key: str, ctx: CheckContext, registry: Mapping[str, type[BaseCheck
             return CheckResult("error", "check crashed: it returned an invalid finding")
         return result
     except Exception as exc:  # noqa: BLE001 - a crash (incl. Celery's SoftTimeLimitExceeded) must never pass
+        if type(exc).__name__ == "SoftTimeLimitExceeded":  # the worker's time limit, not a crash of the check
+            return CheckResult("error", "time limit exceeded: the check could not decide", data={"timed_out": True})
         log.warning("check %s crashed: %s at %s", key, type(exc).__name__, _where(exc))
         return CheckResult("error", f"check crashed: {type(exc).__name__} (the details are in the worker log)")
 

@@ -138,6 +138,11 @@ class BaseCheck:
     # The kinds of project source the check reads (sources.choices.SourceKind): a run fetches each
     # source of these kinds into a workspace and runs the check there (sources.runs).
     source_kinds: ClassVar[tuple[str, ...]] = ("path",)
+    # What the Django layer puts in the context beyond targets and boundaries (checks.context):
+    # "advisories", "allowances", "signing", "baseline".
+    context_needs: ClassVar[frozenset[str]] = frozenset()
+    # A first run's `data["artifacts"]` becomes the project's approved baseline (checks.services).
+    records_baseline: ClassVar[bool] = False
 
     def applies(self, targets: CheckTargets) -> bool:  # pragma: no cover - overridden
         raise NotImplementedError

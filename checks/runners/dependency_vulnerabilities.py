@@ -55,6 +55,7 @@ class DependencyVulnerabilityCheck(BaseCheck):
     default_schedule: ClassVar[str] = "17 2 * * *"
     time_limit_s: ClassVar[int] = 300
     source_kinds: ClassVar[tuple[str, ...]] = ("path", "git")
+    context_needs: ClassVar[frozenset[str]] = frozenset({"advisories"})
     description: ClassVar[str] = (
         "Parses the project's requirements and lock files (includes, extras, markers, hashes) and matches "
         "every exactly pinned version against the imported OSV advisories. Fails when a pinned package is "

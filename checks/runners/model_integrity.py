@@ -34,6 +34,8 @@ class ModelIntegrityCheck(BaseCheck):
     default_schedule: ClassVar[str] = "10 4 * * *"
     time_limit_s: ClassVar[int] = 900
     source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3", "mlflow")
+    context_needs: ClassVar[frozenset[str]] = frozenset({"baseline", "signing"})
+    records_baseline: ClassVar[bool] = True
     heavy: ClassVar[bool] = True
     description: ClassVar[str] = (
         "Computes the SHA-256 of every configured model artifact and compares it with the approved baseline; "

@@ -44,6 +44,7 @@ class ModelSerializationCheck(BaseCheck):
     default_schedule: ClassVar[str] = "40 3 * * *"
     time_limit_s: ClassVar[int] = 900
     source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3", "mlflow")
+    context_needs: ClassVar[frozenset[str]] = frozenset({"allowances"})
     heavy: ClassVar[bool] = True
     sandbox: ClassVar[SandboxLimits] = SandboxLimits()
     description: ClassVar[str] = (

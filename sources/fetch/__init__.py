@@ -122,7 +122,37 @@ def materialise(source, workspace: str, limits: Limits) -> Materialised:
 
 
 def probe(source, timeout_s: float = 10) -> str:
-    """Connect and list, nothing more; a sentence saying what was found (FetchError otherwise)."""
+    """Connect and list, nothing more; a sentence saying what was found (FetchError otherwise).
+
+    The answer comes within `timeout_s` whatever the server does: the probe runs in a thread of its
+    own and a server that keeps silent is reported as such (a git:// socket has no timeout of its own).
+    """
+    import threading
+
+    if source.kind in ("path", "endpoint"):  # no hanging client here (the endpoint guard has its deadline)
+        return _probe(source, timeout_s)
+    outcome: dict = {}
+
+    def attempt() -> None:
+        try:
+            outcome["detail"] = _probe(source, timeout_s)
+        except FetchError as exc:
+            outcome["error"] = exc
+        except Exception as exc:  # noqa: BLE001 - a crash is an answer in words too
+            outcome["error"] = failure(source, "the connection test failed", exc)
+
+    worker = threading.Thread(target=attempt, daemon=True, name=f"probe-source-{source.pk}")
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise FetchError(f"{source.describe()[0].upper()}{source.describe()[1:]} did not answer within "
+                         f"{timeout_s:g} s.")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["detail"]
+
+
+def _probe(source, timeout_s: float) -> str:
     from . import git, mlflow, s3
 
     limits = Limits.from_settings(timeout_s)

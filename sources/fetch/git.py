@@ -24,7 +24,7 @@ def _client(source, limits: Limits, key_dir: str | None):
     if scheme in PORTS:
         guard_host(source, url, limits, PORTS[scheme])
     credential = unseal(source.credential_encrypted)
-    kwargs: dict = {}
+    kwargs: dict = {"timeout": limits.timeout_s} if scheme in ("https", "http") else {}
     if "token" in credential and scheme in ("https", "http"):
         kwargs.update(username="x-access-token", password=credential["token"])
     if "ssh_key" in credential and scheme == "ssh":

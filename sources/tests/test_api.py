@@ -97,6 +97,9 @@ def test_the_credential_is_write_only_encrypted_and_audited_without_its_value(or
     ({"kind": "git", "name": "x", "url": "file:///srv/repo.git"}, "url"),
     ({"kind": "git", "name": "x", "url": "https://user:pw@git.example.com/r.git"}, "url"),
     ({"kind": "git", "name": "x", "url": "https://git.example.com/r.git", "ref": "--upload-pack=evil"}, "ref"),
+    ({"kind": "git", "name": "x", "url": "https://git.example.com/r.git?private_token=abc"}, "url"),
+    ({"kind": "mlflow", "name": "x", "tracking_uri": "https://m.example.com/?token=abc", "models": ["a"]},
+     "tracking_uri"),
     ({"kind": "git", "name": "x", "url": "https://git.example.com/r.git", "subdir": "../../etc"}, "subdir"),
     ({"kind": "git", "name": "x", "url": "https://git.example.com/r.git", "bucket": "b"}, "bucket"),
     ({"kind": "s3", "name": "x", "bucket": "Not_A_Bucket"}, "bucket"),
@@ -181,3 +184,42 @@ def test_lists_cost_the_same_queries_for_one_row_and_for_many(org, api, path):
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(url).json()["results"]) > 1
     assert len(many) == len(one)
+
+
+def test_the_openapi_schema_describes_sources_and_assets_with_the_names_of_api_md(org, client):
+    import yaml
+
+    client.force_login(org.member)
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    paths = schema["paths"]
+    for path in ("/api/v1/projects/{project_pk}/sources/", "/api/v1/projects/{project_pk}/sources/{id}/",
+                 "/api/v1/projects/{project_pk}/sources/{id}/test/", "/api/v1/projects/{project_pk}/sync/",
+                 "/api/v1/projects/{project_pk}/assets/", "/api/v1/assets/{id}/"):
+        assert path in paths, path
+    assert set(paths["/api/v1/projects/{project_pk}/sources/{id}/"]) >= {"get", "patch", "delete"}
+    schemas = schema["components"]["schemas"]
+    source, request = schemas["Source"]["properties"], schemas.get("SourceRequest", schemas["Source"])["properties"]
+    assert set(source) >= {"kind", "name", "url", "ref", "subdir", "endpoint_url", "bucket", "prefix", "region",
+                           "tracking_uri", "models", "alias", "stage", "path", "has_credential",
+                           "last_synced_at", "last_revision", "status", "status_detail"}
+    assert "credential" in request and "credential" not in source  # write-only
+    assert "has_credential" not in request
+    version = schema["components"]["schemas"]["AssetVersion"]["properties"]
+    assert set(version) >= {"version", "revision", "sha256", "size", "format", "created_at", "stage", "verdicts"}
+    run = schema["components"]["schemas"]["CheckRun"]["properties"]
+    assert {"source", "revision"} <= set(run)
+
+
+def test_assets_outside_the_scope_answer_404_and_the_top_level_list_is_scoped(org, api):
+    mine = Asset.objects.create(project=org.project, kind="model", name="fraud")
+    theirs = Asset.objects.create(project=org.other_project, kind="dataset", name="clicks")
+    client = api(org.member)
+    assert client.get(f"/api/v1/assets/{theirs.pk}/").status_code == 404
+    assert client.get(f"/api/v1/projects/{org.other_project.pk}/assets/{theirs.pk}/").status_code == 404
+    assert client.get(f"/api/v1/projects/{org.project.pk}/assets/{theirs.pk}/").status_code == 404
+    assert [a["id"] for a in client.get("/api/v1/assets/").json()["results"]] == [mine.pk]
+    assert client.get(f"/api/v1/assets/?project={org.other_project.pk}").json()["count"] == 0
+    assert api(org.auditor).get("/api/v1/assets/").json()["count"] == 2
+    assert api(org.other_lead).post(f"/api/v1/projects/{org.project.pk}/sync/").status_code == 404
+    assert api(org.auditor).post(f"/api/v1/projects/{org.project.pk}/sync/").status_code == 403
+    assert api(org.member).post(f"/api/v1/projects/{org.project.pk}/sync/").status_code == 202

@@ -113,3 +113,79 @@ def test_file_urls_are_for_administrators_only(org, workspaces, make_git_repo):
                                   config={"url": local.file_url})
     run = run_now(org.project, "source-static-analysis")
     assert run.status == "failed" and run.revision["commit"] == local.head
+
+
+def test_a_tree_beyond_the_limits_or_with_links_out_reads_nothing_outside(org, workspaces, settings, git_daemon):
+    repo = git_daemon.create_repo(None, {"a.py": SAFE, "b.py": SAFE})
+    (repo.work_path / "passwd").symlink_to("/etc/passwd")
+    repo.git("add", "passwd")
+    repo.commit({"b.py": None}, message="A link out of the repository")
+    source_services.source_create(actor=org.lead, project=org.project, kind="git", name="links",
+                                  config={"url": repo.url})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "passed" and run.data["files_scanned"] == 1  # the link was not written
+    settings.MLSEC_SOURCE_MAX_FILES = 0
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "error" and "larger than the limits" in run.summary
+    assert list(workspaces.iterdir()) == []
+
+
+def test_the_evidence_of_a_run_names_the_commit_it_checked(org, workspaces, git_daemon):
+    from evidence.models import Evidence
+
+    repo = git_daemon.create_repo(None, {"app.py": SAFE})
+    source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                  config={"url": repo.url})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "passed"
+    evidence = Evidence.objects.filter(check_run=run)
+    assert evidence and all(repo.head in e.text for e in evidence)
+
+
+def test_pointing_a_failing_source_elsewhere_or_removing_it_never_lifts_the_cap(
+        org, workspaces, numpy_advisory, vulnerable_repo, git_daemon):
+    from checks.models import CheckRun
+
+    make_assessment(org.project, levels=4, status=AssessmentStatus.APPROVED)
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                           config={"url": vulnerable_repo.url})
+    failing = run_now(org.project, "dependency-vulnerabilities")
+    assert failing.status == "failed" and practice_score(org.team, "MLS-03").capped
+    clean = git_daemon.create_repo(None, {"requirements.txt": "numpy==1.22.0\n"})
+    source_services.source_update(actor=org.lead, source=source, config={"url": clean.url})
+    elsewhere = run_now(org.project, "dependency-vulnerabilities")
+    assert elsewhere.status == "passed" and "failing verdict stands" in elsewhere.summary
+    assert practice_score(org.team, "MLS-03").capped
+    current = CheckRun.objects.get(definition_id="dependency-vulnerabilities", status__in=("passed", "failed"),
+                                   superseded_at__isnull=True)
+    assert current.pk == failing.pk
+    source_services.source_delete(actor=org.lead, source=source)
+    assert run_now(org.project, "dependency-vulnerabilities").status == "skipped"
+    assert practice_score(org.team, "MLS-03").capped
+
+
+def test_test_connection_answers_within_its_time_even_from_a_silent_server(org, workspaces, api):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers
+    try:
+        source = source_services.source_create(
+            actor=org.lead, project=org.project, kind="git", name="silent",
+            config={"url": f"git://127.0.0.1:{silent.getsockname()[1]}/repo.git"})
+        from sources.fetch import FetchError, probe
+
+        with pytest.raises(FetchError, match="did not answer within 1 s"):
+            probe(source, timeout_s=1)
+    finally:
+        silent.close()
+
+
+def test_test_connection_says_what_it_found(org, workspaces, api, git_daemon):
+    repo = git_daemon.create_repo(None, {"a.py": SAFE})
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                           config={"url": repo.url, "ref": "main"})
+    answer = api(org.member).post(f"/api/v1/projects/{org.project.pk}/sources/{source.pk}/test/")
+    assert answer.status_code == 200
+    assert answer.json() == {"ok": True, "detail": f"The repository answered; main is at {repo.head[:12]}."}

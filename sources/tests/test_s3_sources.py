@@ -109,3 +109,18 @@ def test_a_broken_source_ends_the_run_as_error_naming_it_and_never_echoes_the_se
     assert secret not in everything
     assert "secret_access_key" not in json.dumps(listed.json())
     assert list(workspaces.iterdir()) == []
+
+
+def test_a_prefix_beyond_the_size_or_count_limits_is_an_error_before_anything_is_downloaded(
+        org, workspaces, s3_server, settings):
+    bucket = s3_server.create_bucket(versioned=True)
+    bucket.put("models/a.safetensors", safetensors_bytes(b"\x00" * 4096))
+    bucket.put("models/b.safetensors", safetensors_bytes())
+    s3_source(org.project, org.lead, s3_server, bucket.name)
+    settings.MLSEC_SOURCE_MAX_FILES = 1
+    run = run_now(org.project, "model-serialization")
+    assert run.status == "error" and "more than 1 objects" in run.summary and "'models'" in run.summary
+    settings.MLSEC_SOURCE_MAX_FILES, settings.MLSEC_SOURCE_MAX_MB = 100, 0
+    run = run_now(org.project, "model-serialization")
+    assert run.status == "error" and "MB" in run.summary
+    assert list(workspaces.iterdir()) == []
