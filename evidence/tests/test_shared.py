@@ -207,3 +207,22 @@ def test_the_shared_evidence_page_stores_a_team_document(org, client):
     bad = client.post("/evidence/shared/new/", {"owner": "organisation", "practice": "MLS-07", "kind": "note",
                                                 "title": "x", "text": "t"})
     assert bad.status_code == 400 and Evidence.objects.count() == 1
+
+
+def test_exports_and_the_project_page_list_the_linked_document_under_each_project(org, three, mls07, client):
+    from reports.dataset import Scope, build_dataset
+
+    document = share(org, mls07, team=org.team, effective_on=in_days(-2))
+    for project in three:
+        sharing.evidence_link(actor=org.lead, evidence=document, project=project, practice=mls07)
+    dataset = build_dataset(scope=Scope("team", team=org.team, teams=[org.team]), as_of=None, generated_by="t")
+    rows = {p["id"]: p for p in dataset["projects"]}
+    for project in three:
+        listed = [e for e in rows[project.pk]["evidence"] if e["id"] == document.pk]
+        assert [(e["practice"], e["shared"], e["effective_on"]) for e in listed] == [
+            ("MLS-07", True, in_days(-2).isoformat())]
+        answer = next(a for a in rows[project.pk]["answers"] if a["code"] == "MLS-07")
+        assert answer["evidence_count"] == 1
+    earlier = build_dataset(scope=Scope("team", team=org.team, teams=[org.team]),
+                            as_of=in_days(-1), generated_by="t")
+    assert all(not p["evidence"] for p in earlier["projects"])
