@@ -14,6 +14,9 @@ from controls.models import Practice
 
 from .choices import OPEN_STATUSES, STATUS_BADGES, ActionSource, ActionStatus
 
+# A fixed order (a frozenset's is not): the constraints' conditions, and so the migration, stay the same.
+OPEN_ORDERED = sorted(OPEN_STATUSES)
+
 
 class ActionQuerySet(ScopedQuerySet):
     team_path = "project__team"
@@ -66,10 +69,10 @@ class Action(models.Model):
         ordering = ["due_on", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["project", "practice"], name="action_one_open_per_answer_gap",
-                                    condition=Q(source=ActionSource.ANSWER, status__in=sorted(OPEN_STATUSES))),
+                                    condition=Q(source=ActionSource.ANSWER, status__in=OPEN_ORDERED)),
             models.UniqueConstraint(fields=["project", "practice", "check_definition"],
                                     name="action_one_open_per_check_gap",
-                                    condition=Q(source=ActionSource.CHECK, status__in=sorted(OPEN_STATUSES))),
+                                    condition=Q(source=ActionSource.CHECK, status__in=OPEN_ORDERED)),
         ]
         indexes = [models.Index(fields=["status", "due_on"], name="action_status_due_idx"),
                    models.Index(fields=["owner", "status"], name="action_owner_status_idx")]

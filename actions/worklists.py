@@ -46,7 +46,7 @@ def _evidence(user):
     from evidence.models import Evidence, EvidenceKind
 
     return (Evidence.objects.visible_to(user).current().exclude(kind=EvidenceKind.CHECK)
-            .select_related("project__team", "practice", "uploaded_by"))
+            .select_related("project__team", "team", "practice", "uploaded_by"))
 
 
 def _pending_evidence(user, today):
@@ -87,8 +87,9 @@ ACTION_COLUMNS = (
 )
 EVIDENCE_COLUMNS = (
     Column("Evidence", lambda e: e.title, lambda e: f"/evidence/{e.pk}/"),
-    Column("Project", lambda e: e.project.name, lambda e: f"/projects/{e.project_id}/"),
-    Column("Team", lambda e: e.project.team.name),
+    Column("Project", lambda e: e.project.name if e.project_id else "shared",
+           lambda e: f"/projects/{e.project_id}/" if e.project_id else f"/evidence/{e.pk}/#links"),
+    Column("Team", lambda e: e.project.team.name if e.project_id else (e.team.name if e.team_id else "organisation")),
     Column("Practice", lambda e: e.practice.code),
     Column("Uploaded by", lambda e: e.uploaded_by.username if e.uploaded_by else ""),
     Column("Stored", lambda e: _date(e.created_at.date())),

@@ -37,24 +37,29 @@ class EvidenceFreshnessCheck(BaseCheck):
         return True
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        from evidence.models import Evidence, EvidenceKind, EvidenceStatus
+        from evidence.models import Evidence, EvidenceKind, EvidenceLink, EvidenceStatus
 
         project_id = getattr(ctx, "project_id", None)
         if project_id is None:
             return CheckResult("error", "no project given to the evidence-freshness check")
         now = ctx.clock()
         latest = {}
-        rows = (
-            Evidence.objects.current()
-            .filter(project_id=project_id, practice__code__in=POLICY, status=EvidenceStatus.ACCEPTED)
-            .exclude(kind=EvidenceKind.CHECK)
-            .values_list("practice__code", "created_at", "valid_until")
-        )
-        for code, created_at, valid_until in rows:
+        # The project's own evidence and the shared documents linked to it; a document is as old as its
+        # effective date says (an audit report issued in April counts from April, whenever it was uploaded).
+        accepted = Evidence.objects.current().filter(status=EvidenceStatus.ACCEPTED).exclude(kind=EvidenceKind.CHECK)
+        own = accepted.filter(project_id=project_id, practice__code__in=POLICY).values_list(
+            "practice__code", "created_at", "valid_until", "effective_on")
+        shared = (EvidenceLink.objects.filter(project_id=project_id, unlinked_at__isnull=True, practice__code__in=POLICY,
+                                              evidence__in=accepted)
+                  .values_list("practice__code", "evidence__created_at", "evidence__valid_until",
+                               "evidence__effective_on"))
+        rows = [*own, *shared]
+        for code, created_at, valid_until, effective_on in rows:
             if valid_until is not None and valid_until < now.date():
                 continue
-            if code not in latest or created_at > latest[code]:
-                latest[code] = created_at
+            stamp = (dt.datetime.combine(effective_on, dt.time.min, tzinfo=dt.UTC) if effective_on else created_at)
+            if code not in latest or stamp > latest[code]:
+                latest[code] = stamp
         findings = []
         for code, (what, max_days) in POLICY.items():
             stamp = latest.get(code)

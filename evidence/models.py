@@ -32,6 +32,25 @@ STATUS_BADGES = {"pending": "neutral", "accepted": "success", "rejected": "dange
 class EvidenceQuerySet(ScopedQuerySet):
     team_path = "project__team"
 
+    def visible_to(self, user):
+        """A project's evidence to its team; a team's shared evidence to that team and to the teams whose
+        projects it is linked to; the organisation's shared evidence to everyone signed in (it is the
+        organisation's own policy, meant to be linked); everything to the organisation-wide roles."""
+        from accounts.scope import member_team_ids
+
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.sees_everything:
+            return self
+        teams = member_team_ids(user)
+        linked = EvidenceLink.objects.filter(evidence_id=models.OuterRef("pk"), project__team__in=teams,
+                                             unlinked_at__isnull=True)
+        return self.filter(Q(project__team__in=teams) | Q(project__isnull=True, team__in=teams)
+                           | Q(project__isnull=True, team__isnull=True) | models.Exists(linked))
+
+    def shared(self):
+        return self.filter(project__isnull=True)
+
     def current(self):
         """The newest version of each piece of evidence."""
         return self.filter(superseded_at__isnull=True)
@@ -47,7 +66,11 @@ class EvidenceQuerySet(ScopedQuerySet):
 class Evidence(models.Model):
     """One immutable piece of evidence; a change is a new version that supersedes this one."""
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="evidence")
+    # A project's own evidence has `project`; shared evidence has none and belongs to `team`, or to the
+    # organisation when `team` is empty too; it counts for the projects it is linked to (EvidenceLink).
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence")
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="shared_evidence")
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="evidence")
     answer = models.ForeignKey(Answer, null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence")
     kind = models.CharField(max_length=5, choices=EvidenceKind.choices)
@@ -69,6 +92,11 @@ class Evidence(models.Model):
     )
     superseded_at = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
+    # What the evidence speaks about, apart from when it was stored: the day it is valid from ("as of")
+    # and the period it observed (e.g. an audit of January to March, issued in April).
+    effective_on = models.DateField(null=True, blank=True)
+    observed_from = models.DateField(null=True, blank=True)
+    observed_until = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=EvidenceStatus.choices, default=EvidenceStatus.PENDING)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -90,6 +118,11 @@ class Evidence(models.Model):
             models.Index(fields=["project", "practice", "superseded_at"], name="evidence_scope_idx"),
             models.Index(fields=["status", "valid_until"], name="evidence_status_valid_idx"),
         ]
+        constraints = [
+            # A project's evidence, or a team's, or the organisation's: never two owners.
+            models.CheckConstraint(condition=Q(project__isnull=True) | Q(team__isnull=True),
+                                   name="evidence_one_owner"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} (v{self.version})"
@@ -108,3 +141,41 @@ class Evidence(models.Model):
 
     def is_stale(self, on: dt.date) -> bool:
         return self.valid_until is not None and self.valid_until < on
+
+    @property
+    def scope(self) -> str:
+        return "project" if self.project_id else ("team" if self.team_id else "organisation")
+
+    @property
+    def owning_team_id(self) -> int | None:
+        """The team whose people store and replace it (None: the organisation's, kept by officers)."""
+        return self.project.team_id if self.project_id else self.team_id
+
+    @property
+    def dated_on(self) -> dt.date:
+        """The day the evidence speaks for: its effective date, else the day it was stored."""
+        return self.effective_on or self.created_at.date()
+
+
+class EvidenceLink(models.Model):
+    """Shared evidence counting for one project × practice, from `linked_at` until `unlinked_at`.
+
+    Links belong to one version; a new version of the document carries the open links over, so
+    replacing it updates every project at once and an export as of an earlier day still finds the old one.
+    """
+
+    evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="links")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="evidence_links")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    linked_at = models.DateTimeField()
+    unlinked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project__name", "practice__number"]
+        constraints = [models.UniqueConstraint(fields=["evidence", "project", "practice"], name="evidence_link_unique_open",
+                                               condition=Q(unlinked_at__isnull=True))]
+        indexes = [models.Index(fields=["project", "practice"], name="evidence_link_scope_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.evidence} → {self.project} {self.practice.code}"

@@ -21,16 +21,22 @@ from notifications.services import notify
 from . import storage
 from .models import Evidence, EvidenceKind, EvidenceStatus
 
-SNAPSHOT_FIELDS = ("project", "practice", "answer", "kind", "title", "url", "sha256", "size", "content_type",
-                   "original_name", "version", "valid_until", "status")
+SNAPSHOT_FIELDS = ("project", "team", "practice", "answer", "kind", "title", "url", "sha256", "size", "content_type",
+                   "original_name", "version", "valid_until", "effective_on", "observed_from", "observed_until", "status")
 
 
 def max_upload_bytes() -> int:
     return settings.MLSEC_MAX_UPLOAD_MB * 1024 * 1024
 
 
-def can_add_evidence(user, project: Project) -> bool:
-    return user.belongs_to(project.team_id)
+def can_add_evidence(user, project: Project | None, *, team=None) -> bool:
+    """A project's evidence and a team's shared evidence: the team's people; the organisation's: officers
+    and administrators."""
+    if project is not None:
+        return user.belongs_to(project.team_id)
+    if team is not None:
+        return user.belongs_to(team.pk)
+    return user.is_officer or user.is_org_admin
 
 
 def _read_upload(upload) -> bytes:
@@ -47,7 +53,27 @@ def _read_upload(upload) -> bytes:
     return data
 
 
-def _validate(kind, title, url, text, upload, valid_until, project, practice, answer, previous) -> dict:
+def _date_errors(dates: dict, valid_until) -> dict:
+    """The effective date is not in the future; the observation period is in order and before the effective date."""
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    effective, start, end = dates.get("effective_on"), dates.get("observed_from"), dates.get("observed_until")
+    if effective is not None and effective > today:
+        errors["effective_on"] = ["The effective date cannot be in the future."]
+    if effective is not None and valid_until is not None and valid_until < effective:
+        errors["valid_until"] = ["The evidence cannot expire before its effective date."]
+    if (start is None) != (end is None):
+        errors["observed_from" if start is None else "observed_until"] = ["Give both ends of the observation period."]
+    elif start is not None and start > end:
+        errors["observed_until"] = ["The observation period ends before it starts."]
+    elif end is not None and end > (effective or today):
+        errors["observed_until"] = ["The observation period cannot end after the effective date (or today)."]
+    return errors
+
+
+def _validate(kind, title, url, text, upload, valid_until, project, practice, answer, previous, dates=None,
+              team=None) -> dict:
+    dates = dates or {}
     errors: dict[str, list[str]] = {}
     if kind not in EvidenceKind.values or kind == EvidenceKind.CHECK:
         errors["kind"] = ["Choose file, link or note (check results are filed by the checks)."]
@@ -65,30 +91,43 @@ def _validate(kind, title, url, text, upload, valid_until, project, practice, an
         errors["text"] = ["Write the note."]
     if valid_until is not None and valid_until < timezone.localdate():
         errors["valid_until"] = ["Evidence that has already expired cannot be added."]
+    errors.update(_date_errors(dates, valid_until))
     if not practice.is_active:
         errors["practice"] = ["This practice is no longer in the catalogue."]
-    if answer is not None and (answer.assessment.project_id != project.pk or answer.practice_id != practice.pk):
+    if answer is not None and (project is None or answer.assessment.project_id != project.pk
+                               or answer.practice_id != practice.pk):
         errors["answer"] = ["This answer belongs to another project or practice."]
-    if previous is not None and (previous.project_id != project.pk or previous.practice_id != practice.pk
+    if previous is not None and (previous.project_id != (project.pk if project else None)
+                                 or previous.team_id != (team.pk if team else None) or previous.practice_id != practice.pk
                                  or previous.superseded_at is not None or previous.kind == EvidenceKind.CHECK):
         errors["supersedes"] = ["Only the current version of this project's evidence for this practice can be replaced."]
     return errors
 
 
-def evidence_add(*, actor, project: Project, practice: Practice, kind: str, title: str, url: str = "", text: str = "",
-                 upload=None, valid_until: dt.date | None = None, answer: Answer | None = None,
-                 supersedes: Evidence | None = None) -> Evidence:
-    """Store a new piece of evidence (or a new version of one). Refusals leave no row and no file."""
-    if not can_add_evidence(actor, project):
-        raise PermissionDenied("Only members of the project's team can attach evidence.")
-    if project.archived_at:
+def evidence_add(*, actor, project: Project | None, practice: Practice, kind: str, title: str, url: str = "",
+                 text: str = "", upload=None, valid_until: dt.date | None = None, answer: Answer | None = None,
+                 supersedes: Evidence | None = None, team=None, effective_on: dt.date | None = None,
+                 observed_from: dt.date | None = None, observed_until: dt.date | None = None) -> Evidence:
+    """Store a new piece of evidence (or a new version of one). Refusals leave no row and no file.
+
+    Without `project` the evidence is shared: `team`'s, or the organisation's when `team` is None too
+    (evidence/sharing.py links it to projects). A new version of shared evidence carries its links.
+    """
+    if project is not None and team is not None:
+        raise ValidationError({"team": ["Evidence belongs to a project or is shared by a team, not both."]})
+    if not can_add_evidence(actor, project, team=team):
+        raise PermissionDenied("Only members of the project's team can attach evidence." if project or team else
+                               "Only security officers and administrators store the organisation's evidence.")
+    if project is not None and project.archived_at:
         raise ValidationError("An archived project takes no new evidence.")
-    errors = _validate(kind, title, url, text, upload, valid_until, project, practice, answer, supersedes)
+    dates = {"effective_on": effective_on, "observed_from": observed_from, "observed_until": observed_until}
+    errors = _validate(kind, title, url, text, upload, valid_until, project, practice, answer, supersedes, dates, team)
     if errors:
         raise ValidationError(errors)
-    evidence = Evidence(project=project, practice=practice, answer=answer, kind=kind, title=title.strip()[:200],
-                        url=url if kind == EvidenceKind.LINK else "", text=text if kind == EvidenceKind.NOTE else "",
-                        valid_until=valid_until, uploaded_by=actor)
+    evidence = Evidence(project=project, team=team, practice=practice, answer=answer, kind=kind,
+                        title=title.strip()[:200], url=url if kind == EvidenceKind.LINK else "",
+                        text=text if kind == EvidenceKind.NOTE else "", valid_until=valid_until, uploaded_by=actor,
+                        **dates)
     if upload is not None:
         data = _read_upload(upload)
         evidence.content_type = storage.detect_content_type(data)  # raises before anything is written
@@ -98,6 +137,7 @@ def evidence_add(*, actor, project: Project, practice: Practice, kind: str, titl
     elif kind == EvidenceKind.NOTE:
         evidence.sha256, evidence.size = hashlib.sha256(text.encode()).hexdigest(), len(text.encode())
     stored = storage.write(data) if upload is not None else ""
+    carried = False
     try:
         with transaction.atomic():
             if supersedes is not None:
@@ -107,12 +147,17 @@ def evidence_add(*, actor, project: Project, practice: Practice, kind: str, titl
                 evidence.previous, evidence.version = locked, locked.version + 1
                 locked.superseded_at = timezone.now()
                 locked.save(update_fields=["superseded_at"])
+                carried = True
             evidence.storage_name = stored
             evidence.save()
             audit_record(actor=actor, action="evidence.add", obj=evidence,
                          after={name: getattr(evidence, f"{name}_id", None) if name in ("project", "practice", "answer")
                                 else getattr(evidence, name) for name in SNAPSHOT_FIELDS},
                          extra={"supersedes": supersedes.pk if supersedes else None})
+            if carried and evidence.project_id is None:
+                from .sharing import carry_links
+
+                carry_links(actor=actor, old=evidence.previous, new=evidence)
     except BaseException:
         if stored:
             storage.remove(stored)
@@ -122,14 +167,14 @@ def evidence_add(*, actor, project: Project, practice: Practice, kind: str, titl
 
 def can_review_evidence(user, evidence: Evidence) -> bool:
     """Separation of duties (accounts/duties.py): not its uploader, nor in the team since it was uploaded."""
-    return independence_refusal(user, team_id=evidence.project.team_id, authors=[evidence.uploaded_by_id],
+    return independence_refusal(user, team_id=evidence.owning_team_id, authors=[evidence.uploaded_by_id],
                                 since=evidence.created_at, work="this evidence") is None
 
 
 @transaction.atomic
 def evidence_review(*, actor, evidence: Evidence, status: str, note: str = "") -> Evidence:
     """An officer (outside the team) accepts or rejects evidence, with a note."""
-    evidence = Evidence.objects.select_for_update().select_related("project").get(pk=evidence.pk)
+    evidence = Evidence.objects.select_for_update(of=("self",)).select_related("project", "team").get(pk=evidence.pk)
     if not can_review_evidence(actor, evidence):
         raise PermissionDenied("Only a security officer outside the team can review its evidence.")
     if status not in (EvidenceStatus.ACCEPTED, EvidenceStatus.REJECTED):

@@ -15,9 +15,9 @@ from controls.models import Practice
 from mlsec_portal.api import error_text, errors_to_form
 from mlsec_portal.downloads import harden_download
 
-from . import services
-from .forms import EvidenceForm, ReviewForm
-from .models import Evidence
+from . import services, sharing
+from .forms import EvidenceForm, LinkForm, ReviewForm, SharedEvidenceForm
+from .models import Evidence, EvidenceLink
 
 
 def attachment_response(evidence: Evidence) -> HttpResponse:
@@ -62,7 +62,7 @@ def evidence_new(request: HttpRequest, pk: int) -> HttpResponse:
             evidence = services.evidence_add(
                 actor=request.user, project=project, practice=practice, kind=data["kind"], title=data["title"],
                 url=data.get("url") or "", text=data.get("text") or "", upload=data.get("file"),
-                valid_until=data.get("valid_until"), answer=answer, supersedes=previous)
+                valid_until=data.get("valid_until"), answer=answer, supersedes=previous, **form.dates())
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
@@ -77,18 +77,28 @@ def evidence_new(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def evidence_detail(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = get_object_or_404(
-        Evidence.objects.visible_to(request.user).select_related("project__team", "practice", "uploaded_by",
+        Evidence.objects.visible_to(request.user).select_related("project__team", "team", "practice", "uploaded_by",
                                                                  "reviewed_by", "check_run"), pk=pk)
     chain, cursor = [], evidence
     while cursor.previous_id and len(chain) < 50:
         cursor = Evidence.objects.select_related("uploaded_by").get(pk=cursor.previous_id)
         chain.append(cursor)
     newer = Evidence.objects.filter(previous=evidence).first()
+    links = list(EvidenceLink.objects.filter(evidence__in=[evidence, *chain]).select_related(
+        "project", "practice", "linked_by").order_by("linked_at", "pk"))
+    linkable = []
+    if evidence.project_id is None and evidence.superseded_at is None and evidence.kind != "check":
+        candidates = Project.objects.visible_to(request.user).active().select_related("team").order_by("name")
+        if evidence.team_id:
+            candidates = candidates.filter(team_id=evidence.team_id)
+        linkable = [p for p in candidates if sharing.can_link(request.user, evidence, p)]
     return render(request, "evidence/detail.html", {
+        "links": links, "linkable": linkable, "practices": Practice.objects.active().order_by("number"),
         "expired": evidence.is_stale(timezone.localdate()),
         "evidence": evidence, "older": chain, "newer": newer, "review_form": ReviewForm(),
         "can_review": services.can_review_evidence(request.user, evidence) and evidence.kind != "check",
-        "can_replace": services.can_add_evidence(request.user, evidence.project) and evidence.superseded_at is None
+        "can_replace": services.can_add_evidence(request.user, evidence.project, team=evidence.team)
+        and evidence.superseded_at is None
         and evidence.kind != "check",
     })
 
@@ -107,4 +117,79 @@ def evidence_review(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Evidence {form.cleaned_data['status']}.")
+    return redirect("evidence-detail", pk=pk)
+
+
+def _owners(user) -> list[tuple[str, str]]:
+    from accounts.models import Team
+
+    owners = [(f"team:{t.slug}", t.name) for t in Team.objects.filter(pk__in=list(user.team_roles())).order_by("name")]
+    if user.is_officer or user.is_org_admin:
+        owners.insert(0, ("organisation", "The organisation"))
+    return owners
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def shared_evidence_new(request: HttpRequest) -> HttpResponse:
+    """Store a document once for a team or the organisation; link it to projects on its page."""
+    from accounts.models import Team
+
+    owners = _owners(request.user)
+    if not owners:
+        raise PermissionDenied
+    practices = list(Practice.objects.active().order_by("number").values_list("code", "code"))
+    previous = None
+    previous_id = request.GET.get("supersedes") or request.POST.get("supersedes")
+    if previous_id and str(previous_id).isdigit():
+        previous = get_object_or_404(Evidence.objects.visible_to(request.user).shared(), pk=previous_id)
+    initial = {"title": previous.title, "practice": previous.practice.code,
+               "owner": f"team:{previous.team.slug}" if previous.team_id else "organisation"} if previous else {}
+    form = SharedEvidenceForm(request.POST or None, request.FILES or None, owners=owners, practices=practices,
+                              initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        owner = data["owner"]
+        team = Team.objects.get(slug=owner.split(":", 1)[1]) if owner.startswith("team:") else None
+        try:
+            evidence = services.evidence_add(
+                actor=request.user, project=None, team=team, practice=Practice.objects.get(code=data["practice"]),
+                kind=data["kind"], title=data["title"], url=data.get("url") or "", text=data.get("text") or "",
+                upload=data.get("file"), valid_until=data.get("valid_until"), supersedes=previous, **form.dates())
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Shared evidence “{evidence.title}” stored: link it to projects below.")
+            return redirect("evidence-detail", pk=evidence.pk)
+    return render(request, "evidence/shared_form.html", {"form": form, "previous": previous},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def evidence_link(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = get_object_or_404(Evidence.objects.visible_to(request.user), pk=pk)
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a project and a practice.")
+        return redirect("evidence-detail", pk=pk)
+    project = get_object_or_404(Project.objects.visible_to(request.user), pk=form.cleaned_data["project"])
+    practice = get_object_or_404(Practice.objects.active(), code=form.cleaned_data["practice"])
+    try:
+        sharing.evidence_link(actor=request.user, evidence=evidence, project=project, practice=practice)
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"Linked to {project} for {practice.code}.")
+    return redirect("evidence-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def evidence_unlink(request: HttpRequest, pk: int, link_id: int) -> HttpResponse:
+    evidence = get_object_or_404(Evidence.objects.visible_to(request.user), pk=pk)
+    link = get_object_or_404(EvidenceLink.objects.filter(evidence=evidence, project__in=Project.objects.visible_to(
+        request.user)), pk=link_id)
+    sharing.evidence_unlink(actor=request.user, link=link)
+    messages.success(request, "Link removed.")
     return redirect("evidence-detail", pk=pk)

@@ -148,7 +148,7 @@ def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: E
 
 
 def _chunk(projects, practices, moment, files, coverage, titles, base_url="") -> Iterator[dict]:
-    """Nine queries for up to 200 projects."""
+    """Ten queries for up to 200 projects."""
     ids = [p.pk for p in projects]
     weights = {p.pk: p.weight for p in practices}
     assessments = {a.project_id: a for a in Assessment.objects.filter(
@@ -169,6 +169,8 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
                  .select_related("practice", "uploaded_by", "reviewed_by", "check_run")
                  .order_by("practice__number", "created_at")):
         evidence.setdefault(item.project_id, []).append(item)
+    for project_id, item in _linked_evidence(ids, moment):
+        evidence.setdefault(project_id, []).append(item)
     newer = CheckRun.objects.filter(project_id=OuterRef("project_id"), definition_id=OuterRef("definition_id"),
                                     finished_at__lte=moment, finished_at__gt=OuterRef("finished_at"))
     runs: dict[int, list[CheckRun]] = {}
@@ -237,6 +239,25 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
         }
 
 
+def _linked_evidence(project_ids: list[int], moment: dt.datetime):
+    """(project id, evidence) for the shared documents linked to the projects at `moment`, each under the
+    practice of its link (docs/evidence.md); one query."""
+    import copy
+
+    from evidence.models import EvidenceLink
+
+    links = (EvidenceLink.objects.filter(project_id__in=project_ids, linked_at__lte=moment,
+                                         evidence__created_at__lte=moment)
+             .filter(Q(unlinked_at__isnull=True) | Q(unlinked_at__gt=moment))
+             .filter(Q(evidence__superseded_at__isnull=True) | Q(evidence__superseded_at__gt=moment))
+             .select_related("practice", "evidence__uploaded_by", "evidence__reviewed_by", "evidence__check_run")
+             .order_by("practice__number", "evidence__created_at", "pk"))
+    for link in links:
+        item = copy.copy(link.evidence)
+        item.practice, item.practice_id = link.practice, link.practice_id
+        yield link.project_id, item
+
+
 def _open_actions(project_ids: list[int], moment: dt.datetime) -> dict[int, list[dict]]:
     """The remediation actions open at `moment` (opened by then, not closed by then), soonest due first.
 
@@ -291,7 +312,9 @@ def _evidence(item: Evidence, moment: dt.datetime, files: EvidenceFiles | None) 
             "uploaded_by": item.uploaded_by.username if item.uploaded_by else None,
             "reviewed_by": item.reviewed_by.username if item.reviewed_by and reviewed else None,
             "reviewed_at": _iso(item.reviewed_at) if reviewed else None, "check_run": item.check_run_id,
-            "check_status": item.check_run.status if item.check_run_id else None, "file": path}
+            "check_status": item.check_run.status if item.check_run_id else None, "file": path,
+            "shared": item.project_id is None, "effective_on": _iso(item.effective_on),
+            "observed_from": _iso(item.observed_from), "observed_until": _iso(item.observed_until)}
 
 
 def _acceptance(item: RiskAcceptance, moment: dt.datetime) -> dict:

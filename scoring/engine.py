@@ -9,7 +9,8 @@ Point in time: every input is filtered "as it stood at `moment`":
   should two windows ever overlap (a database writer, a restored backup), the one reviewed last counts,
   so no project is ever counted twice;
 - the check verdict that counts is the latest *decided* (passed/failed) run: finished_at <= moment < superseded_at;
-- evidence was stored by then and not yet superseded; it is stale when valid_until < that day;
+- evidence was stored by then and not yet superseded; it is stale when valid_until < that day; shared
+  evidence counts for each project × practice it was linked to at that moment (evidence_link);
 - a risk acceptance counts when approved by then and not expired that day.
 
 The check verdicts, evidence and acceptances are folded into one `flags` row per project × practice
@@ -79,7 +80,7 @@ def _in_clause(column: str, ids: Iterable[int] | None) -> tuple[str, list]:
 def _tables() -> dict[str, str]:
     from assessments.models import Answer, Assessment, Project, RiskAcceptance
     from checks.models import CheckDefinition, CheckRun
-    from evidence.models import Evidence
+    from evidence.models import Evidence, EvidenceLink
 
     return {
         "answer": Answer._meta.db_table,
@@ -89,6 +90,7 @@ def _tables() -> dict[str, str]:
         "run": CheckRun._meta.db_table,
         "coverage": CheckDefinition.practices.through._meta.db_table,
         "evidence": Evidence._meta.db_table,
+        "link": EvidenceLink._meta.db_table,
     }
 
 
@@ -123,7 +125,17 @@ flags AS (
                CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END,
                0
         FROM {evidence} e
-        WHERE e.kind <> 'check' AND e.created_at <= %s AND (e.superseded_at IS NULL OR e.superseded_at > %s)
+        WHERE e.kind <> 'check' AND e.project_id IS NOT NULL AND e.created_at <= %s
+          AND (e.superseded_at IS NULL OR e.superseded_at > %s)
+        UNION ALL
+        SELECT l.project_id, l.practice_id, 0, 0,
+               CASE WHEN e.status = 'accepted' AND e.reviewed_at <= %s
+                     AND (e.valid_until IS NULL OR e.valid_until >= %s) THEN 1 ELSE 0 END,
+               CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END,
+               0
+        FROM {link} l JOIN {evidence} e ON e.id = l.evidence_id
+        WHERE e.created_at <= %s AND (e.superseded_at IS NULL OR e.superseded_at > %s)
+          AND l.linked_at <= %s AND (l.unlinked_at IS NULL OR l.unlinked_at > %s)
         UNION ALL
         SELECT x.project_id, x.practice_id, 0, 0, 0, 0, 1
         FROM {acceptance} x
@@ -179,7 +191,8 @@ def _statement(template: str, *, moment: dt.datetime, group_by: str, team_ids, p
                           points=LEVEL_POINTS, practices=practice_sql, **_tables())
     if template is TOTALS_SQL:
         return sql, [t, t, t, t, *scope_params]
-    return sql, [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, True, *practice_params]
+    return sql, [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, day, t, t, t, t, t, day, True,
+                 *practice_params]
 
 
 def cells_statement(*, moment: dt.datetime, group_by: str = "team", team_ids=None, project_ids=None,

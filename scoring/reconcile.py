@@ -46,12 +46,14 @@ def expire(*, today: dt.date | None = None) -> int:
     """At midnight, evidence and risk acceptances whose day has passed change scores without any write:
     refresh the projects that have one ending within the last few days. Returns the projects refreshed."""
     from assessments.models import RiskAcceptance
-    from evidence.models import Evidence
+    from evidence.models import Evidence, EvidenceLink
 
     today = today or timezone.localdate()
     since = today - dt.timedelta(days=EXPIRY_LOOKBACK_DAYS)
-    projects = set(Evidence.objects.exclude(kind="check").filter(valid_until__gte=since, valid_until__lt=today)
-                   .values_list("project_id", flat=True))
+    ended = Evidence.objects.exclude(kind="check").filter(valid_until__gte=since, valid_until__lt=today)
+    projects = set(ended.filter(project__isnull=False).values_list("project_id", flat=True))
+    projects |= set(EvidenceLink.objects.filter(evidence__in=ended.filter(project__isnull=True))
+                    .values_list("project_id", flat=True))  # shared evidence: every project it is linked to
     projects |= set(RiskAcceptance.objects.filter(expires_on__gte=since, expires_on__lt=today)
                     .values_list("project_id", flat=True))
     with transaction.atomic():

@@ -328,12 +328,12 @@ class PracticeRow:
 
 
 def project_practice_rows(project) -> tuple[object | None, list[PracticeRow]]:
-    """The project page's practice table: six queries whatever the number of runs and evidence."""
+    """The project page's practice table: seven queries whatever the number of runs and evidence."""
     from django.db.models import Count
 
     from assessments.choices import AssessmentStatus
     from checks.models import CheckDefinition, CheckRun
-    from evidence.models import Evidence
+    from evidence.models import Evidence, EvidenceLink
 
     current = (project.assessments.filter(status=AssessmentStatus.APPROVED, superseded_at__isnull=True)
                .order_by("-reviewed_at").first())
@@ -341,6 +341,10 @@ def project_practice_rows(project) -> tuple[object | None, list[PracticeRow]]:
     cells = project_scores(project_ids=[project.pk]).get(project.pk)
     evidence = dict(Evidence.objects.current().filter(project=project).exclude(status="rejected")
                     .values_list("practice_id").annotate(n=Count("pk")))
+    for practice_id, n in (EvidenceLink.objects.filter(project=project, unlinked_at__isnull=True,
+                                                       evidence__superseded_at__isnull=True)
+                           .exclude(evidence__status="rejected").values_list("practice_id").annotate(n=Count("pk"))):
+        evidence[practice_id] = evidence.get(practice_id, 0) + n  # shared documents linked to the project
     latest = {run.definition_id: run for run in CheckRun.objects.filter(project=project).latest_per_check()}
     covering: dict[int, list] = {}
     for definition in CheckDefinition.objects.prefetch_related("practices"):

@@ -13,7 +13,7 @@ from django.dispatch import receiver
 
 from assessments.models import Answer, Assessment, Project, RiskAcceptance
 from checks.models import CheckDefinition, CheckRun
-from evidence.models import Evidence
+from evidence.models import Evidence, EvidenceLink
 
 from . import rollup
 
@@ -69,7 +69,19 @@ def run_deleted(sender, instance, **kwargs):
 @receiver(post_save, sender=Evidence, dispatch_uid="rollup-evidence-saved")
 @receiver(post_delete, sender=Evidence, dispatch_uid="rollup-evidence-deleted")
 def evidence_changed(sender, instance, raw=False, **kwargs):
-    if not raw and instance.kind != "check":  # a check's evidence scores through its run
+    if raw or instance.kind == "check":  # a check's evidence scores through its run
+        return
+    if instance.project_id:
+        _refresh(instance.project_id)
+    else:  # shared evidence (a team's or the organisation's) counts for every project it is linked to
+        rollup.refresh_projects(sorted(set(EvidenceLink.objects.filter(evidence_id=instance.pk)
+                                           .values_list("project_id", flat=True))))
+
+
+@receiver(post_save, sender=EvidenceLink, dispatch_uid="rollup-evidence-link-saved")
+@receiver(post_delete, sender=EvidenceLink, dispatch_uid="rollup-evidence-link-deleted")
+def evidence_link_changed(sender, instance, raw=False, **kwargs):
+    if not raw:  # linked, or unlinked (unlinked_at set)
         _refresh(instance.project_id)
 
 

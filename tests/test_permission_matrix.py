@@ -114,7 +114,7 @@ CASES = [
     ("answer patch", "patch", lambda w: f"/api/v1/assessments/{w.draft.pk}/answers/MLS-03/", lambda w: {"level": 3},
      _expect(("lead", "member"))),
     ("answer put", "put", lambda w: f"/api/v1/assessments/{w.draft.pk}/answers/MLS-03/",
-     lambda w: {"level": 1, "notes": "Dependabot on two of three repositories.", "owner": "Ana", "target_level": 3,
+     lambda w: {"level": 1, "notes": "Dependabot on two of three repositories.", "owner": "member", "target_level": 3,
                 "due_date": future()},
      _expect(("lead", "member"))),
     ("submit", "post", lambda w: f"/api/v1/assessments/{w.draft.pk}/submit/", None, _expect(("lead",))),

@@ -92,6 +92,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "web/team_detail.html", {
         "team": team, "team_score": team_score, "projects": projects, "members": members,
         "can_add_project": can_add_project, "overdue_actions": overdue, "overdue_count": overdue_count,
+        "user_in_team": user.belongs_to(team.pk),
         "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
         "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
                                      window=trend_window(90)),

@@ -1,6 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.models import Team
 from assessments.models import Answer, Project
 from controls.models import Practice
 
@@ -8,7 +9,14 @@ from ..models import Evidence, EvidenceKind
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), required=False, allow_null=True,
+                                                 help_text="leave out for shared evidence (with `team` or `organisation`)")
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none(), required=False, allow_null=True,
+                                        help_text="shared evidence kept by this team")
+    organisation = serializers.BooleanField(write_only=True, required=False, default=False,
+                                            help_text="shared evidence of the whole organisation (officers)")
+    scope = serializers.CharField(read_only=True)
+    links = serializers.SerializerMethodField()
     practice = serializers.SlugRelatedField(slug_field="code", queryset=Practice.objects.active())
     answer = serializers.PrimaryKeyRelatedField(queryset=Answer.objects.none(), required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=[EvidenceKind.FILE, EvidenceKind.LINK, EvidenceKind.NOTE])
@@ -23,9 +31,9 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = ["id", "project", "practice", "answer", "kind", "title", "url", "text", "file", "supersedes",
+        fields = ["id", "project", "team", "organisation", "scope", "links", "practice", "answer", "kind", "title", "url", "text", "file", "supersedes",
                   "original_name", "sha256", "size", "content_type", "version", "previous", "superseded_at",
-                  "valid_until", "stale", "status", "review_note", "reviewed_by", "reviewed_at", "check_run",
+                  "valid_until", "effective_on", "observed_from", "observed_until", "stale", "status", "review_note", "reviewed_by", "reviewed_at", "check_run",
                   "uploaded_by", "created_at"]
         read_only_fields = ["original_name", "sha256", "size", "content_type", "version", "previous",
                             "superseded_at", "status", "review_note", "reviewed_at", "check_run", "created_at"]
@@ -36,8 +44,24 @@ class EvidenceSerializer(serializers.ModelSerializer):
         user = getattr(request, "user", None)
         if user is not None:
             self.fields["project"].queryset = Project.objects.visible_to(user).active()
+            self.fields["team"].queryset = Team.objects.visible_to(user)
             self.fields["answer"].queryset = Answer.objects.visible_to(user)
             self.fields["supersedes"].queryset = Evidence.objects.visible_to(user)
+
+    def validate(self, attrs):
+        shared = attrs.get("team") is not None or attrs.get("organisation")
+        if self.instance is None and not shared and attrs.get("project") is None:
+            raise serializers.ValidationError({"project": ["Give the project, or share it with `team` or `organisation`."]})
+        if attrs.get("team") is not None and attrs.get("organisation"):
+            raise serializers.ValidationError({"team": ["A team's or the organisation's, not both."]})
+        return attrs
+
+    def get_links(self, obj) -> list[dict]:
+        """The projects × practices shared evidence counts for now (empty for a project's own evidence)."""
+        if obj.project_id is not None:
+            return []
+        return [{"id": link.pk, "project": link.project_id, "practice": link.practice.code,
+                 "linked_at": link.linked_at} for link in obj.links.all() if link.unlinked_at is None]
 
     def get_stale(self, obj) -> bool:
         return obj.is_stale(timezone.localdate())
@@ -46,3 +70,14 @@ class EvidenceSerializer(serializers.ModelSerializer):
 class EvidenceReviewSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "rejected"])
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
+class EvidenceLinkSerializer(serializers.Serializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
+    practice = serializers.SlugRelatedField(slug_field="code", queryset=Practice.objects.active())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["project"].queryset = Project.objects.visible_to(request.user)

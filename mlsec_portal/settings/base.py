@@ -235,6 +235,9 @@ SPECTACULAR_SETTINGS = {
         "EvidenceStatusEnum": "evidence.models.EvidenceStatus",
         "EvidenceDecisionEnum": [("accepted", "Accepted"), ("rejected", "Rejected")],
         "ReportStatusEnum": "reports.models.ReportStatus",
+        "ActionSourceEnum": "actions.choices.ActionSource",
+        "ActionStatusEnum": "actions.choices.ActionStatus",
+        "ScoreSourceEnum": ["live", "snapshot", "history"],
     },
 }
 
