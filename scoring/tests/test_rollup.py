@@ -227,3 +227,12 @@ def test_rebuild_equals_incremental(world):
     expected = score_inputs(moment=timezone.now())
     assert {k: c.weighted_sum for k, c in rollup.team_inputs().cells.items()} == {
         k: c.weighted_sum for k, c in expected.cells.items()}
+
+
+def test_a_bulk_seed_builds_the_rollup_once_and_it_reconciles(db):
+    import io
+
+    call_command("seed_demo", teams=3, projects=30, history_days=1, checks="none", stdout=io.StringIO())
+    assert TeamRollup.objects.filter(practice__isnull=True).count() == 3
+    assert ProjectRollup.objects.filter(practice__isnull=False).exists()
+    agree()
