@@ -18,6 +18,7 @@ from evidence.models import Evidence, EvidenceLink
 from . import rollup
 
 SCORED_RUN_STATUSES = ("passed", "failed")
+FINISH_FIELDS = {"status", "summary", "findings", "data", "finished_at"}
 
 
 def _refresh(project_id) -> None:
@@ -55,9 +56,12 @@ def answer_changed(sender, instance, raw=False, **kwargs):
 
 
 @receiver(post_save, sender=CheckRun, dispatch_uid="rollup-run-saved")
-def run_saved(sender, instance, raw=False, **kwargs):
-    if not raw and instance.status in SCORED_RUN_STATUSES:  # queued, running, error, skipped decide nothing
-        _refresh(instance.project_id)
+def run_saved(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or instance.status not in SCORED_RUN_STATUSES:  # queued, running, error, skipped decide nothing
+        return
+    if update_fields is not None and FINISH_FIELDS <= set(update_fields):
+        return  # checks.services.finish_run: it refreshes once, after superseding the previous verdict
+    _refresh(instance.project_id)
 
 
 @receiver(post_delete, sender=CheckRun, dispatch_uid="rollup-run-deleted")

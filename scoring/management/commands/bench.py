@@ -19,8 +19,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import User
-from assessments.models import Answer
+from accounts.models import Team, User
+from assessments.models import Answer, Project
 from scoring import rollup
 from scoring.engine import score_inputs
 
@@ -63,8 +63,10 @@ class Command(BaseCommand):
         parser.add_argument("--history-days", type=int, default=90,
                             help="days of snapshots to seed (at most 7 above 2,000 projects: the pages read 90 rows "
                                  "of organisation history whatever the size, and 90 days of 2,000 teams take long)")
+        parser.add_argument("--no-seed", action="store_true",
+                            help="measure the organisation already in the bench database (one size, not flushed)")
 
-    def handle(self, *args, sizes, repeat, history_days, **options):
+    def handle(self, *args, sizes, repeat, history_days, no_seed, **options):
         name = str(settings.DATABASES["default"]["NAME"])
         if "bench" not in name:
             raise CommandError(f"refusing to flush '{name}': point DATABASE_URL at a database whose name contains 'bench'")
@@ -74,7 +76,9 @@ class Command(BaseCommand):
         rows = []
         for pair in sizes.split(","):
             teams, projects = (int(x) for x in pair.split(":"))
-            rows.append(self.measure(teams, projects, repeat, history_days))
+            rows.append(self.measure(teams, projects, repeat, history_days, seed=not no_seed))
+            if no_seed:
+                break
         header = ("teams", "projects", "answers", "seed s", "scorecard q", "scorecard ms", "dashboard q", "dashboard ms",
                   "raw SQL ms", "recompute ms", "scorecard/raw", "dashboard/raw", "reconcile differences")
         self.stdout.write(" | ".join(header))
@@ -91,13 +95,16 @@ class Command(BaseCommand):
             for view, queries, ms, ratio in frameworks:
                 self.stdout.write(" | ".join(str(v) for v in (row[1], view, queries, ms, ratio)))
 
-    def measure(self, teams: int, projects: int, repeat: int, history_days: int):
-        call_command("flush", interactive=False, verbosity=0)
-        call_command("load_catalog", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    def measure(self, teams: int, projects: int, repeat: int, history_days: int, *, seed: bool = True):
         started = time.perf_counter()
-        call_command("seed_demo", teams=teams, projects=projects,
-                     history_days=history_days if projects <= 2000 else min(history_days, 7),
-                     stdout=open(os.devnull, "w"))  # noqa: SIM115
+        if seed:
+            call_command("flush", interactive=False, verbosity=0)
+            call_command("load_catalog", stdout=open(os.devnull, "w"))  # noqa: SIM115
+            call_command("seed_demo", teams=teams, projects=projects,
+                         history_days=history_days if projects <= 2000 else min(history_days, 7),
+                         stdout=open(os.devnull, "w"))  # noqa: SIM115
+        else:
+            teams, projects = Team.objects.count(), Project.objects.count()
         seed_s = time.perf_counter() - started
         differences = len(rollup.differences())
         client = Client()

@@ -12,6 +12,8 @@ from mlsec_portal.dbmaint import refresh_planner_statistics
 from scoring import rollup
 from web.demo import DEMO_ADVISORIES, DEMO_PASSWORD, DemoBuilder, snapshot_history
 
+LARGE_PROJECTS = 2000
+
 
 class Command(BaseCommand):
     help = "Seed a believable demo organisation (or a large one for benchmarks: --teams 200 --projects 2000)."
@@ -23,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="do nothing when teams already exist")
         parser.add_argument("--checks", choices=["queue", "none"], default=None,
                             help="write check targets and queue every check (default: yes up to 60 projects)")
-        parser.add_argument("--history-days", type=int, default=90, help="days of score history to compute (default 90)")
+        parser.add_argument("--history-days", type=int, default=None,
+                            help="days of score history to compute (default 90; 7 above 2,000 projects, where each "
+                                 "day is a full recomputation of the organisation)")
 
     def handle(self, *args, teams, projects, seed, if_empty, history_days, checks, **options):
         if teams is not None and teams < 1 or projects is not None and projects < 1:
@@ -39,12 +43,14 @@ class Command(BaseCommand):
         with_checks = checks == "queue" if checks else (projects or 18) <= 60
         with rollup.deferred():  # bulk inserts send no signals: the scorecard's rollup is built once at the end
             result = DemoBuilder(teams=teams, projects=projects, seed=seed).build(with_targets=with_checks)
+            refresh_planner_statistics()  # before the rollup's one set-based statement, not after
         self.stdout.write(
             f"seeded {result.teams} teams, {result.projects} projects, {result.assessments} assessments, "
             f"{result.answers} answers in {time.monotonic() - started:.1f}s"
         )
-        refresh_planner_statistics()
         started = time.monotonic()
+        if history_days is None:
+            history_days = 90 if (projects or 0) <= LARGE_PROJECTS else 7
         days = snapshot_history(history_days)
         self.stdout.write(f"computed {days} days of score history in {time.monotonic() - started:.1f}s")
         if with_checks:
