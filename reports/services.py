@@ -76,6 +76,11 @@ def resolve_scope(*, user, scope: str, team: Team | None = None, project: Projec
     raise ValidationError({"scope": ["Choose org, team or project."]})
 
 
+def check_format_scope(format: str, scope: str) -> None:
+    if format in PROJECT_ONLY_FORMATS and scope != ReportScope.PROJECT:
+        raise ValidationError({"format": ["The CycloneDX ML-BOM describes one project: choose the project scope."]})
+
+
 def report_request(*, actor, scope: str, format: str, team: Team | None = None, project: Project | None = None,
                    as_of: dt.date | None = None) -> Report:
     """Queue an export; a worker builds it. Answers at once."""
@@ -83,8 +88,7 @@ def report_request(*, actor, scope: str, format: str, team: Team | None = None, 
         raise ValidationError({"format": [f"Choose one of: {', '.join(ReportFormat.values)}."]})
     if as_of is not None and as_of > timezone.localdate():
         raise ValidationError({"as_of": ["as_of cannot be in the future."]})
-    if format in PROJECT_ONLY_FORMATS and scope != ReportScope.PROJECT:
-        raise ValidationError({"format": ["The CycloneDX ML-BOM describes one project: choose the project scope."]})
+    check_format_scope(format, scope)
     resolve_scope(user=actor, scope=scope, team=team, project=project)
     with transaction.atomic():
         report = Report.objects.create(requested_by=actor, scope=scope, format=format, as_of=as_of,

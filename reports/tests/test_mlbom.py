@@ -264,3 +264,38 @@ def test_the_inventory_costs_the_same_queries_for_1_and_10_projects_with_assets(
         seed_inventory(project)
     many, n = count()
     assert n == 10 and many == few
+
+
+# --- the page and the command ----------------------------------------------------------------------
+
+def test_the_reports_page_queues_a_projects_mlbom_and_refuses_a_teams_with_a_form_error(seeded, client,
+                                                                                       django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    client.force_login(seeded.member)
+    page = client.get(reverse("reports"))
+    assert 'value="cyclonedx"' in page.content.decode()
+    response = client.post(reverse("reports"), {"scope": "team", "team": "fraud", "format": "cyclonedx"})
+    assert response.status_code == 200 and "choose the project scope" in response.content.decode()
+    assert not Report.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("reports"), {"scope": "project", "project": seeded.project.pk,
+                                                    "format": "cyclonedx"})
+    assert response.status_code == 302
+    (report,) = Report.objects.all()
+    assert report.status == "ready" and report.requested_by == seeded.member
+
+
+def test_the_export_command_writes_a_valid_mlbom(seeded, tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "bom.cdx.json"
+    call_command("export_report", "--scope", "project", "--project", str(seeded.project.pk), "--format", "cyclonedx",
+                 "--output", str(target))
+    validate(target.read_text())
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="project scope"):
+        call_command("export_report", "--scope", "team", "--team", "fraud", "--format", "cyclonedx",
+                     "--output", str(tmp_path / "team.json"))
+    assert not (tmp_path / "team.json").exists()
