@@ -28,7 +28,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import BinaryIO, TextIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, Property, XsUri
 from cyclonedx.model.bom import Bom, BomMetaData
@@ -90,14 +90,14 @@ def _source_reference(source: dict | None, revision: dict, name: str) -> Externa
                                  comment=f"commit {revision['commit']}" if revision.get("commit") else None) if url else None
     if source["kind"] == "s3" and config.get("bucket"):
         key = revision.get("key") or name
-        return ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(f"s3://{config['bucket']}/{key}"),
+        return ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(f"s3://{quote(config['bucket'], safe='')}/{quote(key, safe='/')}"),
                                  comment=f"version {revision['version_id']}" if revision.get("version_id") else None)
     if source["kind"] == "mlflow":
         base = _public_url(config.get("tracking_uri", ""))
         if base and revision.get("model"):
             return ExternalReference(type=ExternalReferenceType.DISTRIBUTION,
-                                     url=XsUri(f"{base.rstrip('/')}/#/models/{revision['model']}/versions/"
-                                               f"{revision.get('version', '')}"))
+                                     url=XsUri(f"{base.rstrip('/')}/#/models/{quote(revision['model'], safe='')}"
+                                               f"/versions/{quote(str(revision.get('version', '')), safe='')}"))
     return None
 
 

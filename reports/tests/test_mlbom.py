@@ -299,3 +299,31 @@ def test_the_export_command_writes_a_valid_mlbom(seeded, tmp_path):
         call_command("export_report", "--scope", "team", "--team", "fraud", "--format", "cyclonedx",
                      "--output", str(tmp_path / "team.json"))
     assert not (tmp_path / "team.json").exists()
+
+
+def test_hostile_names_and_urls_still_give_a_valid_bom_without_credentials():
+    def asset(i, kind, source, revision, name):
+        return {"id": i, "kind": kind, "name": name, "source": source,
+                "version": {"version": "v 1/ü", "revision": revision, "sha256": "", "size": None, "format": "",
+                            "stage": "", "verdicts": {}, "created_at": None}}
+    assets = [
+        asset(1, "model", {"id": 1, "kind": "s3", "name": "s", "config": {"bucket": "b"}},
+              {"key": "models/my model ü#?.pkl"}, "s3://b/models/my model ü#?.pkl"),
+        asset(2, "model", {"id": 2, "kind": "mlflow", "name": "m", "config": {"tracking_uri": "http://u:s3cret@h:5000/x?t=tok"}},
+              {"model": "a/../b", "version": "3"}, "a/../b"),
+        asset(3, "dataset", {"id": 3, "kind": "git", "name": "g", "config": {"url": "git@github.com:o/r.git"}}, {}, "d.csv"),
+        asset(4, "model", {"id": 4, "kind": "git", "name": "g2", "config": {"url": "https://[::1"}}, {}, "x"),
+        asset(5, "model", None, {}, "orphan"),
+    ]
+    dataset = {"generated_at": "2026-12-02T06:00:00+00:00", "as_of": "2026-12-02", "projects": [{
+        "id": 1, "name": "P <b>", "team": "t", "url": None, "answers": [], "risk_acceptances": [],
+        "check_runs": [{"id": 9, "check": "model-serialization", "status": "failed",
+                        "findings": [{"severity": "weird", "title": "x\ny", "detail": "", "ref": ""}], "packages": []}],
+        "inventory": {"assets": assets, "services": [{"id": 7, "kind": "endpoint", "name": "e",
+                                                      "config": {"url": "not a url"}}]}}]}
+    text = mlbom_json(dataset)
+    validate(text)
+    assert "s3cret" not in text and "tok" not in text
+    urls = [r["url"] for c in json.loads(text)["components"] for r in c.get("externalReferences", [])]
+    assert "s3://b/models/my%20model%20%C3%BC%23%3F.pkl" in urls  # '#' and '?' stay part of the key
+    assert "http://h:5000/x/#/models/a%2F..%2Fb/versions/3" in urls
