@@ -2,13 +2,18 @@
 
 Every ``model-serialization`` verdict records the versions it depends on (``data["scanners"]``: the
 allow-list policy, our parsers, picklescan, modelscan, fickling, h5py, onnx, gguf, protobuf,
-model-signing). :func:`rescan_after_upgrade` finds the *current* verdict of each target — today the
-latest finished run per active project, i.e. the project's configured ``model_artifacts``; with the
-asset inventory it will be each current model version — whose recorded versions differ from the
-installed ones, runs the check again, and reports every file whose verdict changed.
+model-signing). :func:`rescan_after_upgrade` finds the *current* verdict of each target whose
+recorded versions differ from the installed ones, runs the check again, and reports every file whose
+verdict changed. The targets (:func:`current_targets`) are:
 
-The targets come from a provider (:func:`current_targets`), so pointing the rescan at asset versions
-is a matter of another provider yielding the same :class:`RescanTarget`.
+* each **current model version** of the inventory (the newest version of every model asset of an
+  active project whose source still exists, `sources.models.AssetVersion`), with the run its
+  ``model-serialization`` verdict names: it is rescanned by fetching that exact version again
+  (:func:`sources.assets.version_scan`). Older, superseded versions are never rescanned, whatever
+  their recorded scanner versions: they are not what the project ships;
+* the **latest finished run of each active project** that is not such a version's scan, i.e. the
+  project's own ``model_artifacts`` and sources (projects without an inventory, or whose last
+  project-wide run came after the versions' scans): rescanned as a project run.
 """
 
 from __future__ import annotations
@@ -31,7 +36,12 @@ CHECK = "model-serialization"
 @dataclass(frozen=True)
 class RescanTarget:
     project: object
-    previous: CheckRun  # the current verdict of this target
+    previous: CheckRun | None  # the current verdict of this target (None: a version scanned without a run)
+    version: object | None = None  # an AssetVersion: rescan that version, not the project
+
+    @property
+    def recorded(self) -> dict:
+        return (self.previous.data.get("scanners") if self.previous is not None else None) or {}
 
 
 @dataclass
@@ -56,14 +66,44 @@ def version_changes(recorded: dict, installed: dict) -> dict[str, list]:
             if recorded.get(name) != version}
 
 
+def version_targets() -> list[RescanTarget]:
+    """The current version of every model asset of the active projects, with the run of its verdict
+    (three queries: versions, their runs, nothing per version)."""
+    from sources.choices import REMOTE_KINDS, AssetKind
+    from sources.models import AssetVersion
+
+    newest: dict[int, AssetVersion] = {}
+    for version in (AssetVersion.objects.filter(asset__kind=AssetKind.MODEL, asset__source__kind__in=REMOTE_KINDS,
+                                                asset__project__archived_at__isnull=True)
+                    .select_related("asset__source", "asset__project__team").order_by("asset_id", "-created_at", "-pk")):
+        newest.setdefault(version.asset_id, version)
+    run_ids = {_verdict_run(v) for v in newest.values()} - {None}
+    runs = CheckRun.objects.in_bulk(run_ids)
+    return [RescanTarget(v.asset.project, runs.get(_verdict_run(v)), v) for v in newest.values()]
+
+
+def _verdict_run(version) -> int | None:
+    run = ((version.verdicts or {}).get(CHECK) or {}).get("run")
+    return run if isinstance(run, int) else None
+
+
 def current_targets() -> Iterable[RescanTarget]:
-    """The latest finished model-serialization run of every active project that has model artifacts."""
+    """Every current model version, then the latest finished model-serialization run of every active
+    project that is not the scan of a version (the project's own artifacts and sources)."""
+    from sources.models import AssetVersion
+
+    versions = version_targets()
+    yield from versions
+    scans = {t.previous.pk for t in versions if t.previous is not None}
+    scans |= {run for verdicts in AssetVersion.objects.filter(verdicts__has_key=CHECK).values_list("verdicts", flat=True)
+              .iterator(chunk_size=2000) if isinstance(run := (verdicts.get(CHECK) or {}).get("run"), int)}
     latest = (CheckRun.objects.latest_per_check()
               .filter(definition_id=CHECK, status__in=FINISHED_STATUSES, project__archived_at__isnull=True)
               .exclude(status=RunStatus.SKIPPED)
               .select_related("project__team"))
     for run in latest.iterator(chunk_size=200):
-        yield RescanTarget(run.project, run)
+        if run.pk not in scans:
+            yield RescanTarget(run.project, run)
 
 
 def rescan_after_upgrade(*, targets: Callable[[], Iterable[RescanTarget]] = current_targets,
@@ -74,11 +114,14 @@ def rescan_after_upgrade(*, targets: Callable[[], Iterable[RescanTarget]] = curr
     installed = installed or installed_versions()
     report = RescanReport()
     for target in targets():
-        bumped = version_changes(target.previous.data.get("scanners") or {}, installed)
+        bumped = version_changes(target.recorded, installed)
         if not bumped:
             report.unchanged_versions += 1
             continue
         if (target.project.check_opt_outs or {}).get(CHECK):
+            continue
+        if target.version is not None:
+            _rescan_version(target, bumped, report)
             continue
         try:  # created here, not enqueued: this task runs it and compares (no worker races for it)
             with transaction.atomic():
@@ -99,12 +142,33 @@ def rescan_after_upgrade(*, targets: Callable[[], Iterable[RescanTarget]] = curr
     return report
 
 
-def _compare(old: CheckRun, new: CheckRun, bumped: dict) -> dict | None:
-    before = {name: info.get("verdict") for name, info in (old.data.get("files") or {}).items()}
+def _rescan_version(target: RescanTarget, bumped: dict, report: RescanReport) -> None:
+    """Fetch and scan the version again (a `rescan` run); compare with the verdict it had."""
+    from sources.assets import version_scan
+
+    version = target.version
+    before = dict((version.verdicts or {}).get(CHECK) or {})
+    version = version_scan(version, trigger=Trigger.RESCAN)
+    run_id = _verdict_run(version)
+    if run_id is None:  # a project run was active, so no run could be recorded: the verdict is on the version
+        log.info("asset version %s: rescanned without a run (a model-serialization run was active)", version.pk)
+        return
+    run = CheckRun.objects.select_related("project").get(pk=run_id)
+    report.rescanned.append(run.pk)
+    change = _compare(target.previous, run, bumped, before_status=before.get("status"))
+    if change:
+        change.update({"asset": version.asset_id, "asset_name": version.asset.name, "version": version.version})
+        report.changes.append(change)
+
+
+def _compare(old: CheckRun | None, new: CheckRun, bumped: dict, before_status: str | None = None) -> dict | None:
+    old_files = (old.data.get("files") or {}) if old is not None else {}
+    before = {name: info.get("verdict") for name, info in old_files.items()}
     after = {name: info.get("verdict") for name, info in (new.data.get("files") or {}).items()}
     files = {name: [before.get(name), after.get(name)] for name in sorted(set(before) | set(after))
              if before.get(name) != after.get(name)}
-    if not files and old.status == new.status:
+    old_status = old.status if old is not None else before_status
+    if not files and old_status == new.status:
         return None
-    return {"project": new.project_id, "project_name": str(new.project), "previous_run": old.pk, "run": new.pk,
-            "status": [old.status, new.status], "files": files, "versions": bumped}
+    return {"project": new.project_id, "project_name": str(new.project), "previous_run": old.pk if old else None,
+            "run": new.pk, "status": [old_status, new.status], "files": files, "versions": bumped}

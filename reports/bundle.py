@@ -1,7 +1,8 @@
 """The auditor's ZIP bundle: every export, the decrypted evidence files, and a signed manifest.
 
 Layout: report.pdf, report.csv, report.json, oscal-assessment-results.json, oscal-poam.json, the
-Statement of Applicability (statement-of-applicability.csv and .pdf), every evidence file at
+Statement of Applicability (statement-of-applicability.csv and .pdf), for a project the CycloneDX
+ML-BOM (cyclonedx-mlbom.json), every evidence file at
 its dataset "file" path, public-key.pem (the Ed25519 public key), manifest.json (format, scope,
 as_of, the public key and its fingerprint, and path/SHA-256/size of every other file) and
 manifest.sig (the base64 Ed25519 signature of the exact manifest.json bytes, one line).
@@ -41,6 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .renderers.csv import iter_csv
+from .renderers.cyclonedx_mlbom import write_mlbom
 from .renderers.json import write_json
 from .renderers.oscal import write_oscal
 from .renderers.oscal_poam import write_poam
@@ -52,7 +54,7 @@ from .renderers.ziplayout import MODE, check_layout, read_member
 FORMAT = "mlsec-portal-bundle/1"
 MANIFEST, SIGNATURE, PUBLIC_KEY = "manifest.json", "manifest.sig", "public-key.pem"
 REPORTS = ("report.pdf", "report.csv", "report.json", "oscal-assessment-results.json", "oscal-poam.json",
-           "statement-of-applicability.csv", "statement-of-applicability.pdf")
+           "statement-of-applicability.csv", "statement-of-applicability.pdf", "cyclonedx-mlbom.json")
 RESERVED = frozenset((*REPORTS, PUBLIC_KEY, MANIFEST, SIGNATURE))
 _CHUNK = 1 << 20
 
@@ -236,6 +238,8 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes 
         if ds.get("statement_of_applicability"):  # every dataset the portal builds has one (frameworks/soa.py)
             member("statement-of-applicability.csv", lambda w: w.write(soa_csv_bytes(ds)))
             member("statement-of-applicability.pdf", lambda w: render_soa_pdf(ds, w))
+        if (dataset.get("scope") or {}).get("kind") == "project" and len(projects) == 1:
+            member("cyclonedx-mlbom.json", lambda w: write_mlbom(ds, w))
         written: dict[str, str] = {}
         for project in projects:
             for item in project.get("evidence") or ():

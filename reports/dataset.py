@@ -148,7 +148,7 @@ def _projects(queryset, practices: list[Practice], moment: dt.datetime, files: E
 
 
 def _chunk(projects, practices, moment, files, coverage, titles, base_url="") -> Iterator[dict]:
-    """Ten queries for up to 200 projects."""
+    """A fixed number of queries for up to 200 projects, whatever their size (tests/test_query_counts.py)."""
     ids = [p.pk for p in projects]
     weights = {p.pk: p.weight for p in practices}
     assessments = {a.project_id: a for a in Assessment.objects.filter(
@@ -178,6 +178,7 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
                 .order_by("definition_id")):
         runs.setdefault(run.project_id, []).append(run)
     actions = _open_actions(ids, moment)
+    inventories = _inventories(ids, moment)
     acceptances: dict[int, list[RiskAcceptance]] = {}
     for item in (RiskAcceptance.objects.filter(project_id__in=ids, proposed_at__lte=moment)
                  .select_related("practice", "proposed_by", "approved_by").order_by("proposed_at")):
@@ -232,10 +233,13 @@ def _chunk(projects, practices, moment, files, coverage, titles, base_url="") ->
             "evidence": [_evidence(item, moment, files) for item in project_evidence],
             "check_runs": [{"id": r.pk, "check": r.definition_id, "title": titles.get(r.definition_id, r.definition_id),
                             "status": r.status, "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
-                            "summary": r.summary, "findings": r.findings, "practices": coverage.get(r.definition_id, [])}
+                            "summary": r.summary, "findings": r.findings, "practices": coverage.get(r.definition_id, []),
+                            "packages": _packages(r)}
                            for r in runs.get(project.pk, [])],
             "risk_acceptances": [_acceptance(item, moment) for item in acceptances.get(project.pk, [])],
             "actions": project_actions,
+            "inventory": {"description": project.description, "ai_act_role": project.ai_act_role,
+                          "ai_act_risk_class": project.ai_act_risk_class, **inventories.get(project.pk, {})},
         }
 
 
@@ -256,6 +260,42 @@ def _linked_evidence(project_ids: list[int], moment: dt.datetime):
         item = copy.copy(link.evidence)
         item.practice, item.practice_id = link.practice, link.practice_id
         yield link.project_id, item
+def _packages(run: CheckRun) -> list[dict]:
+    """The pinned packages the dependency check found affected (the only ones its run records by name)."""
+    if run.definition_id != "dependency-vulnerabilities":
+        return []
+    return [{"package": str(v["package"]), "version": str(v["version"]), "id": str(v["id"])}
+            for v in (run.data or {}).get("vulnerabilities") or () if isinstance(v, dict) and v.get("package")]
+
+
+def _inventories(project_ids: list[int], moment: dt.datetime) -> dict[int, dict]:
+    """The models and datasets (each at its newest version by `moment`) and serving endpoints: three queries."""
+    from sources.choices import SourceKind
+    from sources.models import Asset, AssetVersion, Source
+
+    sources = {s.pk: s for s in Source.objects.filter(project_id__in=project_ids, created_at__lte=moment)}
+    newest: dict[int, AssetVersion] = {}
+    for version in (AssetVersion.objects.filter(asset__project_id__in=project_ids, created_at__lte=moment)
+                    .order_by("asset_id", "-created_at", "-pk")):
+        newest.setdefault(version.asset_id, version)
+    result: dict[int, dict] = {}
+    for asset in (Asset.objects.filter(pk__in=list(newest)).order_by("kind", "name", "pk")):
+        version, source = newest[asset.pk], sources.get(asset.source_id)
+        result.setdefault(asset.project_id, {"assets": [], "services": []})["assets"].append({
+            "id": asset.pk, "kind": asset.kind, "name": asset.name,
+            "source": _source(source) if source else None,
+            "version": {"version": version.version, "revision": version.revision, "sha256": version.sha256,
+                        "size": version.size, "format": version.format, "stage": version.stage,
+                        "verdicts": version.verdicts, "created_at": _iso(version.created_at)}})
+    for source in sources.values():
+        if source.kind == SourceKind.ENDPOINT:
+            result.setdefault(source.project_id, {"assets": [], "services": []})["services"].append(_source(source))
+    return result
+
+
+def _source(source) -> dict:
+    """A source's kind, name and location fields (its credential never leaves `sources`)."""
+    return {"id": source.pk, "kind": source.kind, "name": source.name, "config": dict(source.config or {})}
 
 
 def _open_actions(project_ids: list[int], moment: dt.datetime) -> dict[int, list[dict]]:

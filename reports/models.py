@@ -28,6 +28,7 @@ class ReportFormat(models.TextChoices):
     OSCAL_POAM = "oscal-poam", "OSCAL plan of action and milestones (JSON)"
     SOA_CSV = "soa-csv", "Statement of Applicability, ISO/IEC 42001 Annex A (CSV)"
     SOA_PDF = "soa-pdf", "Statement of Applicability, ISO/IEC 42001 Annex A (PDF)"
+    CYCLONEDX = "cyclonedx", "CycloneDX 1.6 ML-BOM (JSON, project scope)"
 
 
 class ReportStatus(models.TextChoices):
@@ -41,8 +42,9 @@ FORMAT_FILES = {
     "pdf": ("application/pdf", "pdf"), "csv": ("text/csv; charset=utf-8", "csv"),
     "json": ("application/json", "json"), "oscal": ("application/json", "oscal.json"), "zip": ("application/zip", "zip"),
     "oscal-poam": ("application/json", "poam.json"), "soa-csv": ("text/csv; charset=utf-8", "soa.csv"),
-    "soa-pdf": ("application/pdf", "soa.pdf"),
+    "soa-pdf": ("application/pdf", "soa.pdf"), "cyclonedx": ("application/vnd.cyclonedx+json", "cdx.json"),
 }
+PROJECT_ONLY_FORMATS = ("cyclonedx",)
 STATUS_BADGES = {"queued": "neutral", "running": "info", "ready": "success", "failed": "danger"}
 
 

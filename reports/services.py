@@ -22,8 +22,9 @@ from evidence import storage
 
 from .bundle import build_bundle, public_key_fingerprint, public_key_pem
 from .dataset import EvidenceFiles, Scope, build_dataset
-from .models import FORMAT_FILES, Report, ReportFormat, ReportScope, ReportStatus
+from .models import FORMAT_FILES, PROJECT_ONLY_FORMATS, Report, ReportFormat, ReportScope, ReportStatus
 from .renderers import render_pdf, write_csv, write_json, write_oscal
+from .renderers.cyclonedx_mlbom import write_mlbom
 from .renderers.oscal_poam import write_poam
 from .renderers.soa_csv import write_soa_csv
 from .renderers.soa_pdf import render_soa_pdf
@@ -75,6 +76,11 @@ def resolve_scope(*, user, scope: str, team: Team | None = None, project: Projec
     raise ValidationError({"scope": ["Choose org, team or project."]})
 
 
+def check_format_scope(format: str, scope: str) -> None:
+    if format in PROJECT_ONLY_FORMATS and scope != ReportScope.PROJECT:
+        raise ValidationError({"format": ["The CycloneDX ML-BOM describes one project: choose the project scope."]})
+
+
 def report_request(*, actor, scope: str, format: str, team: Team | None = None, project: Project | None = None,
                    as_of: dt.date | None = None) -> Report:
     """Queue an export; a worker builds it. Answers at once."""
@@ -82,6 +88,7 @@ def report_request(*, actor, scope: str, format: str, team: Team | None = None, 
         raise ValidationError({"format": [f"Choose one of: {', '.join(ReportFormat.values)}."]})
     if as_of is not None and as_of > timezone.localdate():
         raise ValidationError({"as_of": ["as_of cannot be in the future."]})
+    check_format_scope(format, scope)
     resolve_scope(user=actor, scope=scope, team=team, project=project)
     with transaction.atomic():
         report = Report.objects.create(requested_by=actor, scope=scope, format=format, as_of=as_of,
@@ -115,6 +122,8 @@ def render(dataset: dict, fmt: str, out, files: EvidenceFiles | None = None) -> 
         write_oscal(dataset, out)
     elif fmt == ReportFormat.OSCAL_POAM:
         write_poam(dataset, out)
+    elif fmt == ReportFormat.CYCLONEDX:
+        write_mlbom(dataset, out)
     elif fmt == ReportFormat.SOA_CSV:
         text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
         write_soa_csv(dataset, text)

@@ -8,7 +8,7 @@ Service API (for the ML-BOM export, pipeline ingest and rescans built on it):
   :class:`AssetVersion` rows.
 * :func:`project_sync(project)` — :func:`source_sync` for each remote source (what the beat
   schedule and "Sync now" run); :func:`project_sync_request` queues it for a person.
-* :func:`version_scan(version)` — fetch one version into a workspace, run `model-serialization`
+* :func:`version_scan(version, trigger)` — fetch one version into a workspace, run `model-serialization`
   on it (a check run the project's verdict counts), record the verdict on the version, and add
   its digests to the integrity baseline only when the scan passed. A version that fails is never
   baselined.
@@ -216,8 +216,10 @@ def _materialise_version(version: AssetVersion, workspace: str, limits: Limits) 
                         [FetchedFile(rel, label, written, version.revision)], [(label, rel)])
 
 
-def version_scan(version: AssetVersion):
-    """Scan one model version with `model-serialization` (as a check run) and baseline it if it passed."""
+def version_scan(version: AssetVersion, trigger: str | None = None):
+    """Scan one model version with `model-serialization` (as a check run) and baseline it if it passed.
+
+    `trigger` is the run's trigger: the sync's schedule, or `rescan` (checks/rescan.py)."""
     from checks.choices import RunStatus, Trigger
     from checks.context import context_for
     from checks.models import CheckRun
@@ -257,7 +259,8 @@ def version_scan(version: AssetVersion):
     try:
         with transaction.atomic():
             run = CheckRun.objects.create(project=project, definition_id="model-serialization",
-                                          trigger=Trigger.SCHEDULE, status=RunStatus.RUNNING, started_at=timezone.now())
+                                          trigger=trigger or Trigger.SCHEDULE, status=RunStatus.RUNNING,
+                                          started_at=timezone.now())
     except IntegrityError:
         log.info("model-serialization already active on project %s; the sync's scan is recorded on the version",
                  project.pk)

@@ -8,7 +8,7 @@ from accounts.models import Team
 from assessments.models import Project
 from reports.dataset import EvidenceFiles, build_dataset
 from reports.models import ReportFormat, ReportScope
-from reports.services import render, resolve_scope, signing_public_key
+from reports.services import check_format_scope, render, resolve_scope, signing_public_key
 
 
 class Command(BaseCommand):
@@ -32,6 +32,7 @@ class Command(BaseCommand):
         if team and team_obj is None or project and project_obj is None:
             raise CommandError("no such team or project")
         try:
+            check_format_scope(format, scope)
             resolved = resolve_scope(user=None, scope=scope, team=team_obj, project=project_obj)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
