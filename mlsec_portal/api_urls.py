@@ -12,6 +12,7 @@ from checks.api.views import CheckRunViewSet, CheckViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
+from ingest.api import views as ingest_views
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
 
@@ -36,5 +37,12 @@ urlpatterns = [
     path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api-mfa-totp-confirm"),
     path("scorecard/", ScorecardView.as_view(), name="api-scorecard"),
     path("projects/<int:pk>/signing-policy/", SigningPolicyView.as_view(), name="api-project-signing-policy"),
+    path("projects/<int:pk>/ingest-tokens/", ingest_views.IngestTokenListView.as_view(), name="api-ingest-tokens"),
+    path("projects/<int:pk>/ingest-tokens/<int:tid>/", ingest_views.IngestTokenDetailView.as_view(),
+         name="api-ingest-token"),
+    path("projects/<int:pk>/results/", ingest_views.ResultsView.as_view(), name="api-project-results"),
+    path("projects/<int:pk>/gate/", ingest_views.GateView.as_view(), name="api-project-gate"),
+    path("projects/<int:pk>/gate-policy/", ingest_views.GatePolicyView.as_view(), name="api-project-gate-policy"),
+    path("results/<int:pk>/", ingest_views.ResultDetailView.as_view(), name="api-result"),
     path("", include(router.urls)),
 ]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "scoring",
     "reports",
     "frameworks",
+    "ingest",
     "web",
 ]
 
@@ -175,6 +176,8 @@ else:
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # A pipeline's `mlsi_…` ingest token, admitted by the ingest views only (ingest/authentication.py).
+        "ingest.authentication.IngestTokenAuthentication",
         # Token first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
         # Both refuse a credential without the second factor its user needs (accounts/authentication.py),
         # so no view's permission_classes can drop the MFA check.
@@ -267,6 +270,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- MLSec Portal ---------------------------------------------------------------------------------
 MLSEC_REQUIRE_MFA = env_bool("MLSEC_REQUIRE_MFA", True)
 MLSEC_MAX_UPLOAD_MB = env_int("MLSEC_MAX_UPLOAD_MB", 25)
+# Reports pushed to projects/{id}/results/ (ingest app): validated in the request, processed on a worker.
+MLSEC_MAX_RESULTS_MB = env_int("MLSEC_MAX_RESULTS_MB", 50)
 MLSEC_EVIDENCE_KEYS = env_list("MLSEC_EVIDENCE_KEY")  # comma-separated: first encrypts, all decrypt
 MLSEC_SIGNING_KEY = os.environ.get("MLSEC_SIGNING_KEY", "")  # PEM (or path to PEM) of the Ed25519 key
 MLSEC_AUDIT_KEYS = env_list("MLSEC_AUDIT_KEY")  # comma-separated: first keys new audit events, all verify

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IngestConfig(AppConfig):
+    """Results pushed by the teams' own pipelines: ingest tokens, uploaded reports, their findings, the gate."""
+
+    name = "ingest"
+    verbose_name = "Results from pipelines"

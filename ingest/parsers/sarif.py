@@ -1,0 +1,161 @@
+"""SARIF 2.1.0 from any tool, streamed: rules from `tool.driver` and `tool.extensions`, severity from
+`security-severity` (a number or a word: DefectDojo #10191), `level`, the first location and
+`partialFingerprints`. A run without results is valid (DefectDojo #14897): it says the tool found
+nothing, so it closes that tool's open findings.
+
+Two passes over the file: the first builds each run's tool (rules are few), the second yields the
+results one at a time.
+"""
+
+from __future__ import annotations
+
+from .base import Opener, ParsedFinding, ParseOptions, Report, ReportError, clean, fingerprint, stream_objects, tool_key
+
+LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
+WORDS = {"critical": "critical", "high": "high", "medium": "medium", "moderate": "medium", "low": "low",
+         "info": "info", "informational": "info", "none": "info", "note": "low", "warning": "medium", "error": "high"}
+# Tools whose SARIF feeds a more specific check than static analysis.
+TOOL_CHECKS = {
+    "gitleaks": "source-secrets", "trufflehog": "source-secrets", "detect-secrets": "source-secrets",
+    "trivy": "dependency-vulnerabilities", "grype": "dependency-vulnerabilities", "osv-scanner": "dependency-vulnerabilities",
+    "pip-audit": "dependency-vulnerabilities", "dependency-check": "dependency-vulnerabilities",
+    "modelscan": "model-serialization", "picklescan": "model-serialization", "fickling": "model-serialization",
+}
+DEFAULT_CHECK = "source-static-analysis"
+
+
+def security_severity(raw) -> str | None:
+    """GitHub's `security-severity`: a CVSS-like number (as number or string), or, from some tools, a word."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        score = float(raw)
+    except (TypeError, ValueError):
+        return WORDS.get(str(raw).strip().lower())
+    if score >= 9:
+        return "critical"
+    if score >= 7:
+        return "high"
+    if score >= 4:
+        return "medium"
+    return "low" if score > 0 else "info"
+
+
+def _rule_summary(rule: dict) -> dict:
+    props = rule.get("properties") if isinstance(rule.get("properties"), dict) else {}
+    config = rule.get("defaultConfiguration") if isinstance(rule.get("defaultConfiguration"), dict) else {}
+    short = rule.get("shortDescription") if isinstance(rule.get("shortDescription"), dict) else {}
+    return {"id": str(rule.get("id") or ""), "name": str(rule.get("name") or ""), "short": short.get("text") or "",
+            "level": config.get("level"), "security_severity": props.get("security-severity")}
+
+
+class _Run:
+    def __init__(self, tool: dict, options: ParseOptions, known: set[str]):
+        driver = tool.get("driver") if isinstance(tool, dict) else None
+        if not isinstance(driver, dict):
+            raise ReportError("A SARIF run has no `tool.driver` object.")
+        self.name = tool_key(str(driver.get("name") or options.tool))
+        if not self.name:
+            raise ReportError("A SARIF run's `tool.driver.name` is empty and no `tool` was given.")
+        self.version = str(driver.get("semanticVersion") or driver.get("version") or "")[:60]
+        props = driver.get("properties") if isinstance(driver.get("properties"), dict) else {}
+        wanted = props.get("mlsec_check")  # the `mlsec scan` output names the portal check it ran
+        self.check = wanted if wanted in known else TOOL_CHECKS.get(self.name, DEFAULT_CHECK)
+        self.rules_by_id: dict[str, dict] = {}
+        self.rules_by_index: list[dict] = []
+        components = [driver] + [e for e in (tool.get("extensions") or []) if isinstance(e, dict)]
+        for component in components:
+            for rule in component.get("rules") or []:
+                if isinstance(rule, dict):
+                    summary = _rule_summary(rule)
+                    if component is driver:
+                        self.rules_by_index.append(summary)
+                    self.rules_by_id.setdefault(summary["id"], summary)
+
+    def rule_for(self, result: dict) -> dict:
+        rule_id = result.get("ruleId")
+        if rule_id is None and isinstance(result.get("rule"), dict):
+            rule_id = result["rule"].get("id")
+        if rule_id is not None and str(rule_id) in self.rules_by_id:
+            return self.rules_by_id[str(rule_id)]
+        index = result.get("ruleIndex")
+        if isinstance(index, int | float) and 0 <= int(index) < len(self.rules_by_index):
+            return self.rules_by_index[int(index)]
+        return {"id": str(rule_id or ""), "name": "", "short": "", "level": None, "security_severity": None}
+
+
+def _severity(result: dict, rule: dict) -> str:
+    props = result.get("properties") if isinstance(result.get("properties"), dict) else {}
+    for raw in (props.get("security-severity"), rule["security_severity"]):
+        found = security_severity(raw)
+        if found:
+            return found
+    level = result.get("level") or rule["level"] or "warning"
+    return LEVELS.get(str(level).lower(), "medium")
+
+
+def _location(result: dict) -> tuple[str, str]:
+    for location in result.get("locations") or []:
+        physical = location.get("physicalLocation") if isinstance(location, dict) else None
+        if isinstance(physical, dict):
+            artifact = physical.get("artifactLocation") if isinstance(physical.get("artifactLocation"), dict) else {}
+            region = physical.get("region") if isinstance(physical.get("region"), dict) else {}
+            line = region.get("startLine")
+            return str(artifact.get("uri") or "")[:400], str(int(line)) if isinstance(line, int | float) else ""
+    return "", ""
+
+
+def _finding(run: _Run, result: dict, number: int) -> ParsedFinding:
+    if not isinstance(result, dict):
+        raise ReportError(f"Result {number} of the {run.name} run is not an object.")
+    rule = run.rule_for(result)
+    message = result.get("message") if isinstance(result.get("message"), dict) else {}
+    text = clean(message.get("text") or rule["short"] or rule["name"] or rule["id"] or "finding", 280)
+    uri, line = _location(result)
+    partial = result.get("partialFingerprints") or result.get("fingerprints")
+    if isinstance(partial, dict) and partial:
+        key = fingerprint(rule["id"], *(f"{k}={v}" for k, v in sorted(partial.items())))
+    else:
+        key = fingerprint(rule["id"], uri, line, text)
+    title = f"{rule['id']}: {text}" if rule["id"] else text
+    return ParsedFinding(check=run.check, tool=run.name, severity=_severity(result, rule), title=title[:300],
+                         fingerprint=key, detail=clean(rule["short"] or rule["name"], 300),
+                         ref=f"{uri}:{line}" if line else uri, rule_id=rule["id"][:200])
+
+
+def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Report:
+    runs: list[_Run] = []
+    version, has_runs = None, False
+    with opener() as fh:
+        for prefix, _, value in stream_objects(fh, {"version", "runs.item.tool"}, "runs.item",
+                                               markers=frozenset({"", "runs"})):
+            if prefix == "":
+                if value != "start_map":
+                    raise ReportError("Not a SARIF log: the file is not a JSON object.")
+            elif prefix == "version":
+                version = value
+            elif prefix == "runs":
+                has_runs = True
+                if value != "start_array":
+                    raise ReportError("`runs` must be an array.")
+            else:
+                runs.append(_Run(value, options, known_checks))
+    if version is None:
+        raise ReportError("Not a SARIF log: it has no `version` (SARIF 2.1.0 is expected).")
+    if str(version) != "2.1.0":
+        raise ReportError(f"SARIF version {clean(version, 20)} is not supported: 2.1.0 is expected.")
+    if not has_runs:
+        raise ReportError("Not a SARIF log: it has no `runs` array.")
+    report = Report(tools={r.name: r.check for r in runs}, tool_version=runs[0].version if len(runs) == 1 else "")
+
+    def findings():
+        counts = [0] * len(runs)
+        with opener() as fh:
+            for _, index, result in stream_objects(fh, {"runs.item.results.item"}, "runs.item"):
+                if not 0 <= index < len(runs):
+                    raise ReportError("A SARIF run has results but no `tool`.")
+                counts[index] += 1
+                yield _finding(runs[index], result, counts[index])
+
+    report.findings = findings()
+    return report
