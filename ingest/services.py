@@ -195,12 +195,12 @@ def _record_results(item: ResultUpload, opener) -> ResultUpload:
     report = PARSERS[item.format](opener, options, known_checks())
     for key in set(report.tools.values()):
         _ensure_definition(key)
+    item.tool = item.tool or ", ".join(sorted(report.tools))[:120]
     outcome = record_findings(item, report)
     runs = [_record_run(item, key, outcome, report) for key in sorted(set(report.tools.values()))]
     item.check_runs.set(runs)
     item.status, item.finished_at = UploadStatus.DONE, timezone.now()
     item.tool_version = item.tool_version or report.tool_version
-    item.tool = item.tool or ", ".join(sorted(report.tools))[:120]
     item.findings_new, item.findings_closed = outcome.new, outcome.closed
     item.severity_counts, item.assets = dict(outcome.severities), report.assets[:1000]
     item.save(update_fields=["status", "finished_at", "tool", "tool_version", "findings_new", "findings_closed",
