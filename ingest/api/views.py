@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, parsers, serializers, status
+from rest_framework import exceptions, negotiation, parsers, renderers, serializers, status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
@@ -111,11 +111,20 @@ class RawReportParser(parsers.BaseParser):
         return {"file": ContentFile(raw, name="report.json")}
 
 
+class ReportFormatNegotiation(negotiation.DefaultContentNegotiation):
+    """Here `?format=` names the report's format (API.md), not a renderer: always answer JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ResultsView(APIView):
     """POST a report (multipart `file` + `format`, …): 202 with a status URL; 400 naming what is wrong."""
 
     ingest_token_view = True
     parser_classes = [parsers.MultiPartParser, parsers.FormParser, RawReportParser]
+    renderer_classes = [renderers.JSONRenderer]
+    content_negotiation_class = ReportFormatNegotiation
 
     @extend_schema(request={"multipart/form-data": ResultsUploadSerializer},
                    parameters=[OpenApiParameter("format", str, description="with a JSON body: the report's format")],
