@@ -107,7 +107,7 @@ def results_receive(*, user, token, project, upload, fmt: str, tool: str = "", c
         upload.seek(0)
         return _Unclosed(upload)
 
-    options = ParseOptions(tool=tool, artifact=artifact)
+    options = ParseOptions(tool=tool, artifact=artifact, validate_only=True)
     results, version = _validate_report(fmt, opener, options)
     writer = storage.EncryptedWriter(subdir="pipeline-results")
     try:

@@ -57,6 +57,8 @@ class ParseOptions:
     tool: str = ""
     artifact: str = ""
     advisories: object | None = None  # an AdvisorySource when processing; None when only validating
+    # In the request: check the report's shape, and skip work only the stored findings need (SARIF).
+    validate_only: bool = False
 
 
 def fingerprint(*parts: object) -> str:

@@ -9,6 +9,8 @@ results one at a time.
 
 from __future__ import annotations
 
+import ijson
+
 from .base import Opener, ParsedFinding, ParseOptions, Report, ReportError, clean, fingerprint, stream_objects, tool_key
 
 LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
@@ -45,8 +47,9 @@ def _rule_summary(rule: dict) -> dict:
     props = rule.get("properties") if isinstance(rule.get("properties"), dict) else {}
     config = rule.get("defaultConfiguration") if isinstance(rule.get("defaultConfiguration"), dict) else {}
     short = rule.get("shortDescription") if isinstance(rule.get("shortDescription"), dict) else {}
-    return {"id": str(rule.get("id") or ""), "name": str(rule.get("name") or ""), "short": short.get("text") or "",
-            "level": config.get("level"), "security_severity": props.get("security-severity")}
+    name, text = str(rule.get("name") or ""), short.get("text") or ""
+    return {"id": str(rule.get("id") or ""), "name": name, "short": text, "level": config.get("level"),
+            "security_severity": props.get("security-severity"), "detail": clean(text or name, 300)}
 
 
 class _Run:
@@ -81,7 +84,7 @@ class _Run:
         index = result.get("ruleIndex")
         if isinstance(index, int | float) and 0 <= int(index) < len(self.rules_by_index):
             return self.rules_by_index[int(index)]
-        return {"id": str(rule_id or ""), "name": "", "short": "", "level": None, "security_severity": None}
+        return {"id": str(rule_id or ""), "name": "", "short": "", "level": None, "security_severity": None, "detail": ""}
 
 
 def _severity(result: dict, rule: dict) -> str:
@@ -105,9 +108,15 @@ def _location(result: dict) -> tuple[str, str]:
     return "", ""
 
 
-def _finding(run: _Run, result: dict, number: int) -> ParsedFinding:
+def _checked(run: _Run, result, number: int) -> dict:
+    """Validation in the request: the shape only (the worker builds the findings)."""
     if not isinstance(result, dict):
         raise ReportError(f"Result {number} of the {run.name} run is not an object.")
+    return result
+
+
+def _finding(run: _Run, result: dict, number: int) -> ParsedFinding:
+    _checked(run, result, number)
     rule = run.rule_for(result)
     message = result.get("message") if isinstance(result.get("message"), dict) else {}
     text = clean(message.get("text") or rule["short"] or rule["name"] or rule["id"] or "finding", 280)
@@ -119,36 +128,65 @@ def _finding(run: _Run, result: dict, number: int) -> ParsedFinding:
         key = fingerprint(rule["id"], uri, line, text)
     title = f"{rule['id']}: {text}" if rule["id"] else text
     return ParsedFinding(check=run.check, tool=run.name, severity=_severity(result, rule), title=title[:300],
-                         fingerprint=key, detail=clean(rule["short"] or rule["name"], 300),
+                         fingerprint=key, detail=rule["detail"],
                          ref=f"{uri}:{line}" if line else uri, rule_id=rule["id"][:200])
 
 
-def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Report:
-    runs: list[_Run] = []
-    version, has_runs = None, False
+def _first(opener: Opener, prefix: str):
+    """The first value at `prefix` (ijson's C parser, stopping there: `version` is usually the first key)."""
     with opener() as fh:
-        for prefix, _, value in stream_objects(fh, {"version", "runs.item.tool"}, "runs.item",
-                                               markers=frozenset({"", "runs"})):
-            if prefix == "":
-                if value != "start_map":
-                    raise ReportError("Not a SARIF log: the file is not a JSON object.")
-            elif prefix == "version":
-                version = value
-            elif prefix == "runs":
-                has_runs = True
-                if value != "start_array":
-                    raise ReportError("`runs` must be an array.")
-            else:
-                runs.append(_Run(value, options, known_checks))
+        return next(iter(ijson.items(fh, prefix, use_float=True)), None)
+
+
+def _shape(opener: Opener) -> tuple[str, str | None]:
+    """(the document's first event, the event at `runs` or None), reading only as far as `runs` starts."""
+    with opener() as fh:
+        events = ijson.parse(fh)
+        _, first, _ = next(events)
+        if first != "start_map":
+            return first, None
+        for prefix, event, _ in events:
+            if prefix == "runs" and event != "map_key":
+                return first, event
+    return first, None
+
+
+def _header(opener: Opener) -> list[dict]:
+    """Check the log's shape and return each run's `tool` (three passes of ijson's C parser, no Python
+    loop over the results: this runs in the request)."""
+    first, runs = _shape(opener)
+    if first != "start_map":
+        raise ReportError("Not a SARIF log: the file is not a JSON object.")
+    version = _first(opener, "version")
     if version is None:
         raise ReportError("Not a SARIF log: it has no `version` (SARIF 2.1.0 is expected).")
     if str(version) != "2.1.0":
         raise ReportError(f"SARIF version {clean(version, 20)} is not supported: 2.1.0 is expected.")
-    if not has_runs:
+    if runs is None:
         raise ReportError("Not a SARIF log: it has no `runs` array.")
+    if runs != "start_array":
+        raise ReportError("`runs` must be an array.")
+    with opener() as fh:
+        return list(ijson.items(fh, "runs.item.tool", use_float=True))
+
+
+def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Report:
+    try:
+        runs = [_Run(tool, options, known_checks) for tool in _header(opener)]
+    except ijson.JSONError as exc:
+        raise ReportError(f"The file is not valid JSON: {clean(exc, 160)}.") from None
     report = Report(tools={r.name: r.check for r in runs}, tool_version=runs[0].version if len(runs) == 1 else "")
 
     def findings():
+        if len(runs) == 1:  # the common case: ijson's C builder, no run bookkeeping
+            with opener() as fh:
+                try:
+                    for number, result in enumerate(ijson.items(fh, "runs.item.results.item", use_float=True), 1):
+                        yield _checked(runs[0], result, number) if options.validate_only else _finding(runs[0], result,
+                                                                                                       number)
+                except ijson.JSONError as exc:
+                    raise ReportError(f"The file is not valid JSON: {clean(exc, 160)}.") from None
+            return
         counts = [0] * len(runs)
         with opener() as fh:
             for _, index, result in stream_objects(fh, {"runs.item.results.item"}, "runs.item"):
