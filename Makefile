@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: venv demo test lint bench bench-checks bench-model-scan loadtest screenshots clean
+.PHONY: venv demo test lint bench bench-checks bench-ingest bench-model-scan loadtest screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,5 +52,8 @@ bench-checks: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py bench_checks --workers 2
 
 ## Detection and false-positive rates of model-serialization on the bypass and benign corpora (docs/checks.md).
+bench-ingest: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 DJANGO_SETTINGS_MODULE=mlsec_portal.settings.test $(PY) manage.py bench_ingest --results 1000 10000
+
 bench-model-scan: venv
 	DJANGO_SETTINGS_MODULE=mlsec_portal.settings.test $(PY) manage.py bench_model_scan

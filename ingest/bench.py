@@ -26,7 +26,11 @@ def write_sarif(path: Path, results: int, *, tool: str = "semgrep", seed: str = 
                     "region": {"startLine": n % 900 + 1, "startColumn": 5, "endLine": n % 900 + 2, "endColumn": 40,
                                "snippet": {"text": "    value = request.args.get('q')  # benchmark line\n"}}}}],
                 "partialFingerprints": {"primaryLocationLineHash": f"{n:012x}{seed}:1"},
-                "properties": {"precision": "high", "confidence": "MEDIUM", "cwe": ["CWE-20", "CWE-79"]},
+                "relatedLocations": [{"id": 1, "message": {"text": "the untrusted value enters here"},
+                                      "physicalLocation": {"artifactLocation": {"uri": f"src/pkg{n % 97}/views.py"},
+                                                           "region": {"startLine": n % 400 + 1}}}],
+                "properties": {"precision": "high", "confidence": "MEDIUM", "cwe": ["CWE-20", "CWE-79"],
+                               "tags": ["security", "external/cwe/cwe-20", "external/cwe/cwe-79", "owasp-a03"]},
             }
             out.write(("," if n else "") + json.dumps(result))
         out.write("]}]}")

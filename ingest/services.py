@@ -236,7 +236,8 @@ def _record_run(item: ResultUpload, key: str, outcome, report) -> CheckRun:
     undecided = report.undecided.get(key)
     status = "failed" if failing else "error" if undecided else "passed"
     total = sum(counts.values())
-    summary = (f"{item.get_origin_display()}: {total} finding(s) from {item.tool or 'the report'}"
+    tools = ", ".join(sorted(t for t, check in report.tools.items() if check == key)) or item.tool or "the report"
+    summary = (f"{item.get_origin_display()}: {total} finding(s) from {tools}"
                f"{' at commit ' + item.commit[:12] if item.commit else ''}, {failing} at medium or above")
     if undecided:
         summary += f"; could not decide: {undecided}"

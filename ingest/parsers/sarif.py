@@ -64,6 +64,8 @@ class _Run:
         props = driver.get("properties") if isinstance(driver.get("properties"), dict) else {}
         wanted = props.get("mlsec_check")  # the `mlsec scan` output names the portal check it ran
         self.check = wanted if wanted in known else TOOL_CHECKS.get(self.name, DEFAULT_CHECK)
+        # The portal's own runner, run by `mlsec scan`, could not decide: the imported run cannot either.
+        self.undecided = clean(props.get("summary"), 200) if wanted in known and props.get("status") == "error" else ""
         self.rules_by_id: dict[str, dict] = {}
         self.rules_by_index: list[dict] = []
         components = [driver] + [e for e in (tool.get("extensions") or []) if isinstance(e, dict)]
@@ -175,7 +177,8 @@ def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Repo
         runs = [_Run(tool, options, known_checks) for tool in _header(opener)]
     except ijson.JSONError as exc:
         raise ReportError(f"The file is not valid JSON: {clean(exc, 160)}.") from None
-    report = Report(tools={r.name: r.check for r in runs}, tool_version=runs[0].version if len(runs) == 1 else "")
+    report = Report(tools={r.name: r.check for r in runs}, tool_version=runs[0].version if len(runs) == 1 else "",
+                    undecided={r.check: r.undecided for r in runs if r.undecided})
 
     def findings():
         if len(runs) == 1:  # the common case: ijson's C builder, no run bookkeeping

@@ -33,8 +33,8 @@ def tool(name: str) -> str:
     return found
 
 
-def run_tool(*args, cwd=None, ok=(0, 1)) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+def run_tool(*args, cwd=None, ok=(0, 1), env=None) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, check=False, env=env)  # noqa: S603
     assert done.returncode in ok, done.stderr[-2000:]
     return done
 

@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import tempfile
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -31,7 +32,28 @@ from ...services import results_process  # noqa: E402
 
 
 def rss_mb() -> float:
+    """The process's resident set now (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RssSampler(threading.Thread):
+    """Samples the RSS every 20 ms while the worker's function runs; `peak` is the highest seen."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak, self._halt = rss_mb(), threading.Event()
+
+    def run(self):
+        while not self._halt.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def stop(self) -> float:
+        self._halt.set()
+        self.join()
+        return self.peak
 
 
 class Command(BaseCommand):
@@ -76,15 +98,18 @@ class Command(BaseCommand):
         assert response.status_code == 202, response.content
         upload_id = response.json()["id"]
         rss_before = rss_mb()
+        sampler = RssSampler()
+        sampler.start()
         tracemalloc.start()
         started = time.perf_counter()
         item = results_process(upload_id)
         worker_s = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        rss_peak = sampler.stop()
         assert item.status == "done", item.detail
         findings = PipelineFinding.objects.filter(last_upload_id=upload_id).count()
         self.stdout.write(
             f"{count:>6} results, {size / 1e6:5.1f} MB: request {request_s:5.2f} s (202), worker {worker_s:5.1f} s, "
-            f"heap peak {peak / 1e6:5.1f} MB, peak RSS +{rss_mb() - rss_before:5.1f} MB, {findings} findings, "
+            f"heap peak {peak / 1e6:5.1f} MB, RSS {rss_before:4.0f} → peak {rss_peak:4.0f} MB, {findings} findings, "
             f"{ResultUpload.objects.get(pk=upload_id).findings_new} new")
