@@ -6,3 +6,6 @@ class IngestConfig(AppConfig):
 
     name = "ingest"
     verbose_name = "Results from pipelines"
+
+    def ready(self):
+        from . import schema  # noqa: F401 - registers the OpenAPI description of ingest tokens

@@ -59,3 +59,18 @@ def test_the_token_list_costs_the_same_for_1_and_20_tokens(org, api):
     few = count(client, url)
     add_tokens(org, 19)
     assert count(client, url) == few
+
+
+def test_the_openapi_schema_describes_the_ingest_endpoints_and_their_token():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = schema["paths"]
+    for path, method in (("/api/v1/projects/{id}/results/", "post"), ("/api/v1/results/{id}/", "get"),
+                         ("/api/v1/projects/{id}/gate/", "get")):
+        assert {"ingestToken": []} in paths[path][method]["security"], path
+    for path, method in (("/api/v1/projects/{id}/ingest-tokens/", "post"), ("/api/v1/projects/", "get")):
+        assert {"ingestToken": []} not in paths[path][method].get("security", []), path
+    body = paths["/api/v1/projects/{id}/results/"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert body["schema"]["$ref"].endswith("/ResultsUploadRequest")
+    assert schema["components"]["schemas"]["ResultReportFormatEnum"]["enum"][:2] == ["sarif", "cyclonedx"]

@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
         "EvidenceStatusEnum": "evidence.models.EvidenceStatus",
         "EvidenceDecisionEnum": [("accepted", "Accepted"), ("rejected", "Rejected")],
         "ReportStatusEnum": "reports.models.ReportStatus",
+        "ResultReportFormatEnum": "ingest.choices.ReportFormat",
+        "ResultUploadStatusEnum": "ingest.choices.UploadStatus",
     },
 }
 
