@@ -26,7 +26,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/bandit -q -r accounts assessments audit checks controls evidence frameworks mlsec_portal reports scoring web -x '*/tests/*' -lll
+	$(VENV)/bin/bandit -q -r accounts assessments audit checks controls evidence frameworks mlsec_portal reports scoring web ingest cli -x '*/tests/*' -lll
 
 clean:
 	rm -rf var/test-db* var/celery-broker staticfiles
