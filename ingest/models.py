@@ -78,6 +78,7 @@ class ResultUpload(models.Model):
     artifact = models.CharField(max_length=400, blank=True, help_text="the scanned file, for reports that omit it")
     origin = models.CharField(max_length=10, choices=Origin.choices)
     token = models.ForeignKey(IngestToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads")
+    ci_identity = models.CharField(max_length=120, blank=True, help_text="repository@ref of a CI identity token")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     status = models.CharField(max_length=10, choices=UploadStatus.choices, default=UploadStatus.QUEUED)
@@ -162,3 +163,39 @@ class GatePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"gate policy of {self.project}"
+
+
+class CIIssuer(models.Model):
+    """An OpenID issuer of CI identity tokens (GitHub Actions, GitLab), registered by an administrator."""
+
+    issuer = models.URLField(unique=True, help_text="the `iss` claim, e.g. https://token.actions.githubusercontent.com")
+    jwks_url = models.URLField(help_text="where the issuer publishes its signing keys (JWKS)")
+    audience = models.CharField(max_length=200, help_text="the `aud` the pipeline asks for, e.g. the portal's URL")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "CI identity issuer"
+
+    def __str__(self) -> str:
+        return self.issuer
+
+
+class CIIdentityRule(models.Model):
+    """Which CI identities may push for a project: claims that must all match (blank: any value)."""
+
+    issuer = models.ForeignKey(CIIssuer, on_delete=models.CASCADE, related_name="rules")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ci_identity_rules")
+    repository = models.CharField(max_length=300, help_text="the `repository` (GitHub) or `project_path` (GitLab) claim")
+    ref = models.CharField(max_length=300, blank=True, help_text="e.g. refs/heads/main; blank: any ref")
+    environment = models.CharField(max_length=120, blank=True, help_text="blank: any environment")
+
+    class Meta:
+        verbose_name = "CI identity rule"
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.ref or '*'} → {self.project}"
+
+    def matches(self, claims: dict) -> bool:
+        repository = claims.get("repository") or claims.get("project_path")
+        return (repository == self.repository and (not self.ref or claims.get("ref") == self.ref)
+                and (not self.environment or claims.get("environment") == self.environment))

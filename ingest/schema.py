@@ -16,3 +16,15 @@ class IngestTokenScheme(OpenApiAuthenticationExtension):
         scheme["description"] = ("A project's ingest token (`mlsi_…`): POST projects/{id}/results/, GET results/{id}/ "
                                  "and projects/{id}/gate/ of that project only.")
         return scheme
+
+
+class CIIdentityScheme(OpenApiAuthenticationExtension):
+    target_class = "ingest.oidc.CIIdentityAuthentication"
+    name = "ciIdentity"
+
+    def get_security_requirement(self, auto_schema):
+        return {self.name: []} if getattr(auto_schema.view, "ingest_token_view", False) else None
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "A CI identity token (OIDC) that an administrator's rule binds to one project."}

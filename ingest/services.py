@@ -36,7 +36,7 @@ from .choices import (
     UploadStatus,
 )
 from .findings import record_findings
-from .models import ResultUpload
+from .models import IngestToken, ResultUpload
 from .parsers import PARSERS, ParseOptions, ReportError
 
 COMMIT = re.compile(r"^[0-9a-fA-F]{7,64}$")
@@ -126,9 +126,11 @@ def results_receive(*, user, token, project, upload, fmt: str, tool: str = "", c
 def _record_upload(*, user, token, project, fmt, tool, commit, branch, build_id, source, artifact, results, version,
                    writer) -> ResultUpload:
     person = None if token is not None else user
+    identity = "" if token is None or isinstance(token, IngestToken) else token.name
     item = ResultUpload.objects.create(
         project=project, format=fmt, tool=tool, tool_version=version, commit=commit, branch=branch, build_id=build_id,
-        source_ref=source, origin=Origin.PIPELINE if token is not None else Origin.PERSON, token=token,
+        source_ref=source, origin=Origin.PIPELINE if token is not None else Origin.PERSON,
+        token=token if isinstance(token, IngestToken) else None, ci_identity=identity,
         uploaded_by=person, storage_name=writer.storage_name, sha256=writer.sha256, size=writer.size, results=results,
         artifact=artifact[:400])
     audit_record(actor=person, action="ingest.results_upload", obj=item, after={

@@ -29,7 +29,10 @@ def _env(name: str) -> str:
 
 def _session() -> tuple[requests.Session, str, str]:
     session = requests.Session()
-    session.headers["Authorization"] = f"Token {_env('MLSEC_TOKEN')}"
+    token = _env("MLSEC_TOKEN")
+    # An ingest token (`mlsi_…`) or a CI identity token (an OIDC JWT from GitHub Actions / GitLab).
+    scheme = "Bearer" if token.count(".") == 2 and not token.startswith("mlsi_") else "Token"
+    session.headers["Authorization"] = f"{scheme} {token}"
     session.headers["User-Agent"] = "mlsec-cli/1.0"
     return session, _env("MLSEC_URL").rstrip("/"), _env("MLSEC_PROJECT")
 

@@ -56,7 +56,7 @@ class ResultUploadSerializer(serializers.ModelSerializer):
     class Meta:
         model = ResultUpload
         fields = ["id", "project", "format", "tool", "tool_version", "commit", "branch", "build_id", "source_ref",
-                  "artifact", "origin", "token", "uploaded_by", "status", "detail", "sha256", "size", "results",
+                  "artifact", "origin", "token", "ci_identity", "uploaded_by", "status", "detail", "sha256", "size", "results",
                   "check_runs", "findings_new", "findings_closed", "severity_counts", "assets", "created_at",
                   "finished_at"]
 

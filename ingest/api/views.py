@@ -23,6 +23,7 @@ from audit.services import audit_record
 from .. import services
 from ..gate import gate_policy, gate_verdict
 from ..models import GatePolicy, IngestToken, ResultUpload
+from ..oidc import CIIdentity
 from ..tokens import can_manage_tokens, ingest_token_create, ingest_token_revoke
 from .serializers import (
     GatePolicySerializer,
@@ -36,8 +37,9 @@ from .serializers import (
 )
 
 
-def ingest_token_of(request) -> IngestToken | None:
-    return request.auth if isinstance(request.auth, IngestToken) else None
+def ingest_token_of(request):
+    """The pipeline credential of the request (an ingest token or a CI identity), or None for a person."""
+    return request.auth if isinstance(request.auth, IngestToken | CIIdentity) else None
 
 
 def project_for(request, pk: int) -> Project:

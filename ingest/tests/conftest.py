@@ -4,14 +4,20 @@ where the tool installs: bandit, cyclonedx-py, modelscan, fickling, picklescan).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import pickle
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 
 from conftest import require
@@ -93,3 +99,39 @@ def upload(client, project, path_or_bytes, fmt, **fields):
     name = path_or_bytes.name if isinstance(path_or_bytes, Path) else "report"
     return client.post(f"/api/v1/projects/{project.pk}/results/",
                        {"file": SimpleUploadedFile(name, content), "format": fmt, **fields}, format="multipart")
+
+
+AUDIENCE = "https://mlsec.example"
+
+
+@pytest.fixture
+def issuer():
+    """A CI identity issuer made here: an RSA key, its JWKS served on 127.0.0.1, `issuer(**claims)` signs a JWT."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+
+    def sign(signing_key=key, **claims):
+        now = int(time.time())
+        payload = {"iss": url, "aud": AUDIENCE, "iat": now, "exp": now + 300, "repository": "fraud/scorer",
+                   "ref": "refs/heads/main", **claims}
+        return jwt.encode({k: v for k, v in payload.items() if v is not None}, signing_key, algorithm="RS256",
+                          headers={"kid": "k1"})
+
+    sign.url = url
+    yield sign
+    server.shutdown()

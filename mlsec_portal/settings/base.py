@@ -178,6 +178,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # A pipeline's `mlsi_…` ingest token, admitted by the ingest views only (ingest/authentication.py).
         "ingest.authentication.IngestTokenAuthentication",
+        # A CI identity token (OIDC JWT, `Bearer`) bound to one project by an administrator's rule (ingest/oidc.py).
+        "ingest.oidc.CIIdentityAuthentication",
         # Token first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
         # Both refuse a credential without the second factor its user needs (accounts/authentication.py),
         # so no view's permission_classes can drop the MFA check.
