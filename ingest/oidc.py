@@ -9,6 +9,7 @@ reach as an ingest token, and the same views admit it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from rest_framework import authentication, exceptions
@@ -35,6 +36,12 @@ class CIIdentity:
         return self.project.pk
 
 
+@lru_cache(maxsize=32)
+def jwks_client(url: str) -> jwt.PyJWKClient:
+    """One client per JWKS URL in this process: keys are fetched once and kept 5 minutes (PyJWT's cache)."""
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=10)
+
+
 def verify(token: str) -> CIIdentity:
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
@@ -44,7 +51,7 @@ def verify(token: str) -> CIIdentity:
     if issuer is None:
         raise exceptions.AuthenticationFailed(INVALID)
     try:
-        key = jwt.PyJWKClient(issuer.jwks_url, cache_keys=True, timeout=10).get_signing_key_from_jwt(token)
+        key = jwks_client(issuer.jwks_url).get_signing_key_from_jwt(token)
         claims = jwt.decode(token, key.key, algorithms=ALGORITHMS, audience=issuer.audience, issuer=issuer.issuer,
                             options={"require": ["exp", "iat", "iss", "aud"]}, leeway=30)
     except (jwt.PyJWTError, jwt.PyJWKClientError):
