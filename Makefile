@@ -7,7 +7,7 @@ WORKERS ?= 2
 # Every Django app of the project (a folder with an apps.py) and the settings package: what bandit reads.
 APPS := $(sort $(patsubst %/apps.py,%,$(wildcard */apps.py))) mlsec_portal
 
-.PHONY: venv demo test lint bench bench-checks bench-model-scan bench-pages bench-exports loadtest screenshots clean
+.PHONY: venv demo test lint bench bench-checks bench-ingest bench-model-scan bench-pages bench-exports loadtest screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ loadtest: venv
 bench-checks: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) manage.py bench_checks --workers 2
+
+## A 10,000-result SARIF pushed to projects/{id}/results/: request time, worker time, peak memory (docs/performance.md).
+bench-ingest: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 DJANGO_SETTINGS_MODULE=mlsec_portal.settings.test $(PY) manage.py bench_ingest --results 1000 10000
 
 ## Detection and false-positive rates of model-serialization on the bypass and benign corpora (docs/checks.md).
 bench-model-scan: venv

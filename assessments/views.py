@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Membership, Team
 from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
 from evidence.models import Evidence, EvidenceKind
+from ingest.pages import project_results_context
 from mlsec_portal.api import error_text, errors_to_form, validation_error_body
 from scoring import charts
 from scoring.services import project_practice_rows
@@ -109,6 +110,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_run_checks": project.can_run_checks(request.user) and not project.archived_at,
         "can_approve_baseline": request.user.is_officer or request.user.is_lead_of(project.team_id),
         "can_start": project.can_start_assessment(request.user) and not project.archived_at,
+        **project_results_context(project),
     }
     from sources.views import project_sources_context
 

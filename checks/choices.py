@@ -22,6 +22,9 @@ class Trigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     MANUAL = "manual", "On demand"
     RESCAN = "rescan", "Rescan after a scanner or policy upgrade"
+    # Results the portal did not run itself (ingest app): trust is shown wherever a run appears.
+    PIPELINE = "pipeline", "Pushed by a pipeline"
+    UPLOAD = "upload", "Report uploaded by a person"
 
 
 class AllowanceKind(models.TextChoices):

@@ -15,6 +15,7 @@ from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
 from identity.api import ScimTokenViewSet
+from ingest.api import views as ingest_views
 from notifications.api.views import NotificationViewSet, PreferencesView, TeamChannelViewSet
 from reports.api.views import ReportViewSet
 from scoring.api.views import ScorecardView
@@ -60,5 +61,12 @@ urlpatterns = [
     path("projects/<int:project_pk>/assets/<int:pk>/", ProjectAssetViewSet.as_view({"get": "retrieve"}),
          name="api-project-asset"),
     path("notification-preferences/", PreferencesView.as_view(), name="api-notification-preferences"),
+    path("projects/<int:pk>/ingest-tokens/", ingest_views.IngestTokenListView.as_view(), name="api-ingest-tokens"),
+    path("projects/<int:pk>/ingest-tokens/<int:tid>/", ingest_views.IngestTokenDetailView.as_view(),
+         name="api-ingest-token"),
+    path("projects/<int:pk>/results/", ingest_views.ResultsView.as_view(), name="api-project-results"),
+    path("projects/<int:pk>/gate/", ingest_views.GateView.as_view(), name="api-project-gate"),
+    path("projects/<int:pk>/gate-policy/", ingest_views.GatePolicyView.as_view(), name="api-project-gate-policy"),
+    path("results/<int:pk>/", ingest_views.ResultDetailView.as_view(), name="api-result"),
     path("", include(router.urls)),
 ]

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "notifications",
     "actions",
     "campaigns",
+    "ingest",
     "web",
 ]
 
@@ -190,6 +191,10 @@ else:
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # A pipeline's `mlsi_…` ingest token, admitted by the ingest views only (ingest/authentication.py).
+        "ingest.authentication.IngestTokenAuthentication",
+        # A CI identity token (OIDC JWT, `Bearer`) bound to one project by an administrator's rule (ingest/oidc.py).
+        "ingest.oidc.CIIdentityAuthentication",
         # Token first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
         # Both refuse a credential without the second factor its user needs (accounts/authentication.py),
         # so no view's permission_classes can drop the MFA check.
@@ -238,6 +243,8 @@ SPECTACULAR_SETTINGS = {
         "ActionSourceEnum": "actions.choices.ActionSource",
         "ActionStatusEnum": "actions.choices.ActionStatus",
         "ScoreSourceEnum": ["live", "snapshot", "history"],
+        "ResultReportFormatEnum": "ingest.choices.ReportFormat",
+        "ResultUploadStatusEnum": "ingest.choices.UploadStatus",
     },
 }
 
@@ -305,6 +312,8 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 OIDC_OP_LOGOUT_URL_METHOD = "identity.oidc.provider_logout_url"
 MLSEC_MAX_UPLOAD_MB = env_int("MLSEC_MAX_UPLOAD_MB", 25)
+# Reports pushed to projects/{id}/results/ (ingest app): validated in the request, processed on a worker.
+MLSEC_MAX_RESULTS_MB = env_int("MLSEC_MAX_RESULTS_MB", 50)
 MLSEC_EVIDENCE_KEYS = env_list("MLSEC_EVIDENCE_KEY")  # comma-separated: first encrypts, all decrypt
 MLSEC_SIGNING_KEY = os.environ.get("MLSEC_SIGNING_KEY", "")  # PEM (or path to PEM) of the Ed25519 key
 MLSEC_AUDIT_KEYS = env_list("MLSEC_AUDIT_KEY")  # comma-separated: first keys new audit events, all verify

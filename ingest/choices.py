@@ -1,0 +1,63 @@
+"""Constants of the ingest app: report formats, upload states, origins, the checks an import becomes."""
+
+from django.db import models
+
+
+class ReportFormat(models.TextChoices):
+    SARIF = "sarif", "SARIF 2.1.0"
+    CYCLONEDX = "cyclonedx", "CycloneDX 1.5/1.6 JSON"
+    MODELSCAN = "modelscan", "modelscan JSON"
+    FICKLING = "fickling", "fickling --json-output"
+    PICKLESCAN = "picklescan", "picklescan output"
+    GARAK = "garak", "garak report.jsonl"
+    OCSF = "ocsf", "OCSF Compliance Finding (class 2003)"
+    IN_TOTO = "in-toto", "in-toto Test Result attestation"
+
+
+class UploadStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Origin(models.TextChoices):
+    """Who produced a result: shown wherever it appears, so trust is visible."""
+
+    PIPELINE = "pipeline", "Pushed by a pipeline (ingest token)"
+    PERSON = "person", "Uploaded by a person"
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed (absent from a later upload)"
+
+
+SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+SEVERITIES = tuple(SEVERITY_RANK)
+
+# Formats whose results a built-in check already decides; the rest become an `imported-*` check.
+FORMAT_CHECK = {
+    ReportFormat.SARIF: "source-static-analysis",
+    ReportFormat.CYCLONEDX: "dependency-vulnerabilities",
+    ReportFormat.MODELSCAN: "model-serialization",
+    ReportFormat.FICKLING: "model-serialization",
+    ReportFormat.PICKLESCAN: "model-serialization",
+    ReportFormat.GARAK: "imported-garak",
+    ReportFormat.OCSF: "imported-ocsf",
+    ReportFormat.IN_TOTO: "imported-in-toto",
+}
+MODEL_SCAN_FORMATS = (ReportFormat.MODELSCAN, ReportFormat.FICKLING, ReportFormat.PICKLESCAN)
+
+# Checks that exist only as imports (no runner of the portal's own): title, practices, description.
+IMPORTED_CHECKS = {
+    "imported-garak": ("LLM red-team (garak, imported)", ("MLS-12", "MLS-18", "MLS-20"),
+                       "garak probes and detectors run by the team's pipeline: input validation, output "
+                       "auditing and continuous testing. Fails when a probe's detector records failing attempts."),
+    "imported-ocsf": ("Compliance findings (OCSF, imported)", ("MLS-08",),
+                      "OCSF Compliance Finding events (class 2003) pushed by a pipeline or a posture tool. "
+                      "Fails when a control's compliance status is Fail."),
+    "imported-in-toto": ("Test results (in-toto, imported)", ("MLS-20",),
+                         "in-toto Test Result attestations from the team's pipeline. Fails on a FAILED result."),
+}
+IMPORTED_SCHEDULE = "pushed by pipelines"

@@ -1,0 +1,73 @@
+"""Ingest tokens: made by a team lead or an officer, shown once, stored as a digest, expiring, revocable.
+
+The key starts with `mlsi_` so the authentication class can tell it from a person's knox token
+without a database lookup; the rest is 32 random bytes (urlsafe base64).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+
+from .models import IngestToken
+
+PREFIX = "mlsi_"
+MAX_LIFETIME_DAYS = 366
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def can_manage_tokens(user, project) -> bool:
+    return bool(user.is_active and (user.is_officer or user.is_lead_of(project.team_id)))
+
+
+@transaction.atomic
+def ingest_token_create(*, actor, project, name: str, expires_on: dt.date) -> tuple[IngestToken, str]:
+    """A new token for `project`'s pipeline; returns the row and the key (never stored, shown once)."""
+    if not can_manage_tokens(actor, project):
+        raise PermissionDenied("Only the team's lead or a security officer makes ingest tokens.")
+    if project.archived_at:
+        raise ValidationError("An archived project takes no results.")
+    today = timezone.now().date()
+    if expires_on < today:
+        raise ValidationError({"expires_on": ["The expiry date is in the past."]})
+    if expires_on > today + dt.timedelta(days=MAX_LIFETIME_DAYS):
+        raise ValidationError({"expires_on": [f"An ingest token lives at most {MAX_LIFETIME_DAYS} days."]})
+    key = PREFIX + secrets.token_urlsafe(32)
+    token = IngestToken.objects.create(project=project, name=name.strip(), digest=key_digest(key),
+                                       created_by=actor, expires_on=expires_on)
+    audit_record(actor=actor, action="ingest.token_create", obj=token,
+                 after={"project": project.pk, "name": token.name, "expires_on": expires_on.isoformat()})
+    return token, key
+
+
+@transaction.atomic
+def ingest_token_revoke(*, actor, token: IngestToken) -> IngestToken:
+    if not can_manage_tokens(actor, token.project):
+        raise PermissionDenied("Only the team's lead or a security officer revokes ingest tokens.")
+    if token.revoked_at is None:
+        token.revoked_at, token.revoked_by = timezone.now(), actor
+        token.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(actor=actor, action="ingest.token_revoke", obj=token,
+                     after={"project": token.project_id, "name": token.name})
+    return token
+
+
+def token_for_key(key: str) -> IngestToken | None:
+    """The usable token whose key this is (None: unknown, revoked or expired)."""
+    if not key.startswith(PREFIX) or len(key) > 100:
+        return None
+    token = (IngestToken.objects.usable(timezone.now().date()).select_related("project__team")
+             .filter(digest=key_digest(key)).first())
+    if token is not None and token.project.archived_at is None:
+        return token
+    return None
