@@ -78,7 +78,8 @@ def test_env_example_lists_every_setting_of_the_api_contract():
 # Read by the settings but deliberately not passed by Compose: production forces DEBUG off; the image
 # sets the media root; `PORT` is the demo's (README); the others configure the test suite.
 NOT_FOR_THE_CONTAINERS = {"DJANGO_DEBUG", "PORT", "MLSEC_MEDIA_ROOT", "MLSEC_STATIC_ROOT", "MLSEC_VAR_DIR", "DATABASE_CONN_MAX_AGE",
-                          "DJANGO_SETTINGS_MODULE", "MLSEC_TEST_BROKER_DIR", "MLSEC_TEST_BROKER_EXACT", "PYTEST_XDIST_WORKER"}
+                          "DJANGO_SETTINGS_MODULE", "MLSEC_TEST_BROKER_DIR", "MLSEC_TEST_BROKER_EXACT", "PYTEST_XDIST_WORKER",
+                          "MLSEC_TEST_EMAIL_BACKEND"}
 
 
 def settings_read() -> set[str]:
