@@ -161,19 +161,20 @@ def seal_pending(batch: int = 500) -> int:
     """
     keys = dict(chain.keyring())
     signing_key_id, signing_key = chain.keyring()[0]
-    sealed, after = 0, 0
+    sealed, refused = 0, set()
     while True:
         with transaction.atomic():
             head = _head(skip_locked=True)
             if head is None:
                 return sealed
-            waiting = list(AuditEvent.objects.filter(seq__isnull=True, id__gt=after).order_by("id")[:batch])
+            # From the start each time: a long transaction's event (a low id) may have committed meanwhile.
+            waiting = list(AuditEvent.objects.filter(seq__isnull=True).exclude(id__in=refused).order_by("id")[:batch])
             if not waiting:
                 return sealed
             for event in waiting:
-                after = event.id
                 key = keys.get(event.key_id)
                 if key is None or not hmac.compare_digest(event.entry_mac, chain.entry_mac(key, event)):
+                    refused.add(event.id)
                     continue
                 _place(event, head, signing_key_id, signing_key)
                 models.QuerySet.update(AuditEvent.objects.filter(pk=event.pk, seq__isnull=True), seq=event.seq,

@@ -12,8 +12,8 @@ scripts/verify_bundle.py (stdlib + cryptography), or unzip, sha256sum and openss
 docstring) — and compare the key's fingerprint with the one on the portal's settings page. The
 manifest puts one file per line so that even `sed` can turn it into a `sha256sum -c` list.
 
-Memory: the projects are materialised once (the four renderings each need them, and the PDF and OSCAL
-documents are laid out whole anyway); a bundle is bounded by its scope. Each rendering is streamed
+Memory: the projects are read once and kept compressed (the renderings each need them), unpacked one at a
+time as each rendering reaches them; the PDF is laid out in parts and OSCAL keeps its lists compressed. Each rendering is streamed
 straight into its ZIP member, and evidence bytes are fetched one file at a time and dropped after
 being written (streamed, in fact: decrypted 64 KiB at a time into the member). Bundles are written without ZIP64 (at most 4 GiB and 65,535 files) and with fixed
 timestamps and attributes, so the same input gives the same bytes, and `verify_bundle` can insist on
@@ -28,9 +28,11 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -167,6 +169,22 @@ class _Hashing(io.RawIOBase):
         return len(data)
 
 
+class _Packed:
+    """The projects, read once and kept compressed (pickled by this process, never read from elsewhere),
+    each unpacked as a rendering reaches it: the seven renderings and the evidence pass each walk them
+    without 2,000 projects' dicts being alive at once (issue 19: the ZIP's memory budget)."""
+
+    def __init__(self, projects):
+        self._packed = [zlib.compress(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL), 1) for p in projects]
+
+    def __iter__(self):
+        for packed in self._packed:
+            yield pickle.loads(zlib.decompress(packed))  # noqa: S301 - our own objects, pickled just above
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+
 def _zip_time(generated_at: Any) -> tuple[int, int, int, int, int, int]:
     try:
         moment = datetime.fromisoformat(str(generated_at).replace("Z", "+00:00"))
@@ -215,7 +233,7 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes 
     """
     key = load_private_key(private_key_pem)
     raw_public = _raw(key.public_key())
-    projects = list(dataset.get("projects") or ())
+    projects = _Packed(dataset.get("projects") or ())
     ds = {**dataset, "projects": projects}
     stamp = _zip_time(dataset.get("generated_at"))
     entries: list[dict] = []

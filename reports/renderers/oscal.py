@@ -387,6 +387,11 @@ def write_oscal(dataset: dict, out: TextIO | BinaryIO) -> None:
     In bounded memory: the long lists (observations, findings, risks, components, resources) are kept as
     each item's JSON bytes while the projects are read, and written item by item into their places
     in the document; the same input gives the same bytes."""
+    write_streamed(_Builder(dataset, serialised=True).build(), out)
+
+
+def write_streamed(document: dict, out: TextIO | BinaryIO) -> None:
+    """Write `document`, whose long lists are `_Serialised`, as JSON: each list streamed into its place."""
     write = byte_writer(out)
     lists: list[_Serialised] = []
 
@@ -400,8 +405,7 @@ def write_oscal(dataset: dict, out: TextIO | BinaryIO) -> None:
             return [marked(v) for v in value]
         return value
 
-    skeleton = orjson.dumps(marked(_Builder(dataset, serialised=True).build()), default=json_default,
-                            option=orjson.OPT_INDENT_2)
+    skeleton = orjson.dumps(marked(document), default=json_default, option=orjson.OPT_INDENT_2)
     for index, items in enumerate(lists):
         before, _, skeleton = skeleton.partition(f'"\\u0000mlsec-oscal-list-{index}\\u0000"'.encode())
         write(before)

@@ -25,10 +25,8 @@ from collections import defaultdict
 from typing import Any, BinaryIO, TextIO
 from urllib.parse import quote
 
-import orjson
-
-from .common import byte_writer, json_default, one_line
-from .oscal import OSCAL_VERSION, _dt, _t
+from .common import one_line
+from .oscal import OSCAL_VERSION, _dt, _Serialised, _t, write_streamed
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mlsec-portal:oscal-poam")
 _LIFECYCLE_STATE = {"production": "operational", "staging": "under-development", "development": "under-development",
@@ -38,7 +36,7 @@ ROLES = (("prepared-by", "Prepared by"), ("poam-item-owner", "POA&M item owner")
 
 
 class _Poam:
-    def __init__(self, dataset: dict):
+    def __init__(self, dataset: dict, serialised: bool = False):
         self.ds = dataset
         scope = dataset.get("scope") or {}
         self.key = f"{scope.get('kind')}|{scope.get('team')}|{scope.get('project')}|{dataset.get('as_of')}"
@@ -47,11 +45,12 @@ class _Poam:
         self.moment = _dt(dataset.get("moment"), dataset.get("generated_at"))
         self.as_of = str(dataset.get("as_of") or "")
         self.parties: dict[str, str] = {}
-        self.components: list[dict] = []
+        kind = _Serialised if serialised else list  # write_poam: items kept as compressed JSON (oscal.py)
+        self.components: list[dict] = kind()
         self.tools: dict[str, str] = {}
-        self.observations: list[dict] = []
-        self.risks: list[dict] = []
-        self.items: list[dict] = []
+        self.observations: list[dict] = kind()
+        self.risks: list[dict] = kind()
+        self.items: list[dict] = kind()
 
     # --- helpers ---------------------------------------------------------------------------------
     def uuid(self, *parts: Any) -> str:
@@ -285,4 +284,5 @@ def build_poam(dataset: dict) -> dict:
 
 
 def write_poam(dataset: dict, out: TextIO | BinaryIO) -> None:
-    byte_writer(out)(orjson.dumps(build_poam(dataset), default=json_default, option=orjson.OPT_INDENT_2) + b"\n")
+    """Write the POA&M as indented UTF-8 JSON, its long lists streamed into place (bounded memory)."""
+    write_streamed(_Poam(dataset, serialised=True).build(), out)
