@@ -227,7 +227,9 @@ def finish_run(run: CheckRun, result) -> CheckRun:
         ).exclude(pk=run.pk).update(superseded_at=now)
     if run.status != RunStatus.SKIPPED:
         _file_as_evidence(run, now)
-    if get_check(run.definition_id).records_baseline and result.data.get("baseline_recorded"):
+    # Results imported from pipelines (ingest) have definitions of their own, outside the code registry.
+    check = registry().get(run.definition_id)
+    if check is not None and check.records_baseline and result.data.get("baseline_recorded"):
         _record_first_baseline(run, result.data.get("artifacts") or {}, result.data.get("artifact_versions") or {})
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)

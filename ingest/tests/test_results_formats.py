@@ -25,7 +25,7 @@ from scoring.services import scorecard_for
 from .conftest import VULNERABLE_APP, bandit_sarif, run_tool, tool, upload
 
 pytestmark = pytest.mark.django_db
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret
 
 
 def practice(team, code):

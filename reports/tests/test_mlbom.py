@@ -309,7 +309,7 @@ def test_hostile_names_and_urls_still_give_a_valid_bom_without_credentials():
     assets = [
         asset(1, "model", {"id": 1, "kind": "s3", "name": "s", "config": {"bucket": "b"}},
               {"key": "models/my model ü#?.pkl"}, "s3://b/models/my model ü#?.pkl"),
-        asset(2, "model", {"id": 2, "kind": "mlflow", "name": "m", "config": {"tracking_uri": "http://u:s3cret@h:5000/x?t=tok"}},
+        asset(2, "model", {"id": 2, "kind": "mlflow", "name": "m", "config": {"tracking_uri": "http://u:s3cret@h:5000/x?t=tok"}},  # pragma: allowlist secret
               {"model": "a/../b", "version": "3"}, "a/../b"),
         asset(3, "dataset", {"id": 3, "kind": "git", "name": "g", "config": {"url": "git@github.com:o/r.git"}}, {}, "d.csv"),
         asset(4, "model", {"id": 4, "kind": "git", "name": "g2", "config": {"url": "https://[::1"}}, {}, "x"),

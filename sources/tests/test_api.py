@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import AuditEvent
 from sources.models import Asset, AssetVersion, Source
 
-SECRET = "s3cr3t-" + "Vq9" * 12
+SECRET = "s3cr3t-" + "Vq9" * 12  # pragma: allowlist secret
 
 
 def config_for(kind, team_dir, team):
@@ -95,7 +95,7 @@ def test_the_credential_is_write_only_encrypted_and_audited_without_its_value(or
     ({"kind": "ftp", "name": "x"}, "kind"),
     ({"kind": "git", "name": "x", "url": "http://git.example.com/r.git"}, "url"),
     ({"kind": "git", "name": "x", "url": "file:///srv/repo.git"}, "url"),
-    ({"kind": "git", "name": "x", "url": "https://user:pw@git.example.com/r.git"}, "url"),
+    ({"kind": "git", "name": "x", "url": "https://user:pw@git.example.com/r.git"}, "url"),  # pragma: allowlist secret
     ({"kind": "git", "name": "x", "url": "https://git.example.com/r.git", "ref": "--upload-pack=evil"}, "ref"),
     ({"kind": "git", "name": "x", "url": "https://git.example.com/r.git?private_token=abc"}, "url"),
     ({"kind": "mlflow", "name": "x", "tracking_uri": "https://m.example.com/?token=abc", "models": ["a"]},
