@@ -5,7 +5,7 @@ import pytest
 from sources import services
 from sources.models import Asset, AssetVersion, Source
 
-SECRET = "page-" + "Kx7" * 12
+SECRET = "page-" + "Kx7" * 12  # pragma: allowlist secret
 
 
 def test_the_lead_adds_edits_and_removes_a_source_through_the_pages(org, client):
