@@ -286,7 +286,7 @@ def test_identity_controls_hold_under_gunicorn_with_production_settings(tmp_path
             runs = [api(base, lead, path=f"/api/v1/check-runs/{i}/").json() for i in ids]
             return runs if all(run["finished_at"] for run in runs) else None
 
-        runs = wait_until(finished, "the endpoint checks to finish on the worker")
+        runs = wait_until(finished, "the endpoint checks to finish on the worker", timeout=240)
         assert [run["status"] for run in runs] == ["error", "error"], runs
         assert all("could not connect" in run["summary"] for run in runs), runs
         assert listener.connections == [], "an endpoint check connected to a refused address"
