@@ -7,7 +7,7 @@ WORKERS ?= 2
 # Every Django app of the project (a folder with an apps.py) and the settings package: what bandit reads.
 APPS := $(sort $(patsubst %/apps.py,%,$(wildcard */apps.py))) mlsec_portal
 
-.PHONY: venv demo test lint bench bench-checks bench-ingest bench-model-scan bench-pages bench-exports loadtest screenshots clean
+.PHONY: venv demo test test-e2e test-all lint bench bench-checks bench-ingest bench-model-scan bench-pages bench-exports loadtest screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,19 @@ venv: $(STAMP)
 demo: venv
 	@scripts/demo.sh
 
-## The whole suite (unit, API, pages, browser, worker integration). CI runs it against PostgreSQL + Redis.
+## The suite (unit, API, pages, real Git/S3/OIDC/SMTP servers), without the heavy end-to-end tests.
+## `make test-e2e` runs those (Chromium, real Celery workers, gunicorn, MLflow, the demo: marked browser,
+## worker or slow); `make test-all` runs both; .ci/run runs both against PostgreSQL + Redis.
+HEAVY := slow or browser or worker
+PYTEST := DJANGO_SETTINGS_MODULE=mlsec_portal.settings.test $(PY) -m pytest -n $(WORKERS) --dist loadgroup -q
 test: venv
-	DJANGO_SETTINGS_MODULE=mlsec_portal.settings.test $(PY) -m pytest -n $(WORKERS) --dist loadgroup -q
+	$(PYTEST) -m "not ($(HEAVY))"
+
+test-e2e: venv
+	$(PYTEST) -m "$(HEAVY)"
+
+test-all: venv
+	$(PYTEST)
 
 lint: venv
 	$(VENV)/bin/ruff check .
