@@ -50,9 +50,20 @@ def claim_groups(claims: dict, claim: str) -> list[str]:
     return []
 
 
+def _text(claims: dict, name: str) -> str:
+    """A profile claim as text: a provider that sends a number, a list or an object sends nothing usable."""
+    value = claims.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _verified_email(claims: dict) -> str:
+    """The e-mail only when the provider says it verified it (a missing claim is no such statement)."""
+    return _text(claims, "email") if claims.get("email_verified") is True else ""
+
+
 def _username_for(claims: dict) -> str:
     User = get_user_model()
-    raw = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0] or claims["sub"]
+    raw = _text(claims, "preferred_username") or _text(claims, "email").split("@")[0] or claims["sub"]
     base = re.sub(r"[^\w.@+-]", "-", str(raw))[:140] or "user"
     name, n = base, 1
     while User.objects.filter(username__iexact=name).exists():
@@ -167,9 +178,9 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
             return link.user
         user = self._provisioned_match(claims, issuer)
         if user is None:
-            user = self.UserModel(username=_username_for(claims), email=claims.get("email") or "",
-                                  first_name=(claims.get("given_name") or "")[:150],
-                                  last_name=(claims.get("family_name") or "")[:150],
+            user = self.UserModel(username=_username_for(claims), email=_verified_email(claims)[:254],
+                                  first_name=_text(claims, "given_name")[:150],
+                                  last_name=_text(claims, "family_name")[:150],
                                   identity_source=IdentitySource.SSO)
             user.set_unusable_password()
             user.save()
@@ -186,21 +197,24 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         return user
 
     def _provisioned_match(self, claims: dict, issuer: str):
-        """A SCIM-provisioned user with the token's verified e-mail and no link to this issuer yet.
+        """A SCIM-provisioned user with the token's e-mail, verified by the provider, linked to no identity yet.
 
-        Never a portal (local) account: an e-mail address at a provider is no proof of owning one.
+        Never a portal (local) account: an e-mail address at a provider is no proof of owning one. Never a
+        user already linked to an identity (at this provider or another): a second provider asserting the
+        same address would otherwise take the account over. A missing `email_verified` is not verified.
         """
-        email = claims.get("email")
-        if not isinstance(email, str) or not email or claims.get("email_verified") is False:
+        email = _verified_email(claims)
+        if not email:
             return None
-        candidates = list(self.UserModel.objects.filter(email__iexact=email, identity_source=IdentitySource.SCIM)
-                          .exclude(external_identities__issuer=issuer)[:2])
+        candidates = list(self.UserModel.objects.filter(email__iexact=email, identity_source=IdentitySource.SCIM,
+                                                        external_identities__isnull=True)[:2])
         return candidates[0] if len(candidates) == 1 else None
 
     def _refresh_profile(self, user, claims: dict) -> None:
         changed = {}
         for field, claim in (("email", "email"), ("first_name", "given_name"), ("last_name", "family_name")):
-            value = claims.get(claim)
+            # The portal mails notifications to this address: only one the provider verified replaces it.
+            value = _verified_email(claims) if field == "email" else claims.get(claim)
             if isinstance(value, str) and value and getattr(user, field) != value[:150]:
                 changed[field] = (getattr(user, field), value[:150])
                 setattr(user, field, value[:150])
