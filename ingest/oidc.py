@@ -61,7 +61,8 @@ def verify(token: str) -> CIIdentity:
     if rule is None:
         raise exceptions.AuthenticationFailed("No rule binds this CI identity to a project.")
     name = f"{claims.get('repository') or claims.get('project_path')}@{claims.get('ref', '')}"[:120]
-    return CIIdentity(project=rule.project, name=name)
+    # One throttling bucket per rule (so per project), never one shared by every team's pipelines.
+    return CIIdentity(project=rule.project, name=name, pk=f"oidc-{rule.pk}")
 
 
 class _BearerAuthentication(authentication.BaseAuthentication):

@@ -83,6 +83,10 @@ def _validate_report(fmt: str, opener, options: ParseOptions) -> tuple[int, str]
         return sum(1 for _ in report.findings), report.tool_version
     except ReportError as exc:
         raise ValidationError({"file": [str(exc)]}) from None
+    except (TypeError, ValueError, AttributeError, KeyError):
+        # A field of the wrong type (a list where the format has a string, a number where it has a list):
+        # the parsers check the shapes they know; anything they did not foresee is still a bad report.
+        raise ValidationError({"file": [f"The {fmt} report has a field of the wrong type or shape."]}) from None
 
 
 def results_receive(*, user, token, project, upload, fmt: str, tool: str = "", commit: str = "", branch: str = "",

@@ -155,8 +155,11 @@ def preferences_update(*, user, choices: dict) -> list[dict]:
 # --- team channels --------------------------------------------------------------------------------
 
 def _url_hint(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/…"
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/…"
+    except ValueError:  # url_refusal refuses such a URL before it is stored
+        return "(an unreadable URL)"
 
 
 def _validated_events(value) -> list[str]:

@@ -52,13 +52,17 @@ def allowed_networks():
 
 def url_refusal(url: str) -> str | None:
     """Why a channel URL cannot be saved (None: it can). Checked again at every delivery."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "Give an http:// or https:// URL with a host."
+    try:
+        parts = urlsplit(url or "")
+        port = parts.port  # raises for a port that is not a number or out of range
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return "Give an http:// or https:// URL with a host."
+    except ValueError:  # "http://[::1", "https://host:99999/", "https://host:abc/"
+        return "Give an http:// or https:// URL with a host (and a port from 1 to 65535, if any)."
     if parts.username or parts.password:
         return "Put no user name or password in the URL."
     try:
-        netguard.resolve_allowed(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+        netguard.resolve_allowed(parts.hostname, port or (443 if parts.scheme == "https" else 80),
                                  allowed_networks())
     except netguard.GuardError:
         return "The portal may not send to this address (loopback, private and metadata networks are refused)."

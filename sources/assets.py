@@ -23,7 +23,7 @@ import shutil
 import tempfile
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -162,8 +162,24 @@ def source_sync(source: Source) -> list[AssetVersion]:
 def project_sync(project) -> list[AssetVersion]:
     new = []
     for source in project.sources.filter(kind__in=REMOTE_KINDS).select_related("project__team"):
-        new += source_sync(source)
+        new += source_sync_guarded(source)
     return new
+
+
+def source_sync_guarded(source) -> list[AssetVersion]:
+    """`source_sync`, but a source that fails in a way nobody foresaw (a hostile or broken server, a bucket
+    that lists but refuses reads) is marked in error and the sync goes on to the next source, of any team."""
+    from .services import source_record_status
+
+    try:
+        return source_sync(source)
+    except OperationalError:
+        raise  # the database, not the source: the task retries
+    except Exception as exc:  # noqa: BLE001 - one source never stops the others
+        log.warning("sync of source %s failed: %s", source.pk, type(exc).__name__)
+        source_record_status(source, False, f"The sync of {source.describe()} failed ({type(exc).__name__}); "
+                             "the portal could not read what it lists.")
+        return []
 
 
 def project_sync_request(*, actor, project) -> list[int]:

@@ -91,6 +91,18 @@ MALFORMED = [
     (b'{"class_uid": 4001}', "ocsf", "2003"),
     (b'{"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/provenance/v1"}', "in-toto",
      "Test Result"),
+    # Fields of the wrong type (found by a review: each was a 500).
+    (b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "properties": {"mlsec_check": []}}}, "results": []}]}',
+     "sarif", "wrong type"),
+    (b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}, "extensions": 5}, "results": []}]}', "sarif",
+     "wrong type"),
+    (b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": 5}}, "results": []}]}', "sarif",
+     "wrong type"),
+    (b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": ["x"], "name": "n"}]}', "cyclonedx",
+     "wrong type"),
+    (b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"tools": 5}}', "cyclonedx", "wrong type"),
+    (b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": "X", "ratings": 5}]}', "cyclonedx",
+     "wrong type"),
 ]
 
 

@@ -115,7 +115,8 @@ def test_a_rolled_back_change_writes_and_sends_nothing(org, mail, django_capture
 
 @pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/hook",
                                  "http://[::ffff:10.0.0.1]:9/x", "http://0x7f000002/x", "file:///etc/passwd",
-                                 "http://user:pw@127.0.0.1/x"])  # pragma: allowlist secret
+                                 "http://user:pw@127.0.0.1/x",  # pragma: allowlist secret
+                                 "http://[::1", "https://example.com:99999/x", "https://example.com:abc/x"])
 def test_a_channel_url_the_ssrf_guard_refuses_is_not_saved(org, url):
     with pytest.raises(ValidationError) as refused:
         team_channel_create(actor=org.lead, team=org.team, kind=Channel.SLACK, name="x", url=url)

@@ -24,11 +24,21 @@ def _client(source, limits: Limits, key_dir: str | None):
     if scheme in PORTS:
         guard_host(source, url, limits, PORTS[scheme])
     credential = unseal(source.credential_encrypted)
-    kwargs: dict = {"timeout": limits.timeout_s} if scheme in ("https", "http") else {}
+    kwargs: dict = {}
+    if scheme in ("https", "http"):
+        import urllib3
+
+        # Redirects are never followed (a vetted host could send the fetch to an address the guard refuses),
+        # nothing is retried, each exchange is bounded, certificates are verified.
+        kwargs["pool_manager"] = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=limits.timeout_s, read=limits.timeout_s),
+            retries=urllib3.Retry(total=0, redirect=0, raise_on_redirect=True), cert_reqs="CERT_REQUIRED")
     if "token" in credential and scheme in ("https", "http"):
         kwargs.update(username="x-access-token", password=credential["token"])
     if "ssh_key" in credential and scheme == "ssh":
-        path = os.path.join(key_dir or tempfile.gettempdir(), "deploy_key")
+        if key_dir is None:
+            raise FetchError(f"{source.describe()}: a deploy key needs a private folder to be written to.")
+        path = os.path.join(key_dir, "deploy_key")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
             handle.write(credential["ssh_key"].strip() + "\n")
         kwargs["key_filename"] = path
@@ -133,6 +143,10 @@ def _write_tree(source, repo, tree_id: bytes, checkout: str, limits: Limits) -> 
 
 
 def probe(source, limits: Limits) -> str:
-    client, path = _client(source, limits, None)
-    sha = _resolve(source, _remote_refs(source, client, path))
+    key_dir = tempfile.mkdtemp(prefix="mlsec-probe-")  # a deploy key never stays on disk, nor is shared
+    try:
+        client, path = _client(source, limits, key_dir)
+        sha = _resolve(source, _remote_refs(source, client, path))
+    finally:
+        shutil.rmtree(key_dir, ignore_errors=True)
     return f"The repository answered; {source.config.get('ref') or 'its default branch'} is at {sha.decode()[:12]}."

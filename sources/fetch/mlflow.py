@@ -14,6 +14,8 @@ from checks.runners import netguard
 from ..crypto import unseal
 from . import FetchedFile, FetchError, Limits, Materialised, failure, guard_host
 
+MAX_PAGES = 100  # of 200 versions: the 10,000 a source follows
+
 PROXY_SCHEME = "mlflow-artifacts:/"
 
 
@@ -58,20 +60,25 @@ def _json(source, limits, path, params=None) -> dict:
 
 
 def versions(source, limits: Limits, name: str) -> list[dict]:
-    """Every version of one registered model, oldest first."""
-    found, token = [], None
+    """Every version of one registered model, oldest first (versions that are not numbers are left out)."""
+    found, token, pages = [], None, 0
     while True:
         params = {"filter": f"name='{name}'", "max_results": 200}
         if token:
             params["page_token"] = token
         answer = _json(source, limits, "api/2.0/mlflow/model-versions/search", params)
-        found += answer.get("model_versions") or []
+        page = answer.get("model_versions") or []
+        if not isinstance(page, list):
+            raise FetchError(f"The tracking server of {source.describe()} answered with an unreadable version list.")
+        found += [v for v in page if isinstance(v, dict) and _version_number(v) is not None]
         token = answer.get("next_page_token")
-        if not token or len(found) > 10_000:
+        pages += 1
+        # A server that keeps handing out tokens with empty pages would hold the worker forever.
+        if not token or not page or pages >= MAX_PAGES or len(found) > 10_000:
             break
     if not found:
         _json(source, limits, "api/2.0/mlflow/registered-models/get", {"name": name})  # 404: a sentence
-    return sorted(found, key=lambda v: int(v.get("version") or 0))
+    return sorted(found, key=lambda v: int(_version_number(v)))
 
 
 def selected(source, limits: Limits, name: str) -> dict:
@@ -104,6 +111,8 @@ def _list_files(source, limits, path: str, depth: int = 0) -> list[tuple[str, in
     listed = _json(source, limits, "api/2.0/mlflow-artifacts/artifacts", {"path": path}).get("files") or []
     files = []
     for entry in listed:
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise FetchError(f"The tracking server of {source.describe()} listed an artifact without a path.")
         child = f"{path}/{entry['path'].rsplit('/', 1)[-1]}"
         if entry.get("is_dir") and depth < 8:
             files += _list_files(source, limits, child, depth + 1)
@@ -116,8 +125,11 @@ def _list_files(source, limits, path: str, depth: int = 0) -> list[tuple[str, in
 
 def fetch_version(source, version: dict, workspace: str, limits: Limits) -> tuple[list[FetchedFile], dict]:
     """Download one model version's artifacts under `workspace/<name>/<version>/`."""
-    name, number = str(version.get("name")), str(version.get("version"))
+    name, number = str(version.get("name")), _version_number(version)
+    if number is None:
+        raise FetchError(f"The tracking server of {source.describe()} named a model version that is not a number.")
     base = _artifact_path(source, limits, version)
+    root = os.path.realpath(workspace)
     revision = {"model": name, "version": number, "run_id": version.get("run_id") or "",
                 "artifact_uri": version.get("source") or ""}
     files, total = [], 0
@@ -133,7 +145,9 @@ def fetch_version(source, version: dict, workspace: str, limits: Limits) -> tupl
         body = _get(source, limits, f"api/2.0/mlflow-artifacts/artifacts/{quote(remote)}",
                     max_body=limits.max_bytes)
         rel = f"{_safe(name)}/{number}/{rel_in_model}"
-        target = os.path.join(workspace, rel)
+        target = os.path.realpath(os.path.join(workspace, rel))
+        if os.path.commonpath([root, target]) != root:  # whatever the server named, never outside
+            raise FetchError(f"The tracking server of {source.describe()} named a file outside its model version.")
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as handle:
             handle.write(body)
@@ -144,7 +158,14 @@ def fetch_version(source, version: dict, workspace: str, limits: Limits) -> tupl
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "model"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return "model" if safe.strip(".") == "" else safe  # never "", "." or ".."
+
+
+def _version_number(version: dict) -> str | None:
+    """MLflow numbers model versions 1, 2, 3 …: anything else from a server is refused (it names a folder)."""
+    number = str(version.get("version") or "")
+    return number if number.isdigit() and len(number) <= 12 else None
 
 
 def fetch(source, workspace: str, limits: Limits) -> Materialised:

@@ -189,3 +189,50 @@ def test_test_connection_says_what_it_found(org, workspaces, api, git_daemon):
     answer = api(org.member).post(f"/api/v1/projects/{org.project.pk}/sources/{source.pk}/test/")
     assert answer.status_code == 200
     assert answer.json() == {"ok": True, "detail": f"The repository answered; main is at {repo.head[:12]}."}
+
+
+@pytest.fixture
+def http_git(vulnerable_repo):
+    """The same repository over smart HTTP (dulwich's own WSGI server on 127.0.0.1), plus a path on the same
+    server that redirects elsewhere: what an https:// source reads through."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from dulwich.repo import Repo
+    from dulwich.server import DictBackend
+    from dulwich.web import make_wsgi_chain
+
+    git_app = make_wsgi_chain(DictBackend({"/r.git": Repo(str(vulnerable_repo.bare_path))}))
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"].startswith("/moved.git"):
+            start_response("302 Found", [("Location", "http://127.0.0.2:9/latest/meta-data/")])
+            return [b""]
+        return git_app(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_an_http_git_source_is_fetched_and_a_redirect_is_never_followed(org, workspaces, vulnerable_repo, http_git):
+    from sources.models import Source
+
+    # Sources accept https:// only; the fetch path is the same for http://, which needs no certificate here.
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                           config={"url": "https://git.example.org/r.git", "ref": "main"})
+    Source.objects.filter(pk=source.pk).update(config={"url": f"{http_git}/r.git", "ref": "main"})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "failed", run.summary  # the committed key was found: the fetch over HTTP worked
+    assert run.source_id == source.pk and run.revision["commit"] == vulnerable_repo.head
+    Source.objects.filter(pk=source.pk).update(config={"url": f"{http_git}/moved.git", "ref": "main"})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "error" and "repo" in run.summary, run.summary
+    assert "127.0.0.2" not in run.summary and "meta-data" not in run.summary
+    assert list(workspaces.iterdir()) == []
