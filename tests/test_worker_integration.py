@@ -45,6 +45,11 @@ def start_worker(tmp_path, queues: list[str]):
            "MLSEC_TEST_BROKER_EXACT": settings.CELERY_BROKER_URL}
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     narrow = ["-Q", ",".join(queues)] if queues else []
+    # Messages an earlier test of this process left on its broker (tasks queued for runs of a database
+    # since flushed) would be worked through first and could hold this test's own past its deadline.
+    subprocess.run([sys.executable, "-m", "celery", "-A", "mlsec_portal", "purge", "-f",
+                    *(["-Q", ",".join(queues)] if queues else [])],
+                   cwd=ROOT, env=env, capture_output=True, timeout=60, check=False)
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "mlsec_portal", "worker", *narrow,
