@@ -43,7 +43,7 @@ def send_email(message) -> None:
 def slack_payload(dispatch) -> dict:
     """Slack incoming webhooks: `text` (the fallback and notification text) plus Block Kit blocks."""
     return {
-        "text": f"{dispatch.title}: {dispatch.url}",
+        "text": f"{_slack_escape(dispatch.title)}: {dispatch.url}",  # Slack reads <!channel> here too
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*<{dispatch.url}|{_slack_escape(dispatch.title)}>*"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(dispatch.body)[:2900]}},

@@ -194,5 +194,7 @@ def test_team_controlled_names_cannot_ping_a_slack_channel_or_break_a_mail_heade
         submitted_assessment(org)
     [received] = mail.wait_for(1)
     assert list(received.rcpt_tos) == ["officer@example.org"] and "Bcc" not in received.message.keys()
-    blocks = webhook_receiver.wait_for(1)[0].json()["blocks"]
+    payload = webhook_receiver.wait_for(1)[0].json()
+    blocks = payload["blocks"]
     assert "<!channel>" not in str(blocks) and "&lt;!channel&gt;" in blocks[0]["text"]["text"]
+    assert "<!channel>" not in payload["text"]  # the fallback and push text too
