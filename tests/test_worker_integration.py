@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -62,6 +63,12 @@ def start_worker(tmp_path, queues: list[str]):
             process.kill()
             pytest.fail("the Celery worker did not start:\n" + log.read_text()[-3000:])
         time.sleep(0.3)
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        # The worker consumes from this test process's own Redis database, not another process's.
+        connected = re.search(rb"Connected to redis://\S*?(/\d+)\s", log.read_bytes())
+        if connected is None or connected.group(1).decode() != "/" + settings.CELERY_BROKER_URL.rpartition("/")[2]:
+            stop_worker(process)
+            pytest.fail(f"the worker is not on {settings.CELERY_BROKER_URL}:\n" + log.read_text()[-3000:])
     process.log = log
     return process
 

@@ -59,6 +59,11 @@ elif os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):  # noqa: F405
 else:
     _test_broker_dir = tempfile.mkdtemp(prefix=f"mlsec-test-broker-{_xdist or 'main'}-")
     CELERY_BROKER_URL = "mlsecfs://localhost//"
+# Celery reads the CELERY_BROKER_URL environment variable before this setting (celery/app/utils.py,
+# Settings.broker_url): left at the shared value, every test process and every worker it starts would
+# publish to and consume from one Redis database, taking each other's messages.
+if CELERY_BROKER_URL.startswith("redis"):
+    os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL  # noqa: F405
 if _test_broker_dir:
     os.environ["MLSEC_TEST_BROKER_DIR"] = _test_broker_dir  # noqa: F405
     os.makedirs(os.path.join(_test_broker_dir, "processed"), exist_ok=True)  # noqa: F405
