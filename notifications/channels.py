@@ -66,15 +66,22 @@ def teams_payload(dispatch) -> dict:
             "content": {
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                 "type": "AdaptiveCard", "version": "1.4",
+                # Text a team controls (project and evidence names, comments) goes in TextRuns, which
+                # Adaptive Cards never read as Markdown: a title "[Sign in](https://evil)" stays text.
                 "body": [
-                    {"type": "TextBlock", "text": dispatch.title, "weight": "Bolder", "size": "Medium", "wrap": True},
-                    {"type": "TextBlock", "text": dispatch.body[:4000], "wrap": True},
-                    {"type": "TextBlock", "text": f"MLSec Portal · {dispatch.event}", "isSubtle": True, "size": "Small"},
+                    _plain(dispatch.title, weight="Bolder", size="Medium"),
+                    _plain(dispatch.body[:4000]),
+                    _plain(f"MLSec Portal · {dispatch.event}", isSubtle=True, size="Small"),
                 ],
                 "actions": [{"type": "Action.OpenUrl", "title": "Open in MLSec Portal", "url": dispatch.url}],
             },
         }],
     }
+
+
+def _plain(text: str, **style) -> dict:
+    """An Adaptive Card block showing `text` as it is (RichTextBlock → TextRun: no Markdown)."""
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
 
 
 def webhook_payload(message) -> dict:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Team
 from checks.runners.netguard import GuardError
 
 from . import channels
@@ -54,10 +55,20 @@ def _claim(message_id: int, now: dt.datetime) -> bool:
                 .update(status=OutboxStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1))
 
 
+def no_longer_sees(recipient, dispatch) -> bool:
+    """True when a person chosen for a team's event has since lost sight of that team (left it, was
+    deprovisioned from it, lost the role that saw every team): what was queued for them is not sent."""
+    if dispatch is None or dispatch.team_id is None:
+        return False
+    return not Team.objects.visible_to(recipient).filter(pk=dispatch.team_id).exists()
+
+
 def _unsendable(message: OutboxMessage) -> str | None:
     if message.channel == Channel.EMAIL:
         if message.recipient is None or not message.recipient.is_active or not message.recipient.email:
             return "the recipient has no active account with an e-mail address"
+        if no_longer_sees(message.recipient, message.dispatch):
+            return "the recipient no longer sees the team"
     elif message.team_channel_id is None:
         if not settings.MLSEC_WEBHOOK_URL:
             return "the organisation's webhook was removed"
@@ -117,10 +128,16 @@ def send_digests(*, now: dt.datetime | None = None) -> int:
     """Fold each person's held e-mails into one message (written, then delivered like any other)."""
     now = now or timezone.now()
     held = (OutboxMessage.objects.filter(status=OutboxStatus.HELD, channel=Channel.EMAIL, created_at__lte=now)
-            .select_related("dispatch").order_by("recipient_id", "dispatch__created_at", "pk"))
+            .select_related("dispatch", "recipient").order_by("recipient_id", "dispatch__created_at", "pk"))
     by_person: dict[int, list[OutboxMessage]] = {}
+    dropped = []
     for part in held:
+        if part.recipient is not None and no_longer_sees(part.recipient, part.dispatch):
+            dropped.append(part.pk)  # a team the person has left since: not folded into their digest
+            continue
         by_person.setdefault(part.recipient_id, []).append(part)
+    OutboxMessage.objects.filter(pk__in=dropped, status=OutboxStatus.HELD).update(
+        status=OutboxStatus.FAILED, last_error="the recipient no longer sees the team")
     digests = []
     for recipient_id, parts in by_person.items():
         subject, body = _digest_text(parts)

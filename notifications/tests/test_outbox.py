@@ -198,3 +198,57 @@ def test_team_controlled_names_cannot_ping_a_slack_channel_or_break_a_mail_heade
     blocks = payload["blocks"]
     assert "<!channel>" not in str(blocks) and "&lt;!channel&gt;" in blocks[0]["text"]["text"]
     assert "<!channel>" not in payload["text"]  # the fallback and push text too
+
+
+def test_mail_queued_for_someone_who_has_since_left_the_team_is_not_sent(org, mail,
+                                                                        django_capture_on_commit_callbacks):
+    from accounts.models import Membership
+
+    mail.fail_next(5)  # the approval's mails wait in the outbox behind an outage
+    with django_capture_on_commit_callbacks(execute=True):
+        from .helpers import approved_assessment
+
+        approved_assessment(org)
+    queued = OutboxMessage.objects.filter(channel=Channel.EMAIL, dispatch__event="assessment.approved")
+    assert {m.recipient for m in queued} >= {org.lead, org.member}
+    Membership.objects.filter(team=org.team, user=org.member).delete()  # deprovisioned meanwhile
+    mail.reset()  # the mail server is back
+    with later(30):
+        deliver_due()
+    sent_to = {r for m in mail.messages for r in m.rcpt_tos}
+    assert org.lead.email in sent_to and org.member.email not in sent_to
+    left = queued.get(recipient=org.member)
+    assert (left.status, left.last_error) == (OutboxStatus.FAILED, "the recipient no longer sees the team")
+
+
+def test_a_digest_leaves_out_a_team_its_reader_has_left(org, mail):
+    from accounts.models import Membership
+    from notifications.outbox import send_digests
+    from notifications.services import preferences_update
+
+    from .helpers import approved_assessment
+
+    preferences_update(user=org.member, choices={"assessment.approved": "digest"})
+    approved_assessment(org)
+    held = OutboxMessage.objects.get(recipient=org.member, status=OutboxStatus.HELD)
+    Membership.objects.filter(team=org.team, user=org.member).delete()
+    send_digests()
+    held.refresh_from_db()
+    assert held.status == OutboxStatus.FAILED and held.folded_into is None
+    assert org.member.email not in {r for m in mail.messages for r in m.rcpt_tos}
+
+
+def test_a_teams_card_shows_team_controlled_names_as_text_never_as_markdown(org, webhook_receiver,
+                                                                           django_capture_on_commit_callbacks):
+    org.project.name = "[Sign in again](https://evil.example/login) **urgent**"
+    org.project.save(update_fields=["name"])
+    team_channel_create(actor=org.lead, team=org.team, kind=Channel.TEAMS, name="Fraud",
+                        url=webhook_receiver.url("/teams"))
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted_assessment(org)
+    card = webhook_receiver.wait_for(1)[0].json()["attachments"][0]["content"]
+    blocks = card["body"]
+    assert {b["type"] for b in blocks} == {"RichTextBlock"}  # TextBlock would read the name as Markdown
+    title = blocks[0]["inlines"][0]
+    assert title["type"] == "TextRun" and title["text"].startswith("[Sign in again](https://evil.example/login)")
+    assert card["actions"][0]["url"].startswith("http")  # the one link is the portal's own
