@@ -41,12 +41,37 @@ def invitation_create(*, actor, email: str, org_role: str, link_for) -> Invitati
     return invitation
 
 
+def pending_invitations():
+    """Invitations that still work: not used, not revoked, not expired."""
+    return Invitation.objects.filter(used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def inviter_still_may_invite(invitation: Invitation) -> bool:
+    """An invitation carries its inviter's authority: once the inviter is no longer an active
+    administrator (demoted, deactivated, deleted), a link they sent creates nothing."""
+    inviter = invitation.created_by
+    return inviter is not None and inviter.is_active and inviter.is_org_admin
+
+
 def invitation_for(key: str) -> Invitation | None:
     if not key or len(key) > 100:
         return None
-    invitation = Invitation.objects.filter(digest=Invitation.digest_of(key), used_at__isnull=True).first()
-    if invitation is None or invitation.expires_at <= timezone.now():
+    invitation = pending_invitations().select_related("created_by").filter(digest=Invitation.digest_of(key)).first()
+    if invitation is None or not inviter_still_may_invite(invitation):
         return None
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
+    if not actor.is_org_admin:
+        raise PermissionDenied("Only administrators revoke invitations.")
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.used_at is not None or invitation.revoked_at is not None:
+        raise ValidationError("This invitation was used or revoked already.")
+    invitation.revoked_at, invitation.revoked_by = timezone.now(), actor
+    invitation.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(actor=actor, action="invitation.revoke", obj=invitation, after={"email": invitation.email})
     return invitation
 
 
@@ -56,7 +81,7 @@ def invitation_accept(*, key: str, username: str, password: str) -> User:
     if invitation is None:
         raise ValidationError(INVALID)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    if invitation.used_at is not None:  # a double click: the second request waits, then finds it used
+    if invitation.used_at is not None or invitation.revoked_at is not None:  # a double click waits, then finds it used
         raise ValidationError(INVALID)
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": ["This username is taken."]})

@@ -29,7 +29,14 @@ from .forms import (
     ScimTokenForm,
     UserRoleForm,
 )
-from .invitations import INVALID, invitation_accept, invitation_create, invitation_for
+from .invitations import (
+    INVALID,
+    invitation_accept,
+    invitation_create,
+    invitation_for,
+    invitation_revoke,
+    pending_invitations,
+)
 from .models import GroupRule, IdentityProvider, Invitation, ScimToken
 
 
@@ -57,8 +64,22 @@ def people(request: HttpRequest) -> HttpResponse:
                                                     "is_active", "identity_source", "is_superuser")
     return render(request, "identity/people.html", {
         "users": users, "invite": invite,
-        "invitations": Invitation.objects.filter(used_at__isnull=True).select_related("created_by")[:50],
+        "invitations": pending_invitations().select_related("created_by")[:50],
     })
+
+
+@login_required
+@require_POST
+def invitation_revoke_page(request: HttpRequest, pk: int) -> HttpResponse:
+    _admin_only(request.user)
+    invitation = get_object_or_404(Invitation, pk=pk)
+    try:
+        invitation_revoke(actor=request.user, invitation=invitation)
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"The invitation for {invitation.email} no longer works.")
+    return redirect("people")
 
 
 @login_required

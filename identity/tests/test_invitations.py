@@ -57,3 +57,38 @@ def test_a_weak_password_or_a_taken_username_is_a_form_error(client, mailoutbox)
 
 def test_a_mistyped_link_is_a_404(client):
     assert client.get("/accounts/invitation/nope/").status_code == 404
+
+
+def test_an_administrator_revokes_an_invitation_and_its_link_creates_nothing(client, mailoutbox):
+    link = _invite(client, mailoutbox)
+    invitation = Invitation.objects.get()
+    admin = invitation.created_by
+    client.force_login(UserFactory(org_role=OrgRole.OFFICER))
+    assert client.post(f"/people/invitations/{invitation.pk}/revoke/").status_code == 403  # officers cannot
+    client.force_login(admin)
+    assert "Revoke" in client.get("/people/").content.decode()
+    assert client.post(f"/people/invitations/{invitation.pk}/revoke/").status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.revoked_by == admin and invitation.revoked_at is not None
+    assert AuditEvent.objects.filter(action="invitation.revoke").count() == 1
+    assert f"/people/invitations/{invitation.pk}/revoke/" not in client.get("/people/").content.decode()  # not pending
+    again = client.post(f"/people/invitations/{invitation.pk}/revoke/", follow=True)  # a second click
+    assert "used or revoked already" in again.content.decode()
+    assert AuditEvent.objects.filter(action="invitation.revoke").count() == 1
+    client.logout()
+    assert client.get(link).status_code == 404
+    assert client.post(link, {"username": "ghost", "password": NEW_PASSWORD}).status_code == 404
+    assert not User.objects.filter(username="ghost").exists()
+
+
+@pytest.mark.parametrize("change", ["demoted", "deactivated"])
+def test_an_invitation_stops_working_when_its_inviter_is_no_longer_an_administrator(client, mailoutbox, change):
+    link = _invite(client, mailoutbox)
+    inviter = Invitation.objects.get().created_by
+    if change == "demoted":
+        User.objects.filter(pk=inviter.pk).update(org_role=OrgRole.NONE)
+    else:
+        User.objects.filter(pk=inviter.pk).update(is_active=False)
+    assert client.get(link).status_code == 404
+    assert client.post(link, {"username": "orphan", "password": NEW_PASSWORD}).status_code == 404
+    assert not User.objects.filter(username="orphan").exists()
