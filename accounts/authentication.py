@@ -18,12 +18,13 @@ from knox import auth as knox_auth
 from knox.settings import knox_settings
 from rest_framework import authentication, exceptions
 
-from .mfa import has_confirmed_device
+from .mfa import code_owed, has_confirmed_device
 from .models import APIToken
 from .tokens import token_expiry, token_outlived
 
 ENROL_FIRST = "Multi-factor authentication is required for your role: enrol through auth/mfa/totp/ first."
 SIGN_IN_WITH_CODE = "Multi-factor authentication is required for your role: sign in again with your one-time code."
+SIGN_IN_WITH_CODE_OWED = "Give your one-time code to finish signing in (/accounts/oidc/mfa/)."
 
 
 def credential_verified(request) -> bool:
@@ -89,6 +90,12 @@ class TokenAuthentication(SecondFactorGate, knox_auth.TokenAuthentication):
 
 class SessionAuthentication(SecondFactorGate, authentication.SessionAuthentication):
     """The browser's session; verified when the sign-in gave a one-time code (django-otp)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None and code_owed(request._request):
+            raise exceptions.PermissionDenied(SIGN_IN_WITH_CODE_OWED)
+        return result
 
     def credential_verified(self, request, auth) -> bool:
         return credential_verified(request._request)

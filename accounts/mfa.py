@@ -105,3 +105,19 @@ def recovery_codes_regenerate(*, user, audit: bool = True) -> list[str]:
         audit_record(actor=user, action="mfa.recovery_codes", object_type="accounts.user", object_id=str(user.pk),
                      object_repr=user.get_username())
     return codes
+
+
+#: Session key: this session was opened without a second factor by someone who holds an authenticator
+#: (single sign-on whose provider proved none). Until the portal's code is given, pages send them to
+#: the code page and the API refuses the session, whatever their role: a person who enrolled by
+#: choice is asked for their code at every sign-in, by password or through a provider.
+CODE_OWED = "mfa_code_owed"
+
+
+def code_owed(request) -> bool:
+    session = getattr(request, "session", None)
+    user = getattr(request, "user", None)
+    if session is None or not session.get(CODE_OWED) or user is None or not user.is_authenticated:
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return not (is_verified and is_verified())

@@ -1,9 +1,10 @@
-"""Pages: a user whose role requires MFA goes to enrolment before anything else."""
+"""Pages: a user whose role requires MFA goes to enrolment before anything else; a session that owes
+the portal's one-time code (accounts.mfa.code_owed) goes to the code page."""
 
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .mfa import has_confirmed_device
+from .mfa import code_owed, has_confirmed_device
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/", "/healthz")
 
@@ -14,6 +15,8 @@ class MFAEnforcementMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        if code_owed(request) and not request.path.startswith(EXEMPT_PREFIXES):
+            return redirect(reverse("mfa-verify"))
         if (
             user is not None
             and user.is_authenticated

@@ -21,7 +21,7 @@ from mozilla_django_oidc.views import (
 )
 
 from accounts.forms import OTPConfirmForm
-from accounts.mfa import has_confirmed_device, verify_code
+from accounts.mfa import CODE_OWED, has_confirmed_device, verify_code
 from audit.services import audit_record
 
 from .models import IdentityProviderMFA
@@ -85,8 +85,12 @@ class OIDCCallbackView(OIDCAuthenticationCallbackView):
         audit_record(actor=user, action="auth.login", object_type="accounts.user", object_id=str(user.pk),
                      object_repr=user.get_username(),
                      extra={"channel": "oidc", "provider": provider.slug, "mfa": "provider" if proven else False})
+        if not proven and has_confirmed_device(user):
+            # An authenticator is held (by role or by choice): its code, as a password sign-in asks.
+            request.session[CODE_OWED] = True
+            return redirect("mfa-verify")
         if user.requires_mfa and not proven:
-            return redirect("mfa-verify" if has_confirmed_device(user) else "mfa-enrol")
+            return redirect("mfa-enrol")
         return redirect(self.success_url)
 
 
@@ -108,7 +112,8 @@ def mfa_verify(request) -> HttpResponse:
     if user.is_verified():
         return redirect(request.session.get("oidc_login_next") or "home")
     if not has_confirmed_device(user):
-        return redirect("mfa-enrol")
+        request.session.pop(CODE_OWED, None)  # the authenticator was removed since: nothing to ask for
+        return redirect("mfa-enrol" if user.requires_mfa else "home")
     form = OTPConfirmForm(request.POST or None)
     if request.method == "POST" and _locked_out(request, user):
         auth.logout(request)  # repeated wrong codes: the session ends, as a password sign-in would lock out
@@ -118,6 +123,7 @@ def mfa_verify(request) -> HttpResponse:
         device = verify_code(user, form.cleaned_data["otp"])
         if device is not None:
             otp_login(request, device)
+            request.session.pop(CODE_OWED, None)
             audit_record(actor=user, action="auth.mfa_verified", object_type="accounts.user", object_id=str(user.pk),
                          object_repr=user.get_username(), extra={"channel": "oidc"})
             return redirect(request.session.get("oidc_login_next") or "home")

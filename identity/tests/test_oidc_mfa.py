@@ -90,3 +90,28 @@ def test_repeated_wrong_codes_after_sso_end_the_session(oidc_provider, officers,
     response = client.post("/accounts/oidc/mfa/", {"otp": current_code(device)})
     assert response["Location"] == "/accounts/login/"
     assert client.get("/dashboard/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_member_who_enrolled_by_choice_is_asked_for_the_code_after_sso_too(oidc_provider, client):
+    """A password sign-in asks everyone holding an authenticator for its code; SSO must not skip it."""
+    make_provider(oidc_provider, mfa_amr="mfa")
+    oidc_provider.set_user("vic", password="pw-v", groups=[], amr=["pwd"])  # pragma: allowlist secret
+    assert sso_sign_in(client, oidc_provider, "vic", "pw-v")["Location"] == "/"
+    device = _enrolled("vic")  # no privileged role: enrolled voluntarily
+    client.logout()
+    assert sso_sign_in(client, oidc_provider, "vic", "pw-v")["Location"] == "/accounts/oidc/mfa/"
+    assert client.get("/")["Location"] == "/accounts/oidc/mfa/"
+    assert client.get("/api/v1/projects/").status_code == 403
+    assert client.post("/accounts/oidc/mfa/", {"otp": current_code(device)}).status_code == 302
+    assert client.get("/").status_code in (200, 302) and client.get("/").get("Location") != "/accounts/oidc/mfa/"
+    assert client.get("/api/v1/projects/").status_code == 200
+
+
+def test_a_member_whose_provider_proves_mfa_is_not_asked_again(oidc_provider, client):
+    make_provider(oidc_provider, mfa_amr="mfa")
+    oidc_provider.set_user("wyn", password="pw-w", groups=[], amr=["pwd", "mfa"])  # pragma: allowlist secret
+    sso_sign_in(client, oidc_provider, "wyn", "pw-w")
+    _enrolled("wyn")
+    client.logout()
+    assert sso_sign_in(client, oidc_provider, "wyn", "pw-w")["Location"] == "/"
+    assert client.get("/api/v1/projects/").status_code == 200
