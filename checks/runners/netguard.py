@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -289,15 +290,20 @@ class Answer:
     headers: dict[str, str]
     body: bytes
     url: str  # the URL that gave this answer (after any redirect followed)
+    streamed: int = 0  # bytes written to the `sink` instead of `body` (a 200 answer with a sink)
 
 
 REDIRECTS = (301, 302, 303, 307, 308)
+STREAM_CHUNK = 1024 * 1024
 
 
 def request(url: str, method: str = "GET", *, allowed: Iterable[Network] = (), timeout: float = 10.0,
             context: ssl.SSLContext | None = None, headers: dict[str, str] | None = None,
-            max_body: int = 64 * 1024, follow_redirects: int = 0) -> Answer:
+            max_body: int = 64 * 1024, follow_redirects: int = 0, sink: BinaryIO | None = None) -> Answer:
     """One guarded HTTP(S) exchange; every redirect followed is resolved and vetted like the first URL.
+
+    With a ``sink`` (a binary file), a 200 answer's body is written to it in 1 MiB chunks, never held
+    whole in memory: at most ``max_body`` bytes are read, and ``Answer.streamed`` says how many.
 
     The whole exchange (each hop) must finish within ``timeout`` seconds. Raises :class:`GuardError`
     (coarse ``str``), ``ssl.SSLCertVerificationError`` for an untrusted certificate, or
@@ -308,7 +314,7 @@ def request(url: str, method: str = "GET", *, allowed: Iterable[Network] = (), t
     allowed = list(allowed)
     hops = 0
     while True:
-        answer = _one_request(url, method, allowed, timeout, context, headers or {}, max_body)
+        answer = _one_request(url, method, allowed, timeout, context, headers or {}, max_body, sink)
         location = answer.headers.get("location", "")
         if answer.status not in REDIRECTS or not location or hops >= follow_redirects:
             return answer
@@ -318,7 +324,7 @@ def request(url: str, method: str = "GET", *, allowed: Iterable[Network] = (), t
 
 
 def _one_request(url: str, method: str, allowed: list[Network], timeout: float, context: ssl.SSLContext | None,
-                 headers: dict[str, str], max_body: int) -> Answer:
+                 headers: dict[str, str], max_body: int, sink: BinaryIO | None = None) -> Answer:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
@@ -335,8 +341,18 @@ def _one_request(url: str, method: str, allowed: list[Network], timeout: float, 
         try:
             conn.request(method, path, headers={"Connection": "close", **headers})
             response = conn.getresponse()
-            body = response.read(max_body) if method != "HEAD" else b""
-            answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body, url)
+            streamed = 0
+            if sink is not None and response.status == 200 and method != "HEAD":
+                body = b""
+                while streamed < max_body:
+                    chunk = response.read(min(STREAM_CHUNK, max_body - streamed))
+                    if not chunk:
+                        break
+                    sink.write(chunk)
+                    streamed += len(chunk)
+            else:
+                body = response.read(max_body) if method != "HEAD" else b""
+            answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body, url, streamed)
         except ssl.SSLCertVerificationError:
             raise
         except GuardError:

@@ -19,7 +19,9 @@ MAX_PAGES = 100  # of 200 versions: the 10,000 a source follows
 PROXY_SCHEME = "mlflow-artifacts:/"
 
 
-def _get(source, limits: Limits, path: str, params: dict | None = None, *, max_body: int = 4 * 1024 * 1024) -> bytes:
+def _get(source, limits: Limits, path: str, params: dict | None = None, *, max_body: int = 4 * 1024 * 1024,
+         sink=None) -> bytes | int:
+    """The answer's body; with a `sink` (a file), the body is streamed into it and its length returned."""
     base = source.config.get("tracking_uri", "").rstrip("/")
     guard_host(source, base, limits, 443 if base.startswith("https") else 80)
     url = f"{base}/{path}" + (f"?{urlencode(params)}" if params else "")
@@ -27,7 +29,7 @@ def _get(source, limits: Limits, path: str, params: dict | None = None, *, max_b
     headers = {"Authorization": f"Bearer {credential['token']}"} if credential.get("token") else {}
     try:
         answer = netguard.request(url, "GET", allowed=limits.allowed_networks, timeout=limits.timeout_s,
-                                  headers=headers, max_body=max_body + 1)
+                                  headers=headers, max_body=max_body + 1, sink=sink)
     except (netguard.GuardError, OSError, ValueError) as exc:
         raise failure(source, "the MLflow server could not be reached", exc) from None
     if answer.status in (401, 403):
@@ -37,10 +39,10 @@ def _get(source, limits: Limits, path: str, params: dict | None = None, *, max_b
     if answer.status != 200:
         raise FetchError(f"The MLflow server of {source.describe()} answered HTTP {answer.status} for "
                          f"{_what(path, params)}.")
-    if len(answer.body) > max_body:
-        raise FetchError(f"An artifact of {source.describe()} is larger than the "
-                         f"{max_body // (1024 * 1024)} MB a check run downloads.")
-    return answer.body
+    if max(len(answer.body), answer.streamed) > max_body:
+        raise FetchError(f"The artifacts of {source.describe()} are larger than the "
+                         f"{limits.max_bytes // (1024 * 1024)} MB a check run downloads.")
+    return answer.streamed if sink is not None else answer.body
 
 
 def _what(path: str, params: dict | None) -> str:
@@ -138,20 +140,21 @@ def fetch_version(source, version: dict, workspace: str, limits: Limits) -> tupl
         parts = rel_in_model.split("/")
         if ".." in parts or not rel_in_model:
             continue
-        total += size
-        if total > limits.max_bytes:
+        if total + size > limits.max_bytes:  # the listing's sizes: refuse early what is declared too big
             raise FetchError(f"A model version of {source.describe()} is larger than the "
                              f"{limits.max_bytes // (1024 * 1024)} MB a check run downloads.")
-        body = _get(source, limits, f"api/2.0/mlflow-artifacts/artifacts/{quote(remote)}",
-                    max_body=limits.max_bytes)
         rel = f"{_safe(name)}/{number}/{rel_in_model}"
         target = os.path.realpath(os.path.join(workspace, rel))
         if os.path.commonpath([root, target]) != root:  # whatever the server named, never outside
             raise FetchError(f"The tracking server of {source.describe()} named a file outside its model version.")
         os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Streamed to disk, and counted by what arrives, not by what the listing declared: a server
+        # that lists every file as 0 bytes still gets no more than the budget left for the run.
         with open(target, "wb") as handle:
-            handle.write(body)
-        files.append(FetchedFile(rel, f"mlflow:{name}/{number}/{rel_in_model}", len(body), revision))
+            received = _get(source, limits, f"api/2.0/mlflow-artifacts/artifacts/{quote(remote)}",
+                            max_body=limits.max_bytes - total, sink=handle)
+        total += received
+        files.append(FetchedFile(rel, f"mlflow:{name}/{number}/{rel_in_model}", received, revision))
     if not files:
         raise FetchError(f"The model '{name}' version {number} of {source.describe()} has no artifact files.")
     return files, revision

@@ -96,3 +96,68 @@ def test_one_source_failing_unforeseen_does_not_stop_the_sync_of_the_others(org,
     assert synced == [second.pk]
     failed = Source.objects.get(pk=first.pk)
     assert failed.status == "error" and "failed" in failed.status_detail
+
+
+@pytest.fixture
+def understating_mlflow():
+    """An MLflow-shaped server that lists five artifacts as 0 bytes each and serves 3 MiB for each."""
+    served = {"bytes": 0}
+    chunk = b"\0" * (1024 * 1024)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _json(self, body):
+            raw = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self):  # noqa: N802 - the http.server interface
+            if "registered-models/alias" in self.path:
+                return self._json({"model_version": {"name": "m", "version": "1", "source": "mlflow-artifacts:/m"}})
+            if "mlflow-artifacts/artifacts" in self.path and "path=" in self.path:
+                return self._json({"files": [{"path": f"m/part{i}.bin", "is_dir": False, "file_size": 0}
+                                             for i in range(5)]})
+            self.send_response(200)
+            self.send_header("Content-Length", str(3 * len(chunk)))
+            self.end_headers()
+            try:
+                for _ in range(3):
+                    self.wfile.write(chunk)
+                    served["bytes"] += len(chunk)
+            except OSError:
+                pass  # the portal hung up once its budget was spent
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", served
+    server.shutdown()
+
+
+def test_artifacts_count_by_what_arrives_not_by_the_sizes_the_server_declares(org, workspaces, understating_mlflow):
+    uri, _ = understating_mlflow
+    source = mlflow_source(org, uri, alias="prod")
+    workspace = workspaces / "run"
+    workspace.mkdir()
+    limits = Limits.from_settings()
+    limits.max_bytes = 8 * 1024 * 1024  # room for two of the five files the server calls empty
+    with pytest.raises(FetchError, match="larger than the 8 MB"):
+        mlflow_fetch.fetch(source, str(workspace), limits)
+    written = sum(p.stat().st_size for p in workspace.rglob("*") if p.is_file())
+    assert written <= limits.max_bytes + 1
+
+
+def test_a_guarded_download_into_a_file_streams_it_instead_of_holding_it(understating_mlflow, tmp_path):
+    from checks.runners import netguard
+
+    uri, _ = understating_mlflow
+    with open(tmp_path / "artifact", "wb") as sink:
+        answer = netguard.request(f"{uri}/api/2.0/mlflow-artifacts/artifacts/m/part0.bin",
+                                  allowed=netguard.parse_networks(["127.0.0.0/8"]), max_body=10 * 1024 * 1024,
+                                  sink=sink)
+    assert (answer.status, answer.body, answer.streamed) == (200, b"", 3 * 1024 * 1024)
+    assert (tmp_path / "artifact").stat().st_size == 3 * 1024 * 1024
