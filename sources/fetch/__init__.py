@@ -83,15 +83,36 @@ def _walk(root: str):
             yield os.path.relpath(os.path.join(current, name), root)
 
 
-def guard_host(source, url: str, limits: Limits, default_port: int) -> None:
-    """Refuse a host the checks may not reach (before anything is sent)."""
+def guard_host(source, url: str, limits: Limits, default_port: int):
+    """Refuse a host the checks may not reach (before anything is sent); the vetted `Resolved`
+    addresses, which a caller that can should connect to instead of resolving the name again (a DNS
+    answer that changes between the check and the connection must not reach a refused address)."""
     parts = urlsplit(url)
     try:
-        resolve_allowed(parts.hostname or "", parts.port or default_port, limits.allowed_networks)
+        return resolve_allowed(parts.hostname or "", parts.port or default_port, limits.allowed_networks)
     except GuardError as exc:
         raise FetchError(f"Could not reach {source.describe()} at {parts.hostname}: {exc.public}.") from None
     except ValueError:
         raise FetchError(f"The URL of {source.describe()} is not valid.") from None
+
+
+def guarded_connection(base, allowed, pinned=None):
+    """A urllib3 connection class (`base`: urllib3's or botocore's) that never resolves its host on its
+    own: it connects to the `pinned` addresses the guard vetted for that host, or resolves and vets the
+    host itself at connect time. The Host header, SNI and certificate check keep the name. So a DNS
+    answer that changes between the guard and the connection (rebinding) cannot reach a refused address."""
+
+    class Guarded(base):
+        def _new_conn(self):
+            host = (self.host or "").lower().rstrip(".")
+            if pinned is not None and host == pinned.host.lower().rstrip(".") and self.port == pinned.port:
+                resolved = pinned
+            else:
+                resolved = resolve_allowed(host, self.port, allowed)
+            self._dns_host = resolved.addresses[0][1]  # what urllib3 connects to; `host` stays the name
+            return super()._new_conn()
+
+    return Guarded
 
 
 def failure(source, what: str, exc: BaseException | None = None) -> FetchError:

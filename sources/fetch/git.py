@@ -8,12 +8,44 @@ import os
 import re
 import shutil
 import tempfile
+from urllib.parse import urlsplit, urlunsplit
 
 from ..crypto import unseal
-from . import FetchedFile, FetchError, Limits, Materialised, failure, guard_host
+from . import FetchedFile, FetchError, Limits, Materialised, failure, guard_host, guarded_connection
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 PORTS = {"git": 9418, "https": 443, "http": 80, "ssh": 22}
+
+
+def _pinned_url(url: str, resolved) -> str:
+    """`url` with its host replaced by the first vetted address (git:// names no host in TLS or headers)."""
+    parts = urlsplit(url)
+    family, address = resolved.addresses[0]
+    host = f"[{address}]" if ":" in address else address
+    netloc = (parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else "") + host
+    return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
+
+
+def _pinned_pool_manager(resolved, limits: Limits):
+    """A urllib3 pool manager for the one host of the source, its connections pinned to the addresses
+    the guard vetted (sources.fetch.guarded_connection)."""
+    import urllib3
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+
+    class PinnedPoolManager(urllib3.PoolManager):
+        def _new_pool(self, scheme, host, port, request_context=None):
+            if (host or "").lower().rstrip(".") != resolved.host.lower().rstrip(".") or port != resolved.port:
+                raise urllib3.exceptions.HTTPError("a request to a host other than the source's was refused")
+            pool = super()._new_pool(scheme, host, port, request_context)
+            pool.ConnectionCls = guarded_connection(HTTPSConnection if scheme == "https" else HTTPConnection,
+                                                    limits.allowed_networks, pinned=resolved)
+            return pool
+
+    # Redirects are never followed (a vetted host could send the fetch to an address the guard refuses),
+    # nothing is retried, each exchange is bounded, certificates are verified.
+    return PinnedPoolManager(timeout=urllib3.Timeout(connect=limits.timeout_s, read=limits.timeout_s),
+                             retries=urllib3.Retry(total=0, redirect=0, raise_on_redirect=True),
+                             cert_reqs="CERT_REQUIRED")
 
 
 def _client(source, limits: Limits, key_dir: str | None):
@@ -21,18 +53,13 @@ def _client(source, limits: Limits, key_dir: str | None):
 
     url = source.config.get("url", "")
     scheme = url.split("://", 1)[0].lower()
-    if scheme in PORTS:
-        guard_host(source, url, limits, PORTS[scheme])
+    resolved = guard_host(source, url, limits, PORTS[scheme]) if scheme in PORTS else None
     credential = unseal(source.credential_encrypted)
     kwargs: dict = {}
-    if scheme in ("https", "http"):
-        import urllib3
-
-        # Redirects are never followed (a vetted host could send the fetch to an address the guard refuses),
-        # nothing is retried, each exchange is bounded, certificates are verified.
-        kwargs["pool_manager"] = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=limits.timeout_s, read=limits.timeout_s),
-            retries=urllib3.Retry(total=0, redirect=0, raise_on_redirect=True), cert_reqs="CERT_REQUIRED")
+    if scheme == "git" and resolved is not None:
+        url = _pinned_url(url, resolved)
+    if scheme in ("https", "http") and resolved is not None:
+        kwargs["pool_manager"] = _pinned_pool_manager(resolved, limits)
     if "token" in credential and scheme in ("https", "http"):
         kwargs.update(username="x-access-token", password=credential["token"])
     if "ssh_key" in credential and scheme == "ssh":

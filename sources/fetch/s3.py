@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from ..crypto import unseal
-from . import FetchedFile, FetchError, Limits, Materialised, failure, guard_host
+from . import FetchedFile, FetchError, Limits, Materialised, failure, guard_host, guarded_connection
 
 CHUNK = 1024 * 1024
 WORDS = {
@@ -31,9 +31,24 @@ def _client(source, limits: Limits):
     config = Config(s3={"addressing_style": "path"}, connect_timeout=min(limits.timeout_s, 10),
                     read_timeout=limits.timeout_s, retries={"max_attempts": 1, "mode": "standard"},
                     signature_version=None if credential else UNSIGNED)
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         "s3", endpoint_url=endpoint, region_name=region, config=config,
         aws_access_key_id=credential.get("access_key_id"), aws_secret_access_key=credential.get("secret_access_key"))
+    _guard_connections(client, limits)
+    return client
+
+
+def _guard_connections(client, limits: Limits) -> None:
+    """Every connection boto3 opens resolves and vets its host when it connects (no DNS rebinding
+    between the guard above and the download). botocore keeps its pool classes on the client's HTTP
+    session; tests/…/test_s3_sources.py fails if a botocore upgrade moves them."""
+    session = client._endpoint.http_session
+    pools = {}
+    for scheme, pool in session._pool_classes_by_scheme.items():
+        pools[scheme] = type(f"Guarded{pool.__name__}", (pool,),
+                             {"ConnectionCls": guarded_connection(pool.ConnectionCls, limits.allowed_networks)})
+    session._pool_classes_by_scheme = pools
+    session._manager.pool_classes_by_scheme = pools
 
 
 def _error(source, what: str, exc: Exception) -> FetchError:

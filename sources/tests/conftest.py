@@ -54,3 +54,48 @@ def numpy_advisory(tmp_path):
 def run_now(project, key):
     (run,) = services.queue_runs(project=project, keys=[key])
     return services.run_now(run)
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch):
+    """A hostile resolver for names under `.rebind.test`: the first answer is 127.0.0.1 (allowed), every later
+    one 127.0.0.2 (refused), where a trap listens on each port asked for and records who connects."""
+    import socket
+    import threading
+
+    real = socket.getaddrinfo
+    state = {"answers": 0, "trapped": 0, "traps": {}}
+
+    def trap(port):
+        if port in state["traps"]:
+            return
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.2", port))
+        listener.listen(8)
+        state["traps"][port] = listener
+
+        def accept():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                state["trapped"] += 1
+                conn.close()
+
+        threading.Thread(target=accept, daemon=True).start()
+
+    def resolve(host, port, *args, **kwargs):
+        if not str(host).endswith(".rebind.test"):
+            return real(host, port, *args, **kwargs)
+        state["answers"] += 1
+        address = "127.0.0.1" if state["answers"] == 1 else "127.0.0.2"
+        if address == "127.0.0.2":
+            trap(int(port))
+        return real(address, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    yield state
+    for listener in state["traps"].values():
+        listener.close()

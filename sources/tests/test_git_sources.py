@@ -236,3 +236,23 @@ def test_an_http_git_source_is_fetched_and_a_redirect_is_never_followed(org, wor
     assert run.status == "error" and "repo" in run.summary, run.summary
     assert "127.0.0.2" not in run.summary and "meta-data" not in run.summary
     assert list(workspaces.iterdir()) == []
+
+
+@pytest.mark.parametrize("transport", ["git", "http"])
+def test_a_dns_answer_that_changes_after_the_guard_never_reaches_the_refused_address(
+        org, workspaces, settings, vulnerable_repo, http_git, rebinding_dns, transport):
+    from urllib.parse import urlsplit
+
+    from sources.models import Source
+
+    settings.MLSEC_CHECK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # 127.0.0.2 is refused
+    url = vulnerable_repo.url if transport == "git" else f"{http_git}/r.git"
+    port = urlsplit(url).port
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="repo",
+                                           config={"url": "https://git.example.org/r.git", "ref": "main"})
+    Source.objects.filter(pk=source.pk).update(
+        config={"url": f"{transport}://repo.rebind.test:{port}{urlsplit(url).path}", "ref": "main"})
+    run = run_now(org.project, "source-secrets")
+    assert rebinding_dns["trapped"] == 0, "the fetch resolved the name again and connected to a refused address"
+    assert run.status == "failed", run.summary  # fetched from the vetted address: the committed key was found
+    assert run.revision["commit"] == vulnerable_repo.head

@@ -124,3 +124,22 @@ def test_a_prefix_beyond_the_size_or_count_limits_is_an_error_before_anything_is
     run = run_now(org.project, "model-serialization")
     assert run.status == "error" and "MB" in run.summary
     assert list(workspaces.iterdir()) == []
+
+
+def test_a_dns_answer_that_changes_after_the_guard_never_reaches_the_refused_address(org, workspaces, settings,
+                                                                                   s3_server, rebinding_dns):
+    from urllib.parse import urlsplit
+
+    from sources.models import Source
+
+    settings.MLSEC_CHECK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # 127.0.0.2 is refused
+    bucket = s3_server.create_bucket(versioned=True)
+    bucket.put("models/weights.safetensors", safetensors_bytes())
+    source = s3_source(org.project, org.lead, s3_server, bucket.name)
+    port = urlsplit(s3_server.endpoint_url).port
+    Source.objects.filter(pk=source.pk).update(config={**source.config, "endpoint_url": f"http://s3.rebind.test:{port}"})
+    run = run_now(org.project, "model-serialization")
+    assert rebinding_dns["answers"] >= 2  # the guard's answer, then the connection's own
+    assert rebinding_dns["trapped"] == 0, "boto3 resolved the name again and connected to a refused address"
+    assert run.status == "error" and "models" in run.summary, run.summary
+    assert list(workspaces.iterdir()) == []
