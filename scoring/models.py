@@ -8,11 +8,6 @@ from accounts.models import Team
 from controls.models import Practice
 
 
-class ScoreSnapshotQuerySet(models.QuerySet):
-    def org_overall(self):
-        return self.filter(team__isnull=True, practice__isnull=True)
-
-
 class ScoreSnapshot(models.Model):
     """One day's score for a team × practice, a team overall (practice null), or the organisation (team null).
 
@@ -36,8 +31,6 @@ class ScoreSnapshot(models.Model):
     verified_count = models.PositiveIntegerField(default=0)
     capped = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(auto_now=True)
-
-    objects = ScoreSnapshotQuerySet.as_manager()
 
     class Meta:
         ordering = ["day"]

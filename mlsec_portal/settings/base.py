@@ -284,7 +284,6 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "reports"},
     "scoring.tasks.*": {"queue": "maintenance"},
     "checks.tasks.reap_stale_runs": {"queue": "maintenance"},
-    "checks.tasks.dispatch_scheduled_checks": {"queue": "maintenance"},
     "*": {"queue": "maintenance"},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
