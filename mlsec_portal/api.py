@@ -52,6 +52,19 @@ def errors_to_form(form, exc: DjangoValidationError) -> None:
             form.add_error(target, message)
 
 
+def form_saved(request, form, save, success: str) -> bool:
+    """Run a page's service call `save()`: its refusal lands on the bound form (False), or `success` is
+    flashed (True) and the page redirects."""
+    from django.contrib import messages
+
+    try:
+        save()
+    except DjangoValidationError as exc:
+        errors_to_form(form, exc)
+        return False
+    messages.success(request, success)
+    return True
+
 def exception_handler(exc, context):
     """Domain errors raised by services become the contract's 400/403/404, never a 500."""
     if isinstance(exc, DjangoValidationError):
