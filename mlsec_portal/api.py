@@ -1,4 +1,4 @@
-"""API plumbing shared by every app: pagination and the error contract of API.md."""
+"""API plumbing shared by every app: pagination and the API's error contract (tests/test_api_contract.py)."""
 
 from __future__ import annotations
 

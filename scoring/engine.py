@@ -1,4 +1,4 @@
-"""The scoring rules of PRODUCT.md §3, computed by the database (see docs/scoring.md).
+"""The scoring rules of docs/scoring.md, computed by the database.
 
 `score_inputs()` runs ONE aggregate SQL statement that returns, for every group (team or project)
 × practice, the raw sums the rules need; everything above it (team overall, organisation) is

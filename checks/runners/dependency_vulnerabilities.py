@@ -1,6 +1,6 @@
 """``dependency-vulnerabilities``: pinned dependencies against imported OSV advisories.
 
-Decisions (PRODUCT.md §4, MLS-03):
+Decisions (docs/checks.md, MLS-03):
 
 * Without imported advisory data the check cannot decide → ``error``
   ("no advisory data imported"); it never passes on an empty database.
