@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from audit.services import audit_record, diff, snapshot
+from audit.services import audit_delete, audit_record, diff, snapshot
 
 from .choices import IdentitySource, MembershipSource, TeamRole
 from .models import Membership, Team, User
@@ -135,7 +135,4 @@ def membership_remove(*, actor, team: Team, user: User) -> None:
     if membership.source != MembershipSource.MANUAL:
         raise ValidationError({"user": [PROVIDER_OWNS_MEMBERSHIP]})
     before = {"team": team.slug, "user": user.get_username(), "role": membership.role}
-    object_id = str(membership.pk)
-    membership.delete()
-    audit_record(actor=actor, action="membership.remove", object_type="accounts.membership",
-                 object_id=object_id, object_repr=f"{user} in {team}", before=before)
+    audit_delete(actor=actor, action="membership.remove", obj=membership, before=before, object_repr=f"{user} in {team}")

@@ -8,7 +8,7 @@ class RiskTier(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
-# Weight of a project's score in its team's mean (PRODUCT.md §3).
+# Weight of a project's score in its team's mean (docs/scoring.md, "The rules").
 RISK_TIER_WEIGHTS = {RiskTier.LOW: 1, RiskTier.MEDIUM: 2, RiskTier.HIGH: 3, RiskTier.CRITICAL: 4}
 
 

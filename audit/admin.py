@@ -2,12 +2,13 @@ import json
 
 from django.contrib import admin
 
+from .admin_mixins import ReadOnlyAdminMixin
 from .models import AuditEvent
 from .redaction import redacted_view
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the trail is append-only. Secrets stored by older versions are shown masked."""
 
     list_display = ("seq", "at", "actor_username", "action", "object_type", "shown_object_id", "ip")
@@ -28,12 +29,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description="changes")
     def shown_changes(self, event):
         return json.dumps(redacted_view(event).changes, indent=1, sort_keys=True, ensure_ascii=False)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -119,6 +119,14 @@ def audit_record(
     return event
 
 
+def audit_delete(*, actor, action: str, obj: models.Model, before: dict, object_repr: str = "",
+                 extra: dict | None = None) -> AuditEvent:
+    """Delete `obj` and record it: its type, id and name are read before the row (and its pk) are gone."""
+    object_type, object_id, shown = obj._meta.label_lower, str(obj.pk), object_repr or str(obj)
+    obj.delete()
+    return audit_record(actor=actor, action=action, object_type=object_type, object_id=object_id,
+                        object_repr=shown, before=before, extra=extra)
+
 def _seal_after_commit() -> None:
     """After an audited commit: seal what waits (nothing, usually: one query). Never fails the request
     whose change has already committed; the periodic task retries."""

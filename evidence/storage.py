@@ -18,7 +18,6 @@ import struct
 import tempfile
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
@@ -126,14 +125,6 @@ def name_for_type(name: str, content_type: str) -> str:
         return name
     suffix = "." + allowed[0]
     return name[: 200 - len(suffix)] + suffix
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    storage_name: str
-    sha256: str
-    size: int
-    content_type: str
 
 
 def root() -> Path:

@@ -1,22 +1,15 @@
 from django.contrib import admin
 
+from audit.admin_mixins import ReadOnlyAdminMixin
+
 from .models import Framework, Requirement
 
 
 @admin.register(Framework)
-class FrameworkAdmin(admin.ModelAdmin):
+class FrameworkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: frameworks come from the data files (`manage.py load_frameworks`)."""
 
     list_display = ("short_title", "version", "key", "loaded_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Requirement)

@@ -36,11 +36,6 @@ class Framework(models.Model):
         return f"{self.short_title} {self.version}"
 
 
-class RequirementQuerySet(models.QuerySet):
-    def in_order(self):
-        return self.order_by("position")
-
-
 class Requirement(models.Model):
     """One node of a framework's hierarchy: a function, category, article, control … with its identifier."""
 
@@ -53,8 +48,6 @@ class Requirement(models.Model):
     version = models.CharField(max_length=20, blank=True, help_text="when the identifier belongs to another release")
     note = models.TextField(blank=True)
     practices = models.ManyToManyField(Practice, through="RequirementPractice", related_name="requirements")
-
-    objects = RequirementQuerySet.as_manager()
 
     class Meta:
         ordering = ["framework", "position"]

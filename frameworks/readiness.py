@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from controls.models import Practice
 from scoring.engine import percent
-from scoring.services import end_of_day, inputs_from_snapshots
+from scoring.services import PracticeScore, end_of_day, inputs_from_snapshots
 
 from . import engine
 from .engine import ScopeProject
@@ -125,21 +125,6 @@ def gather(scope: ReadinessScope, *, as_of: dt.date | None = None, snapshots: bo
 
 # --- results ----------------------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class PracticeFigure:
-    practice: Practice
-    score: float | None
-    coverage: float | None
-    verified: float | None
-    accepted: bool = False
-    stale: bool = False
-    capped: int = 0
-
-    @property
-    def code(self) -> str:
-        return self.practice.code
-
-
 @dataclass(frozen=True, slots=True)
 class WeakProject:
     """A project behind a requirement's gap, with its own readiness for that requirement."""
@@ -158,7 +143,7 @@ class RequirementReadiness:
     readiness: float | None
     coverage: float | None
     verified: float | None
-    practices: list[PracticeFigure]  # every practice behind the requirement, by number
+    practices: list[PracticeScore]  # every practice behind the requirement, by number (a scorecard's figures)
     mapped: list[str]  # codes mapped to this requirement itself in the data file
     projects: int  # projects in scope that the requirement binds
     weakest: list[WeakProject] = field(default_factory=list)
@@ -381,15 +366,15 @@ def framework_readiness(framework: Framework, scope: ReadinessScope, *, as_of: d
         requirements=rows, unclassified_projects=unclassified)
 
 
-def _figure(practice: Practice, summed: dict, row: int, k: int, projects: float) -> PracticeFigure:
+def _figure(practice: Practice, summed: dict, row: int, k: int, projects: float) -> PracticeScore:
     wtot = summed[engine.WTOT][row, k]
     scored = summed[engine.SCORED][row, k]
-    return PracticeFigure(
+    return PracticeScore(
         practice=practice, score=float(summed[engine.WSUM][row, k] / wtot) if wtot else None,
         coverage=percent(int(summed[engine.COVERED][row, k]), int(projects)),
         verified=percent(int(summed[engine.VERIFIED][row, k]), int(scored)),
         accepted=bool(summed[engine.ACCEPTED][row, k]), stale=bool(summed[engine.STALE][row, k]),
-        capped=int(summed[engine.CAPPED][row, k]))
+        capped=int(summed[engine.CAPPED][row, k]), scored=int(scored))
 
 
 def _combine_rows(total, practices_used: np.ndarray, weights: np.ndarray):

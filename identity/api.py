@@ -1,4 +1,4 @@
-"""`scim-tokens/` (API.md): administrators list, create (the key shown once) and revoke SCIM tokens."""
+"""`scim-tokens/`: administrators list, create (the key shown once) and revoke SCIM tokens."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from accounts.choices import MembershipSource, OrgRole, TeamRole
 from accounts.models import Membership, Team, User
-from audit.services import audit_record
+from audit.services import audit_delete, audit_record
 
 from .providers import Rule, group_rules
 
@@ -77,8 +77,6 @@ def apply_groups(*, user: User, groups: Iterable[str], source: str, via: str) ->
                          after={"team": slug, "user": user.get_username(), "role": team_role}, extra=extra)
     for slug, membership in current.items():
         if membership.source != MembershipSource.MANUAL and (slug not in teams or slug not in by_slug):
-            object_id = str(membership.pk)
             before = {"team": slug, "user": user.get_username(), "role": membership.role, "source": membership.source}
-            membership.delete()
-            audit_record(actor=None, action="membership.remove", object_type="accounts.membership",
-                         object_id=object_id, object_repr=f"{user} in {membership.team}", before=before, extra=extra)
+            audit_delete(actor=None, action="membership.remove", obj=membership, before=before,
+                         object_repr=f"{user} in {membership.team}", extra=extra)

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record, diff, snapshot
+from audit.services import audit_delete, audit_record, diff, snapshot
 
 from .models import GroupRule, IdentityProvider, ScimToken
 
@@ -82,10 +82,8 @@ def provider_save(*, actor, provider: IdentityProvider | None = None, client_sec
 def provider_delete(*, actor, provider: IdentityProvider) -> None:
     _require_admin(actor)
     before = snapshot(provider, PROVIDER_FIELDS)
-    object_id = str(provider.pk)
-    provider.delete()
-    audit_record(actor=actor, action="identity_provider.delete", object_type="identity.identityprovider",
-                 object_id=object_id, object_repr=before["label"], before=before)
+    audit_delete(actor=actor, action="identity_provider.delete", obj=provider, before=before,
+                 object_repr=before["label"])
 
 
 @transaction.atomic
@@ -108,7 +106,4 @@ def rule_create(*, actor, group: str, org_role: str = "", team=None, team_role: 
 def rule_delete(*, actor, rule: GroupRule) -> None:
     _require_admin(actor)
     before = snapshot(rule, RULE_FIELDS)
-    object_id = str(rule.pk)
-    rule.delete()
-    audit_record(actor=actor, action="group_rule.delete", object_type="identity.grouprule", object_id=object_id,
-                 object_repr=str(before["group"]), before=before)
+    audit_delete(actor=actor, action="group_rule.delete", obj=rule, before=before, object_repr=str(before["group"]))

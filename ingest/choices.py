@@ -36,17 +36,6 @@ class FindingStatus(models.TextChoices):
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 SEVERITIES = tuple(SEVERITY_RANK)
 
-# Formats whose results a built-in check already decides; the rest become an `imported-*` check.
-FORMAT_CHECK = {
-    ReportFormat.SARIF: "source-static-analysis",
-    ReportFormat.CYCLONEDX: "dependency-vulnerabilities",
-    ReportFormat.MODELSCAN: "model-serialization",
-    ReportFormat.FICKLING: "model-serialization",
-    ReportFormat.PICKLESCAN: "model-serialization",
-    ReportFormat.GARAK: "imported-garak",
-    ReportFormat.OCSF: "imported-ocsf",
-    ReportFormat.IN_TOTO: "imported-in-toto",
-}
 MODEL_SCAN_FORMATS = (ReportFormat.MODELSCAN, ReportFormat.FICKLING, ReportFormat.PICKLESCAN)
 
 # Checks that exist only as imports (no runner of the portal's own): title, practices, description.

@@ -1,4 +1,4 @@
-"""API plumbing shared by every app: pagination and the error contract of API.md."""
+"""API plumbing shared by every app: pagination and the API's error contract (tests/test_api_contract.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,19 @@ def errors_to_form(form, exc: DjangoValidationError) -> None:
         for message in errors:
             form.add_error(target, message)
 
+
+def form_saved(request, form, save, success: str) -> bool:
+    """Run a page's service call `save()`: its refusal lands on the bound form (False), or `success` is
+    flashed (True) and the page redirects."""
+    from django.contrib import messages
+
+    try:
+        save()
+    except DjangoValidationError as exc:
+        errors_to_form(form, exc)
+        return False
+    messages.success(request, success)
+    return True
 
 def exception_handler(exc, context):
     """Domain errors raised by services become the contract's 400/403/404, never a 500."""

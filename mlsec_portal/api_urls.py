@@ -1,4 +1,4 @@
-"""`/api/v1/`: every resource of API.md."""
+"""`/api/v1/`: every resource of the API (the OpenAPI schema at `/api/schema/` lists them)."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter

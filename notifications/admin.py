@@ -6,22 +6,15 @@ write-only; they are not in the admin, so no admin form ever shows or logs them.
 
 from django.contrib import admin
 
+from audit.admin_mixins import ReadOnlyAdminMixin
+
 from .models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("pk", "channel", "status", "attempts", "next_attempt_at", "sent_at", "last_error", "created_at")
     list_filter = ("status", "channel")
     fields = ("key", "dispatch", "channel", "recipient", "team_channel", "folded_into", "status", "attempts",
               "next_attempt_at", "claimed_at", "sent_at", "last_error", "created_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -56,10 +56,6 @@ def team_people(obj, context=None):
     return _users().filter(memberships__team_id=team_id_of(obj)).distinct()
 
 
-def team_leads(obj, context=None):
-    return _users().filter(memberships__team_id=team_id_of(obj), memberships__role=TeamRole.LEAD).distinct()
-
-
 def leads_and_officers(obj, context=None):
     lead = Q(memberships__team_id=team_id_of(obj), memberships__role=TeamRole.LEAD)
     return _users().filter(lead | Q(org_role=OrgRole.OFFICER)).distinct()

@@ -1,4 +1,4 @@
-"""The scoring rules of PRODUCT.md §3, computed by the database (see docs/scoring.md).
+"""The scoring rules of docs/scoring.md, computed by the database.
 
 `score_inputs()` runs ONE aggregate SQL statement that returns, for every group (team or project)
 × practice, the raw sums the rules need; everything above it (team overall, organisation) is
@@ -94,6 +94,12 @@ def _tables() -> dict[str, str]:
     }
 
 
+# Evidence as it stood at moment T (params: T, day, day): accepted by T and not expired that day, and stale
+# (expired before that day, unless rejected). Own evidence and shared evidence through a link share the rule.
+EVIDENCE_FLAGS = """CASE WHEN e.status = 'accepted' AND e.reviewed_at <= %s
+                     AND (e.valid_until IS NULL OR e.valid_until >= %s) THEN 1 ELSE 0 END,
+               CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END"""
+
 CELLS_SQL = """
 WITH cur AS (
     SELECT a.id AS assessment_id, p.id AS project_id, {group_column} AS group_id, {tier_case} AS tier_weight
@@ -120,18 +126,14 @@ flags AS (
           AND (r.superseded_at IS NULL OR r.superseded_at > %s)
         UNION ALL
         SELECT e.project_id, e.practice_id, 0, 0,
-               CASE WHEN e.status = 'accepted' AND e.reviewed_at <= %s
-                     AND (e.valid_until IS NULL OR e.valid_until >= %s) THEN 1 ELSE 0 END,
-               CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END,
+               {evidence_flags},
                0
         FROM {evidence} e
         WHERE e.kind <> 'check' AND e.project_id IS NOT NULL AND e.created_at <= %s
           AND (e.superseded_at IS NULL OR e.superseded_at > %s)
         UNION ALL
         SELECT l.project_id, l.practice_id, 0, 0,
-               CASE WHEN e.status = 'accepted' AND e.reviewed_at <= %s
-                     AND (e.valid_until IS NULL OR e.valid_until >= %s) THEN 1 ELSE 0 END,
-               CASE WHEN e.status <> 'rejected' AND e.valid_until < %s THEN 1 ELSE 0 END,
+               {evidence_flags},
                0
         FROM {link} l JOIN {evidence} e ON e.id = l.evidence_id
         WHERE e.created_at <= %s AND (e.superseded_at IS NULL OR e.superseded_at > %s)
@@ -188,7 +190,7 @@ def _statement(template: str, *, moment: dt.datetime, group_by: str, team_ids, p
     t = ops.adapt_datetimefield_value(moment)
     day = ops.adapt_datefield_value(moment.date())
     sql = template.format(group_column=GROUP_COLUMNS[group_by], tier_case=_tier_case("p.risk_tier"), scope=scope_sql,
-                          points=LEVEL_POINTS, practices=practice_sql, **_tables())
+                          points=LEVEL_POINTS, practices=practice_sql, evidence_flags=EVIDENCE_FLAGS, **_tables())
     if template is TOTALS_SQL:
         return sql, [t, t, t, t, *scope_params]
     return sql, [t, t, t, *scope_params, t, t, t, t, t, day, day, t, t, t, day, day, t, t, t, t, t, day, True,

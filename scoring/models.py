@@ -8,11 +8,6 @@ from accounts.models import Team
 from controls.models import Practice
 
 
-class ScoreSnapshotQuerySet(models.QuerySet):
-    def org_overall(self):
-        return self.filter(team__isnull=True, practice__isnull=True)
-
-
 class ScoreSnapshot(models.Model):
     """One day's score for a team × practice, a team overall (practice null), or the organisation (team null).
 
@@ -36,8 +31,6 @@ class ScoreSnapshot(models.Model):
     verified_count = models.PositiveIntegerField(default=0)
     capped = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(auto_now=True)
-
-    objects = ScoreSnapshotQuerySet.as_manager()
 
     class Meta:
         ordering = ["day"]
@@ -71,6 +64,16 @@ class RollupFields(models.Model):
         abstract = True
 
 
+def one_row_per_cell(group: str) -> list[models.UniqueConstraint]:
+    """A rollup holds one row per `group` × practice and one totals row (practice null) per `group`."""
+    return [
+        models.UniqueConstraint(fields=[group, "practice"], condition=models.Q(practice__isnull=False),
+                                name=f"{group}_rollup_cell_unique"),
+        models.UniqueConstraint(fields=[group], condition=models.Q(practice__isnull=True),
+                                name=f"{group}_rollup_totals_unique"),
+    ]
+
+
 class ProjectRollup(RollupFields):
     """A project × practice cell as of now (practice null: is the project counted, and covered)."""
 
@@ -78,12 +81,7 @@ class ProjectRollup(RollupFields):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["project", "practice"], condition=models.Q(practice__isnull=False),
-                                    name="project_rollup_cell_unique"),
-            models.UniqueConstraint(fields=["project"], condition=models.Q(practice__isnull=True),
-                                    name="project_rollup_totals_unique"),
-        ]
+        constraints = one_row_per_cell("project")
         indexes = [models.Index(fields=["team", "practice"], name="project_rollup_team_idx")]
 
     def __str__(self) -> str:
@@ -96,12 +94,7 @@ class TeamRollup(RollupFields):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "practice"], condition=models.Q(practice__isnull=False),
-                                    name="team_rollup_cell_unique"),
-            models.UniqueConstraint(fields=["team"], condition=models.Q(practice__isnull=True),
-                                    name="team_rollup_totals_unique"),
-        ]
+        constraints = one_row_per_cell("team")
 
     def __str__(self) -> str:
         return f"team {self.team_id} × {self.practice_id or 'totals'}"

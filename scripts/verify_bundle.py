@@ -67,6 +67,10 @@ try:
 except ImportError:  # pragma: no cover - the auditor's machine
     sys.exit("verify_bundle.py needs the 'cryptography' package: pip install cryptography")
 
+# Deliberate copy: layout_problems and inflate below repeat reports/renderers/ziplayout.py
+# (check_layout, read_member), which the portal uses on its own bundles. This script must run for an
+# auditor who has only the ZIP and Python, without the portal installed, and must be short enough to
+# read in full: it imports nothing of the project. A change to the bundle layout changes both.
 FORMAT = "mlsec-portal-bundle/1"
 OWN = ("manifest.json", "manifest.sig")
 END = struct.Struct("<4s4H2LH")

@@ -32,7 +32,7 @@ CREDENTIAL_KEYS = {
     SourceKind.ENDPOINT: (),
 }
 
-# The location fields of each kind, as API.md names them.
+# The location fields of each kind, as the API names them.
 CONFIG_FIELDS = {
     SourceKind.GIT: ("url", "ref", "subdir"),
     SourceKind.S3: ("endpoint_url", "bucket", "prefix", "region"),

@@ -231,7 +231,7 @@ def combine(parts: list[Part]) -> CheckResult:
 
 
 def primary(data: dict) -> tuple[int | None, dict]:
-    """The run's `source` and `revision` (API.md): its one fetched source, or all of them."""
+    """The run's `source` and `revision` in the API: its one fetched source, or all of them."""
     remote = [d for d in (data or {}).get("sources", []) if d.get("source") and d.get("revision")]
     if len(remote) == 1:
         return remote[0]["source"], remote[0]["revision"]

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assessments.models import Project
-from mlsec_portal.api import error_text, errors_to_form
+from mlsec_portal.api import error_text, form_saved
 
 from . import services
 from .forms import SourceForm
@@ -43,13 +43,9 @@ def source_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = SourceForm(request.POST or None, initial={"kind": request.GET.get("kind", "git")})
     if request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["kind"]
-        try:
-            services.source_create(actor=request.user, project=project, kind=kind, name=form.cleaned_data["name"],
-                                   config=form.config(kind), credential=form.credential())
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, "Source added.")
+        if form_saved(request, form, lambda: services.source_create(
+                actor=request.user, project=project, kind=kind, name=form.cleaned_data["name"],
+                config=form.config(kind), credential=form.credential()), "Source added."):
             return redirect("project-detail", pk=project.pk)
     return render(request, "sources/source_form.html", {"form": form, "project": project, "source": None})
 
@@ -61,14 +57,9 @@ def source_edit(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
     source = get_object_or_404(Source.objects.visible_to(request.user), pk=sid, project=project)
     form = SourceForm(request.POST or None, source=source)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.source_update(actor=request.user, source=source, name=form.cleaned_data["name"],
-                                   config=form.config(source.kind), credential=form.credential(),
-                                   clear_credential=form.cleaned_data["clear_credential"])
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, "Source saved.")
+        if form_saved(request, form, lambda: services.source_update(
+                actor=request.user, source=source, name=form.cleaned_data["name"], config=form.config(source.kind),
+                credential=form.credential(), clear_credential=form.cleaned_data["clear_credential"]), "Source saved."):
             return redirect("project-detail", pk=project.pk)
     return render(request, "sources/source_form.html", {"form": form, "project": project, "source": source})
 

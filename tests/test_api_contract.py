@@ -1,4 +1,4 @@
-"""The API contract of API.md: names, formats, list scope, and the error answers clients rely on."""
+"""The API contract: names, formats, list scope, and the error answers clients rely on."""
 
 import re
 

@@ -4,7 +4,7 @@ The runners are plain Python: the Django layer builds a :class:`CheckContext`
 from a project's check targets, calls :func:`checks.runners.run_check` and
 stores the :class:`CheckResult` as evidence.  Nothing here imports Django.
 
-Status semantics (PRODUCT.md §4): ``error`` means *the check could not decide*
+Status semantics (docs/checks.md, "Statuses"): ``error`` means *the check could not decide*
 and is never counted as passed nor failed.  When several targets are checked,
 :func:`combine_status` applies the precedence every runner uses: a known bad
 result (failed) wins over an undecided one (error), which wins over passed.

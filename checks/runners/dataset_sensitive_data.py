@@ -36,7 +36,7 @@ from .base import (
     combine_status,
     plural,
 )
-from .paths import PathPolicy
+from .common import configured, expand_targets
 from .pii import DETECTORS, detect
 from .redaction import label, looks_random
 
@@ -67,14 +67,10 @@ class DatasetSensitiveDataCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return any(p.strip() for p in targets.datasets)
+        return configured(targets.datasets)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy.for_context(ctx)
-        expansion = policy.expand(ctx.targets.datasets)
-        findings = list(expansion.findings)
-        for pattern in expansion.unmatched:
-            findings.append(Finding("medium", "no dataset found", f"nothing matches {pattern}", pattern))
+        _policy, expansion, findings = expand_targets(ctx, ctx.targets.datasets, "dataset")
         pii: list[Finding] = []
         undecided = expansion.undecided
         files: dict[str, dict] = {}

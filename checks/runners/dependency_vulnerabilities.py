@@ -1,6 +1,6 @@
 """``dependency-vulnerabilities``: pinned dependencies against imported OSV advisories.
 
-Decisions (PRODUCT.md §4, MLS-03):
+Decisions (docs/checks.md, MLS-03):
 
 * Without imported advisory data the check cannot decide → ``error``
   ("no advisory data imported"); it never passes on an empty database.
@@ -29,15 +29,8 @@ from dataclasses import asdict
 from typing import ClassVar
 
 from . import sandbox
-from .base import (
-    BaseCheck,
-    CheckContext,
-    CheckResult,
-    CheckTargets,
-    Finding,
-    combine_status,
-    plural,
-)
+from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, combine_status, plural
+from .common import configured
 from .lockfiles import parse_dependency_file
 from .osv import fixed_versions, is_affected, record_severity
 from .paths import PathPolicy
@@ -64,7 +57,7 @@ class DependencyVulnerabilityCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return any(f.strip() for f in targets.dependency_files)
+        return configured(targets.dependency_files)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         advisories = ctx.advisories

@@ -33,6 +33,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding
+from .common import configured
 from .netguard import AddressRefused, parse_networks, request
 from .netutil import (
     USER_AGENT,
@@ -65,7 +66,7 @@ class EndpointAuthenticationCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return bool(targets.endpoint_url.strip())
+        return configured(targets.endpoint_url)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         try:

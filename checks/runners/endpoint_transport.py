@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding
+from .common import configured
 from .netguard import Deadline, GuardError, Resolved, open_tls, parse_networks, resolve_allowed
 from .netutil import (
     EndpointError,
@@ -52,7 +53,7 @@ class EndpointTransportCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return bool(targets.endpoint_url.strip())
+        return configured(targets.endpoint_url)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         try:

@@ -15,15 +15,8 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-from .base import (
-    BaseCheck,
-    CheckContext,
-    CheckResult,
-    CheckTargets,
-    Finding,
-    combine_status,
-    plural,
-)
+from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, combine_status, plural
+from .common import configured, expand_targets
 from .paths import PathPolicy, sha256_file
 
 
@@ -44,14 +37,10 @@ class ModelIntegrityCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return any(p.strip() for p in targets.model_artifacts)
+        return configured(targets.model_artifacts)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy.for_context(ctx)
-        expansion = policy.expand(ctx.targets.model_artifacts)
-        findings = list(expansion.findings)
-        for pattern in expansion.unmatched:
-            findings.append(Finding("medium", "no artifact found", f"nothing matches {pattern}", pattern))
+        policy, expansion, findings = expand_targets(ctx, ctx.targets.model_artifacts, "artifact")
         artifacts: dict[str, str] = {}
         unreadable: list[str] = []
         for item in expansion.files:

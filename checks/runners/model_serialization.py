@@ -34,7 +34,8 @@ from .base import (
     combine_status,
     plural,
 )
-from .paths import PathPolicy, sha256_file
+from .common import configured, expand_targets
+from .paths import sha256_file
 
 
 class ModelSerializationCheck(BaseCheck):
@@ -55,14 +56,10 @@ class ModelSerializationCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return any(p.strip() for p in targets.model_artifacts)
+        return configured(targets.model_artifacts)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy.for_context(ctx)
-        expansion = policy.expand(ctx.targets.model_artifacts)
-        findings = list(expansion.findings)
-        for pattern in expansion.unmatched:
-            findings.append(Finding("medium", "no artifact found", f"nothing matches {pattern}", pattern))
+        _policy, expansion, findings = expand_targets(ctx, ctx.targets.model_artifacts, "artifact")
         artifacts: dict[str, str] = {}
         files: dict[str, dict] = {}
         bad: list[str] = []

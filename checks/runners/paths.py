@@ -88,12 +88,18 @@ class PathPolicy:
         return Finding("high", OUTSIDE_ROOTS, f"{self.display(path)} is {OUTSIDE_ROOTS}; it was not read",
                        self.display(path))
 
-    def resolve_file(self, path: str) -> tuple[ResolvedFile | None, Finding | None]:
-        """One explicit file path: confined, existing, regular file."""
+    def confine(self, path: str) -> tuple[str, str | None, Finding | None]:
+        """(absolute path, real path, None) for a path inside the roots, or (absolute path, None, the finding)."""
         absolute = self.absolute(path)
         if not self.is_allowed(absolute):
-            return None, self.outside(absolute)
-        real = os.path.realpath(absolute)
+            return absolute, None, self.outside(absolute)
+        return absolute, os.path.realpath(absolute), None
+
+    def resolve_file(self, path: str) -> tuple[ResolvedFile | None, Finding | None]:
+        """One explicit file path: confined, existing, regular file."""
+        absolute, real, refused = self.confine(path)
+        if real is None:
+            return None, refused
         if not os.path.isfile(real):
             what = "is not a file" if os.path.exists(real) else "does not exist"
             return None, Finding("medium", "file not found", f"{self.display(absolute)} {what}",
@@ -101,10 +107,9 @@ class PathPolicy:
         return ResolvedFile(self.display(absolute), real), None
 
     def resolve_dir(self, path: str) -> tuple[str | None, Finding | None]:
-        absolute = self.absolute(path)
-        if not self.is_allowed(absolute):
-            return None, self.outside(absolute)
-        real = os.path.realpath(absolute)
+        absolute, real, refused = self.confine(path)
+        if real is None:
+            return None, refused
         if not os.path.isdir(real):
             return None, Finding("medium", "source path not found", f"{absolute} is not a directory", absolute)
         return real, None

@@ -19,17 +19,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import ClassVar
 
-from .base import (
-    BaseCheck,
-    CheckContext,
-    CheckResult,
-    CheckTargets,
-    Finding,
-    SandboxLimits,
-    combine_status,
-    plural,
-)
-from .paths import PathPolicy, walk_files
+from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, SandboxLimits, combine_status, plural
+from .common import configured, source_tree
+from .paths import walk_files
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -54,16 +46,15 @@ class SourceSecretsCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return bool(targets.source_path.strip())
+        return configured(targets.source_path)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         from detect_secrets import SecretsCollection
         from detect_secrets.settings import default_settings
 
-        policy = PathPolicy.for_context(ctx)
-        root, problem = policy.resolve_dir(ctx.targets.source_path)
-        if root is None:
-            return CheckResult("error", f"source path unusable: {problem.title}", [problem])
+        policy, root, unusable = source_tree(ctx)
+        if unusable is not None:
+            return unusable
         findings: list[Finding] = []
         hits: set[tuple[str, int, str]] = set()
         undecided = False

@@ -26,16 +26,9 @@ import sys
 import time
 from typing import ClassVar
 
-from .base import (
-    BaseCheck,
-    CheckContext,
-    CheckResult,
-    CheckTargets,
-    Finding,
-    SandboxLimits,
-    combine_status,
-)
-from .paths import PathPolicy, walk_files
+from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, SandboxLimits, combine_status
+from .common import configured, source_tree
+from .paths import walk_files
 
 MAX_LISTED = 50
 BATCH = 1000  # files per bandit invocation, well below the kernel's argument-size limit
@@ -64,13 +57,12 @@ class SourceStaticAnalysisCheck(BaseCheck):
     )
 
     def applies(self, targets: CheckTargets) -> bool:
-        return bool(targets.source_path.strip())
+        return configured(targets.source_path)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        policy = PathPolicy.for_context(ctx)
-        root, problem = policy.resolve_dir(ctx.targets.source_path)
-        if root is None:
-            return CheckResult("error", f"source path unusable: {problem.title}", [problem])
+        policy, root, unusable = source_tree(ctx)
+        if unusable is not None:
+            return unusable
         files: list[str] = []
         outside: list[Finding] = []
         for rel, _real, issue in walk_files(policy, root, prune=True):

@@ -1,4 +1,4 @@
-"""The Frameworks part of the API (API.md, "Frameworks"): serializers that document the schema, and the
+"""The Frameworks part of the API (docs/frameworks.md, "Readiness"): serializers that document the schema, and the
 payload builder the readiness view uses (the same document, built directly: see `readiness_payload`)."""
 
 from __future__ import annotations

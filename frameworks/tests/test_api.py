@@ -1,4 +1,4 @@
-"""The Frameworks API (API.md, "Frameworks"): the list, readiness per scope, each role, bad input, the schema."""
+"""The Frameworks API (docs/frameworks.md, "Readiness"): the list, readiness per scope, each role, bad input, the schema."""
 
 import pytest
 

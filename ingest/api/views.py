@@ -1,4 +1,4 @@
-"""Results from pipelines over the API (API.md, "Results from pipelines").
+"""Results from pipelines over the API (docs/ci.md).
 
 `projects/{id}/results/`, `results/{id}/` and `projects/{id}/gate/` admit ingest tokens
 (`ingest_token_view`); a token reaches only its own project (others answer 404). The token views
@@ -114,7 +114,7 @@ class RawReportParser(parsers.BaseParser):
 
 
 class ReportFormatNegotiation(negotiation.DefaultContentNegotiation):
-    """Here `?format=` names the report's format (API.md), not a renderer: always answer JSON."""
+    """Here `?format=` names the report's format (docs/ci.md), not a renderer: always answer JSON."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type

@@ -284,7 +284,6 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "reports"},
     "scoring.tasks.*": {"queue": "maintenance"},
     "checks.tasks.reap_stale_runs": {"queue": "maintenance"},
-    "checks.tasks.dispatch_scheduled_checks": {"queue": "maintenance"},
     "*": {"queue": "maintenance"},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -356,7 +355,7 @@ KNOX_TOKEN_MODEL = "accounts.APIToken"  # noqa: S105 - a model name
 # then blocks PostgreSQL from truncating the user table: knox's only model is replaced, so no migrations.
 MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
-    "AUTH_HEADER_PREFIX": "Token",  # API.md: `Authorization: Token <key>`
+    "AUTH_HEADER_PREFIX": "Token",  # clients send `Authorization: Token <key>` (docs/security.md)
     "TOKEN_TTL": dt.timedelta(hours=min(MLSEC_TOKEN_IDLE_HOURS, MLSEC_TOKEN_TTL_HOURS)),
     "AUTO_REFRESH": True,
     "AUTO_REFRESH_MAX_TTL": dt.timedelta(hours=MLSEC_TOKEN_TTL_HOURS),

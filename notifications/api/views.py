@@ -1,4 +1,4 @@
-"""The notification API: one's own list and preferences, and a team's channels (API.md style)."""
+"""The notification API: one's own list and preferences, and a team's channels."""
 
 from __future__ import annotations
 

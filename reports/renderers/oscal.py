@@ -117,7 +117,13 @@ class _Serialised:
         self._buffer.clear()
 
 
-class _Builder:
+class _Document:
+    """What the portal's OSCAL documents share (this one and the POA&M of oscal_poam.py): the scope key
+    behind their deterministic UUIDs, the portal's namespace for props, parties, and one software component
+    per automated check. Each document names its own UUID `namespace`."""
+
+    namespace: uuid.UUID
+
     def __init__(self, dataset: dict, serialised: bool = False):
         self.ds = dataset
         scope = dataset.get("scope") or {}
@@ -126,16 +132,13 @@ class _Builder:
         self.ns = (self.base_url or "https://mlsec-portal.invalid") + "/ns/oscal"
         self.moment = _dt(dataset.get("moment"), dataset.get("generated_at"))
         self.parties: dict[str, str] = {}
-        kind = _Serialised if serialised else list
-        self.components: list[dict] = kind()
+        # serialised: items kept as compressed JSON until written (write_oscal, write_poam)
+        self.collection = _Serialised if serialised else list
+        self.components: list[dict] = self.collection()
         self.check_components: dict[str, str] = {}
-        self.observations: list[dict] = kind()
-        self.findings: list[dict] = kind()
-        self.risks: list[dict] = kind()
-        self.resources: list[dict] = kind()
 
     def uuid(self, *parts: Any) -> str:
-        return str(uuid.uuid5(_NAMESPACE, self.key + "|" + "|".join(str(p) for p in parts)))
+        return str(uuid.uuid5(self.namespace, self.key + "|" + "|".join(str(p) for p in parts)))
 
     def prop(self, name: str, value: Any) -> dict | None:
         text = one_line(value)
@@ -164,6 +167,17 @@ class _Builder:
                 "description": f"MLSec Portal automated check {_t(key)}.", "props": self.props(check=key),
                 "status": {"state": "operational"}})
         return self.check_components[key]
+
+
+class _Builder(_Document):
+    namespace = _NAMESPACE
+
+    def __init__(self, dataset: dict, serialised: bool = False):
+        super().__init__(dataset, serialised)
+        self.observations: list[dict] = self.collection()
+        self.findings: list[dict] = self.collection()
+        self.risks: list[dict] = self.collection()
+        self.resources: list[dict] = self.collection()
 
     def project(self, project: dict) -> None:
         pid = project.get("id")

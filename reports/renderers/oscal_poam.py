@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from typing import Any, BinaryIO, TextIO
+from typing import BinaryIO, TextIO
 from urllib.parse import quote
 
 from .common import one_line
-from .oscal import OSCAL_VERSION, _dt, _Serialised, _t, write_streamed
+from .oscal import OSCAL_VERSION, _Document, _dt, _t, write_streamed
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mlsec-portal:oscal-poam")
 _LIFECYCLE_STATE = {"production": "operational", "staging": "under-development", "development": "under-development",
@@ -35,55 +35,19 @@ ROLES = (("prepared-by", "Prepared by"), ("poam-item-owner", "POA&M item owner")
          ("self-assessor", "Self-assessor"))
 
 
-class _Poam:
+class _Poam(_Document):
+    namespace = _NAMESPACE
+
     def __init__(self, dataset: dict, serialised: bool = False):
-        self.ds = dataset
-        scope = dataset.get("scope") or {}
-        self.key = f"{scope.get('kind')}|{scope.get('team')}|{scope.get('project')}|{dataset.get('as_of')}"
-        base = ((dataset.get("portal") or {}).get("base_url") or "").rstrip("/")
-        self.ns = (base or "https://mlsec-portal.invalid") + "/ns/oscal"
-        self.moment = _dt(dataset.get("moment"), dataset.get("generated_at"))
+        super().__init__(dataset, serialised)
         self.as_of = str(dataset.get("as_of") or "")
-        self.parties: dict[str, str] = {}
-        kind = _Serialised if serialised else list  # write_poam: items kept as compressed JSON (oscal.py)
-        self.components: list[dict] = kind()
-        self.tools: dict[str, str] = {}
-        self.observations: list[dict] = kind()
-        self.risks: list[dict] = kind()
-        self.items: list[dict] = kind()
+        self.observations: list[dict] = self.collection()
+        self.risks: list[dict] = self.collection()
+        self.items: list[dict] = self.collection()
 
     # --- helpers ---------------------------------------------------------------------------------
-    def uuid(self, *parts: Any) -> str:
-        return str(uuid.uuid5(_NAMESPACE, self.key + "|" + "|".join(str(p) for p in parts)))
-
-    def props(self, **values: Any) -> list[dict]:
-        out = []
-        for name, value in values.items():
-            text = one_line(value)
-            if text:
-                out.append({"name": name.replace("_", "-"), "ns": self.ns, "value": text})
-        return out
-
     def party(self, name: str | None) -> str | None:
-        name = one_line(name)
-        if not name:
-            return None
-        if name not in self.parties:
-            self.parties[name] = self.uuid("party", name)
-        return self.parties[name]
-
-    def origin(self, name: str | None, role: str) -> list[dict] | None:
-        party = self.party(name)
-        return [{"actors": [{"type": "party", "actor-uuid": party, "role-id": role}]}] if party else None
-
-    def tool(self, run: dict) -> str:
-        key = run.get("check") or "check"
-        if key not in self.tools:
-            self.tools[key] = self.uuid("check", key)
-            self.components.append({"uuid": self.tools[key], "type": "software", "title": _t(run.get("title") or key),
-                                    "description": f"MLSec Portal automated check {_t(key)}.",
-                                    "props": self.props(check=key), "status": {"state": "operational"}})
-        return self.tools[key]
+        return super().party(one_line(name))  # names flattened to one line first, as the POA&M always did
 
     def add(self, collection: list, record: dict) -> str:
         collection.append({k: v for k, v in record.items() if v not in (None, [], "")})
@@ -161,7 +125,7 @@ class _Poam:
 
     def check_item(self, project: dict, run: dict, subject: list) -> None:
         pid, rid = project.get("id"), run.get("id")
-        tool = [{"actors": [{"type": "tool", "actor-uuid": self.tool(run)}]}]
+        tool = [{"actors": [{"type": "tool", "actor-uuid": self.check_component(run)}]}]
         label = f"{project.get('name')}: {run.get('title') or run.get('check')} failed"
         related = [self.add(self.observations, {
             "uuid": self.uuid("check-run", rid), "title": _t(label),

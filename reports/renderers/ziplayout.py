@@ -33,6 +33,8 @@ import zlib
 from collections.abc import Callable
 from typing import BinaryIO
 
+# scripts/verify_bundle.py holds a deliberate copy of this layout check (it must run without the portal
+# installed, for auditors); a change to the canonical layout changes both.
 EOCD = struct.Struct("<4s4H2LH")  # signature, disk, cd disk, entries on disk, entries, cd size, cd offset, comment
 CENTRAL = struct.Struct("<4s6H3L5H2L")
 LOCAL = struct.Struct("<4s5H3L2H")

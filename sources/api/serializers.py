@@ -8,7 +8,7 @@ LIST_FIELDS = ("models", "dependency_files", "model_artifacts", "datasets")
 
 
 class SourceSerializer(serializers.Serializer):
-    """A source with its kind's location fields at the top level (API.md); `credential` is write-only."""
+    """A source with its kind's location fields at the top level; `credential` is write-only."""
 
     id = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(choices=SourceKind.choices)

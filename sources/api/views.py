@@ -1,4 +1,4 @@
-"""`projects/{id}/sources/`, `…/test/`, `projects/{id}/sync/`, `projects/{id}/assets/` and `assets/` (API.md)."""
+"""`projects/{id}/sources/`, `…/test/`, `projects/{id}/sync/`, `projects/{id}/assets/` and `assets/`."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import get_object_or_404
