@@ -5,9 +5,10 @@ A run is queued by a person or a schedule, claimed by exactly one worker with a 
 starve the others), executed by its plain-Python runner, and finished in one transaction that
 stores the findings, supersedes the previous verdict, files the result as evidence for every
 practice the check covers, runs the check's finish hook (the model baseline's first recording), and
-notifies people when the verdict turns to failed. What differs between checks is declared on the
-check class (`checks.registry`): nothing here names a check. The task that claimed a run may claim it again (a retry after a database fault,
-a redelivery after a worker died) and resumes it instead of leaving it `running` for the reaper.
+notifies people when the verdict turns to failed. The task that claimed a run may claim it again (a
+retry after a database fault, a redelivery after a worker died) and resumes it instead of leaving it
+`running` for the reaper. What differs between checks is declared on the check class
+(`checks.registry`): nothing here names a check.
 """
 
 from __future__ import annotations
