@@ -51,6 +51,10 @@ MANIFEST, SIGNATURE, PUBLIC_KEY = "manifest.json", "manifest.sig", "public-key.p
 _CHUNK = 1 << 20
 
 
+class EvidenceMismatch(ValueError):
+    """An evidence file's bytes differ from the SHA-256 recorded at upload: the bundle must not vouch for them."""
+
+
 # --- keys -------------------------------------------------------------------------------------------
 
 def load_private_key(pem_or_path: str | bytes | os.PathLike) -> Ed25519PrivateKey:
@@ -263,7 +267,7 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes 
                 source = evidence_files[path]
                 digest = _write_evidence(member, path, source() if callable(source) else source)
                 if item.get("sha256") and digest != item["sha256"].lower():
-                    raise ValueError(f"evidence file {path!r} does not match its recorded SHA-256")
+                    raise EvidenceMismatch(f"evidence file {path!r} does not match its recorded SHA-256")
                 written[path] = digest
         member(PUBLIC_KEY, lambda w: w.write(public_key_pem(key).encode()))
         manifest = {

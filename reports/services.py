@@ -19,7 +19,7 @@ from assessments.models import Project
 from audit.services import audit_record
 from evidence import storage
 
-from .bundle import public_key_fingerprint, public_key_pem
+from .bundle import EvidenceMismatch, public_key_fingerprint, public_key_pem
 from .dataset import EvidenceFiles, Scope, build_dataset
 from .models import Report, ReportScope, ReportStatus
 from .renderers.registry import format_keys, get_format
@@ -33,10 +33,6 @@ QUEUED_TIMEOUT = dt.timedelta(hours=6)
 
 class ScopeLost(Exception):
     """The requester may no longer export the report's scope."""
-
-
-class EvidenceMismatch(Exception):
-    """An evidence file's bytes differ from the SHA-256 recorded at upload (raised by build_bundle)."""
 
 
 def signing_key_pem() -> str:
@@ -164,12 +160,7 @@ def report_build(report_id) -> Report | None:
         files = EvidenceFiles()
         dataset = dataset_for(report, files)
         mine.update(progress=20)
-        try:
-            render(dataset, report.format, writer, files)
-        except ValueError as exc:
-            if "SHA-256" in str(exc):
-                raise EvidenceMismatch(str(exc)) from exc
-            raise
+        render(dataset, report.format, writer, files)  # EvidenceMismatch: a file differs from its record
         writer.close()
     except Exception as exc:  # noqa: BLE001 - a failed export is a status, never a crashed worker
         log.exception("report %s failed", report_id)  # the exception itself goes to the log only
