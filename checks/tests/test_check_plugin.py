@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection
 
 from checks import registry, services
 from checks.models import CheckDefinition, CheckRun
+from checks.runners import run_check
 from checks.runners.base import BaseCheck, CheckContext, CheckResult, CheckTargets, CheckTimedOut, Finding
 from checks.runners.paths import PathPolicy
 from evidence.models import Evidence, EvidenceKind
@@ -129,6 +131,17 @@ def test_a_plugin_check_out_of_time_ends_as_error_saying_which_limit(plugin, pro
     (run,) = services.queue_runs(project=project_with_card.project, keys=[KEY])
     run = services.run_now(run)
     assert run.status == "error" and run.summary == "time limit of 45 s exceeded: the check could not decide"
+
+
+def test_the_workers_soft_time_limit_leaves_the_runner_as_check_timed_out(tmp_path, monkeypatch):
+    def interrupted(self, ctx):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(ModelCardCheck, "run", interrupted)
+    ctx = CheckContext(CheckTargets(source_path=str(tmp_path)), allowed_roots=[str(tmp_path)])
+    with pytest.raises(CheckTimedOut) as raised:
+        run_check(KEY, ctx, registry={KEY: ModelCardCheck})
+    assert isinstance(raised.value.__cause__, SoftTimeLimitExceeded)
 
 
 def test_a_key_is_registered_once():
