@@ -18,7 +18,7 @@ from .runners.base import CheckContext, CheckTargets, ResourceLimits
 
 @dataclass
 class ProjectCheckContext(CheckContext):
-    """CheckContext plus the project id, for the database-bound checks (evidence-freshness)."""
+    """CheckContext plus the project id, for the database-bound checks (checks/freshness.py)."""
 
     project_id: int | None = None
 

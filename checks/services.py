@@ -4,9 +4,11 @@ A run is queued by a person or a schedule, claimed by exactly one worker with a 
 (which also holds each team to `MLSEC_CHECK_TEAM_CONCURRENCY` running runs, so one team cannot
 starve the others), executed by its plain-Python runner, and finished in one transaction that
 stores the findings, supersedes the previous verdict, files the result as evidence for every
-practice the check covers, records a first model baseline, and notifies people when the verdict
-turns to failed. The task that claimed a run may claim it again (a retry after a database fault,
-a redelivery after a worker died) and resumes it instead of leaving it `running` for the reaper.
+practice the check covers, runs the check's finish hook (the model baseline's first recording), and
+notifies people when the verdict turns to failed. The task that claimed a run may claim it again (a
+retry after a database fault, a redelivery after a worker died) and resumes it instead of leaving it
+`running` for the reaper. What differs between checks is declared on the check class
+(`checks.registry`): nothing here names a check.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from controls.models import Practice
 
 from .choices import DECIDED_STATUSES, RunStatus, Trigger
 from .models import ArtifactBaseline, BaselineApproval, CheckDefinition, CheckRun
-from .registry import check_keys, get_check, registry
+from .registry import baseline_check, check_keys, get_check, hook, registry
+from .runners.base import CheckResult, CheckTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -179,20 +182,17 @@ def claim_run(run_id: int, worker: str | None = None, *, task_id: str = "", team
 
 
 def execute_run(run: CheckRun):
-    """Run the check's runner (never raises: a crash becomes an `error` result)."""
-    from sources.runs import execute, guard_first_baseline, name_versions
+    """Run the check's runner, then its `after_run` hook (never raises: a crash becomes an `error`
+    result, the check's time limit an `error` saying so)."""
+    from sources.runs import execute
 
-    definition = get_check(run.definition_id)
-    result = execute(run.project, run.definition_id, run_id=run.pk)
-    if definition.records_baseline:
-        stored = ArtifactBaseline.objects.filter(project_id=run.project_id).first()
-        if stored is not None:
-            name_versions(result, stored.versions or {})
-        result = guard_first_baseline(run.project, result)
-    if result.status == "error" and (result.data or {}).get("timed_out"):
-        result.summary = f"time limit of {definition.time_limit_s} s exceeded: the check could not decide"
-        result.findings = []
-    return result
+    check = get_check(run.definition_id)
+    try:
+        result = execute(run.project, run.definition_id, run_id=run.pk)
+    except CheckTimedOut:
+        return CheckResult("error", f"time limit of {check.time_limit_s} s exceeded: the check could not decide")
+    after_run = hook(check, "after_run")
+    return after_run(run.project, result) if after_run else result
 
 
 @transaction.atomic
@@ -228,9 +228,9 @@ def finish_run(run: CheckRun, result) -> CheckRun:
     if run.status != RunStatus.SKIPPED:
         _file_as_evidence(run, now)
     # Results imported from pipelines (ingest) have definitions of their own, outside the code registry.
-    check = registry().get(run.definition_id)
-    if check is not None and check.records_baseline and result.data.get("baseline_recorded"):
-        _record_first_baseline(run, result.data.get("artifacts") or {}, result.data.get("artifact_versions") or {})
+    finish_hook = hook(registry().get(run.definition_id), "finish_hook")
+    if finish_hook is not None:
+        finish_hook(run, result)
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)
     if run.status in DECIDED_STATUSES:  # the superseding above is an update(): no signal saw it
@@ -277,15 +277,6 @@ def _file_as_evidence(run: CheckRun, now) -> None:
     Evidence.objects.bulk_create(created)
 
 
-def _record_first_baseline(run: CheckRun, artifacts: dict, versions: dict | None = None) -> None:
-    if not ArtifactBaseline.objects.filter(project_id=run.project_id).exists():
-        ArtifactBaseline.objects.create(project_id=run.project_id, artifacts=artifacts, approved_at=run.finished_at,
-                                        source_run=run, versions=versions or {})
-        audit_record(actor=None, action="baseline.record", object_type="assessments.project",
-                     object_id=str(run.project_id), object_repr=str(run.project),
-                     after={"artifacts": len(artifacts), "run": run.pk})
-
-
 def _state_changed(run: CheckRun, previous: str | None) -> None:
     audit_record(actor=None, action="check.verdict_changed", obj=run,
                  before={"status": previous}, after={"status": run.status, "summary": run.summary[:300]})
@@ -329,7 +320,7 @@ def reap_stale_runs(now: dt.datetime | None = None) -> int:
     reaped += CheckRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - QUEUED_TIMEOUT).update(
         status=RunStatus.ERROR, finished_at=now,
         summary="no worker picked this run up within 6 hours; is a worker consuming its queue?")
-    hashing = get_check("model-integrity").time_limit_s + REAP_GRACE_S
+    hashing = baseline_check().time_limit_s + REAP_GRACE_S
     BaselineApproval.objects.filter(status__in=("queued", "running"),
                                     requested_at__lt=now - max(QUEUED_TIMEOUT, dt.timedelta(seconds=hashing))).update(
         status="failed", finished_at=now, detail="no worker finished hashing the artifacts; request it again")
@@ -377,13 +368,11 @@ def baseline_approval_request(*, actor, project: Project) -> BaselineApproval:
     """
     from sources.runs import may_apply
 
-    from .runners.model_integrity import ModelIntegrityCheck
-
     if not _may_approve_baseline(actor, project):
         raise PermissionDenied("Only the team's lead or a security officer can approve the model baseline.")
     if project.archived_at:
         raise ValidationError("An archived project is not checked.")
-    if not may_apply(project, ModelIntegrityCheck):
+    if not may_apply(project, baseline_check()):
         raise ValidationError("This project has no model artifacts configured.")
     active = BaselineApproval.objects.filter(project=project, status__in=("queued", "running")).first()
     if active is not None:
@@ -401,7 +390,7 @@ def baseline_approval_request(*, actor, project: Project) -> BaselineApproval:
 def _enqueue_approval(approval_id: int) -> None:
     from .tasks import approve_baseline_task
 
-    hard = get_check("model-integrity").time_limit_s
+    hard = baseline_check().time_limit_s
     approve_baseline_task.apply_async(args=[approval_id], queue="heavy", time_limit=hard,
                                       soft_time_limit=max(1, hard - SOFT_MARGIN_S))
 
@@ -417,7 +406,7 @@ def baseline_approval_execute(approval_id: int) -> BaselineApproval | None:
     project, actor = approval.project, approval.requested_by
     if not _may_approve_baseline(actor, project):  # roles may change while the request waits
         return _approval_end(approval, "failed", "the requester may no longer approve this project's baseline")
-    result = execute(project, "model-integrity", baseline=None)
+    result = execute(project, baseline_check().key, baseline=None)
     if result.status != "passed":
         return _approval_end(approval, "failed", f"the artifacts could not be read: {result.summary}")
     return _approval_store(approval, actor, result.data.get("artifacts") or {}, result.data.get("artifact_versions"))

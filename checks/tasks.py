@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from . import services
+from .runners.base import CheckTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def run_check_task(self, run_id: int) -> str:
         result = services.execute_run(run)
     except OperationalError:
         raise  # retried: the retry resumes this run
-    except SoftTimeLimitExceeded:
+    except (SoftTimeLimitExceeded, CheckTimedOut):  # outside the runner (a fetch, the database): no result to store
         services.record_error(run_id, f"time limit of {run.definition.timeout_s} s exceeded: the check could not decide")
         return "error"
     except Exception as exc:  # noqa: BLE001 - one check's crash never stops the worker or other checks

@@ -1,9 +1,9 @@
 """The auditor's ZIP bundle: every export, the decrypted evidence files, and a signed manifest.
 
-Layout: report.pdf, report.csv, report.json, oscal-assessment-results.json, oscal-poam.json, the
-Statement of Applicability (statement-of-applicability.csv and .pdf), for a project the CycloneDX
-ML-BOM (cyclonedx-mlbom.json), every evidence file at
-its dataset "file" path, public-key.pem (the Ed25519 public key), manifest.json (format, scope,
+Layout: every export format that declares a `bundle_name` (reports/renderers/formats.py: report.pdf,
+report.csv, report.json, oscal-assessment-results.json, oscal-poam.json, the Statement of
+Applicability as statement-of-applicability.csv and .pdf, for a project the CycloneDX ML-BOM as
+cyclonedx-mlbom.json), every evidence file at its dataset "file" path, public-key.pem (the Ed25519 public key), manifest.json (format, scope,
 as_of, the public key and its fingerprint, and path/SHA-256/size of every other file) and
 manifest.sig (the base64 Ed25519 signature of the exact manifest.json bytes, one line).
 
@@ -43,22 +43,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .renderers.csv import iter_csv
-from .renderers.cyclonedx_mlbom import write_mlbom
-from .renderers.json import write_json
-from .renderers.oscal import write_oscal
-from .renderers.oscal_poam import write_poam
-from .renderers.pdf import render_pdf
-from .renderers.soa_csv import soa_csv_bytes
-from .renderers.soa_pdf import render_soa_pdf
+from .renderers.registry import bundled_formats
 from .renderers.ziplayout import MODE, check_layout, read_member
 
 FORMAT = "mlsec-portal-bundle/1"
 MANIFEST, SIGNATURE, PUBLIC_KEY = "manifest.json", "manifest.sig", "public-key.pem"
-REPORTS = ("report.pdf", "report.csv", "report.json", "oscal-assessment-results.json", "oscal-poam.json",
-           "statement-of-applicability.csv", "statement-of-applicability.pdf", "cyclonedx-mlbom.json")
-RESERVED = frozenset((*REPORTS, PUBLIC_KEY, MANIFEST, SIGNATURE))
 _CHUNK = 1 << 20
+
+
+class EvidenceMismatch(ValueError):
+    """An evidence file's bytes differ from the SHA-256 recorded at upload: the bundle must not vouch for them."""
 
 
 # --- keys -------------------------------------------------------------------------------------------
@@ -126,6 +120,11 @@ def _normal_fingerprint(value: str) -> str:
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\]')
 
 
+def reserved_names() -> frozenset[str]:
+    """The bundle's own files: the registered formats' members, the key, the manifest and its signature."""
+    return frozenset((*(fmt.bundle_name for fmt in bundled_formats()), PUBLIC_KEY, MANIFEST, SIGNATURE))
+
+
 def check_member_path(path: Any) -> str:
     """`path` if it is a safe relative POSIX path inside the bundle, else ValueError (zip-slip & co).
 
@@ -138,7 +137,7 @@ def check_member_path(path: Any) -> str:
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts) or re.match(r"^[A-Za-z]:", path):
         raise ValueError(f"unsafe path in bundle: {path!r}")
-    if path in RESERVED:
+    if path in reserved_names():
         raise ValueError(f"evidence path collides with a bundle file: {path!r}")
     return path
 
@@ -248,16 +247,10 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes 
             if record:
                 entries.append({"path": path, "sha256": sink.sha256.hexdigest(), "size": sink.size})
 
-        member("report.pdf", lambda w: render_pdf(ds, w))
-        member("report.csv", lambda w: [w.write(chunk.encode("utf-8")) for chunk in iter_csv(ds)])
-        member("report.json", lambda w: write_json(ds, w))
-        member("oscal-assessment-results.json", lambda w: write_oscal(ds, w))
-        member("oscal-poam.json", lambda w: write_poam(ds, w))
-        if ds.get("statement_of_applicability"):  # every dataset the portal builds has one (frameworks/soa.py)
-            member("statement-of-applicability.csv", lambda w: w.write(soa_csv_bytes(ds)))
-            member("statement-of-applicability.pdf", lambda w: render_soa_pdf(ds, w))
-        if (dataset.get("scope") or {}).get("kind") == "project" and len(projects) == 1:
-            member("cyclonedx-mlbom.json", lambda w: write_mlbom(ds, w))
+        for fmt in bundled_formats():
+            export = fmt()
+            if export.in_bundle(ds):
+                member(fmt.bundle_name, lambda w, export=export: export.render(ds, w))
         written: dict[str, str] = {}
         for project in projects:
             for item in project.get("evidence") or ():
@@ -274,7 +267,7 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes 
                 source = evidence_files[path]
                 digest = _write_evidence(member, path, source() if callable(source) else source)
                 if item.get("sha256") and digest != item["sha256"].lower():
-                    raise ValueError(f"evidence file {path!r} does not match its recorded SHA-256")
+                    raise EvidenceMismatch(f"evidence file {path!r} does not match its recorded SHA-256")
                 written[path] = digest
         member(PUBLIC_KEY, lambda w: w.write(public_key_pem(key).encode()))
         manifest = {
@@ -379,11 +372,12 @@ def _verify(f: BinaryIO, trusted: str | None, report: VerifyReport) -> list[str]
         infos = {info.filename: info for info in zf.infolist()}
         names = [info.filename for info in zf.infolist()]
         seen: set[str] = set()
+        reserved = reserved_names()
         for name in names:
             if name in seen:
                 problems.append(f"duplicate entry: {name}")
             seen.add(name)
-            if name not in RESERVED:
+            if name not in reserved:
                 try:
                     check_member_path(name)
                 except ValueError as exc:

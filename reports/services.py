@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import logging
 import struct
 
@@ -20,14 +19,10 @@ from assessments.models import Project
 from audit.services import audit_record
 from evidence import storage
 
-from .bundle import build_bundle, public_key_fingerprint, public_key_pem
+from .bundle import EvidenceMismatch, public_key_fingerprint, public_key_pem
 from .dataset import EvidenceFiles, Scope, build_dataset
-from .models import FORMAT_FILES, PROJECT_ONLY_FORMATS, Report, ReportFormat, ReportScope, ReportStatus
-from .renderers import render_pdf, write_csv, write_json, write_oscal
-from .renderers.cyclonedx_mlbom import write_mlbom
-from .renderers.oscal_poam import write_poam
-from .renderers.soa_csv import write_soa_csv
-from .renderers.soa_pdf import render_soa_pdf
+from .models import Report, ReportScope, ReportStatus
+from .renderers.registry import format_keys, get_format
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +33,6 @@ QUEUED_TIMEOUT = dt.timedelta(hours=6)
 
 class ScopeLost(Exception):
     """The requester may no longer export the report's scope."""
-
-
-class EvidenceMismatch(Exception):
-    """An evidence file's bytes differ from the SHA-256 recorded at upload (raised by build_bundle)."""
 
 
 def signing_key_pem() -> str:
@@ -77,18 +68,20 @@ def resolve_scope(*, user, scope: str, team: Team | None = None, project: Projec
 
 
 def check_format_scope(format: str, scope: str) -> None:
-    if format in PROJECT_ONLY_FORMATS and scope != ReportScope.PROJECT:
-        raise ValidationError({"format": ["The CycloneDX ML-BOM describes one project: choose the project scope."]})
+    """The format exists and can be built for the scope (ValidationError on `format` if not)."""
+    if format not in format_keys():
+        raise ValidationError({"format": [f"Choose one of: {', '.join(format_keys())}."]})
+    if get_format(format).project_only and scope != ReportScope.PROJECT:
+        raise ValidationError({"format": [f"{get_format(format).label} describes one project: choose the project "
+                                          "scope."]})
 
 
 def report_request(*, actor, scope: str, format: str, team: Team | None = None, project: Project | None = None,
                    as_of: dt.date | None = None) -> Report:
     """Queue an export; a worker builds it. Answers at once."""
-    if format not in ReportFormat.values:
-        raise ValidationError({"format": [f"Choose one of: {', '.join(ReportFormat.values)}."]})
+    check_format_scope(format, scope)
     if as_of is not None and as_of > timezone.localdate():
         raise ValidationError({"as_of": ["as_of cannot be in the future."]})
-    check_format_scope(format, scope)
     resolve_scope(user=actor, scope=scope, team=team, project=project)
     with transaction.atomic():
         report = Report.objects.create(requested_by=actor, scope=scope, format=format, as_of=as_of,
@@ -108,33 +101,12 @@ def _enqueue(report: Report) -> None:
 
 
 def render(dataset: dict, fmt: str, out, files: EvidenceFiles | None = None) -> None:
-    """Write one format of `dataset` to the binary stream `out`."""
-    if fmt == ReportFormat.PDF:
-        render_pdf(dataset, out)
-    elif fmt == ReportFormat.CSV:
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-        write_csv(dataset, text)
-        text.flush()
-        text.detach()
-    elif fmt == ReportFormat.JSON:
-        write_json(dataset, out)
-    elif fmt == ReportFormat.OSCAL:
-        write_oscal(dataset, out)
-    elif fmt == ReportFormat.OSCAL_POAM:
-        write_poam(dataset, out)
-    elif fmt == ReportFormat.CYCLONEDX:
-        write_mlbom(dataset, out)
-    elif fmt == ReportFormat.SOA_CSV:
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-        write_soa_csv(dataset, text)
-        text.flush()
-        text.detach()
-    elif fmt == ReportFormat.SOA_PDF:
-        render_soa_pdf(dataset, out)
-    elif fmt == ReportFormat.ZIP:
-        build_bundle(dataset, files if files is not None else {}, out, signing_key_pem())
-    else:
-        raise ValidationError({"format": ["Unknown format."]})
+    """Write one format of `dataset` to the binary stream `out` (the format's class renders it)."""
+    try:
+        export = get_format(fmt)()
+    except KeyError:
+        raise ValidationError({"format": ["Unknown format."]}) from None
+    export.render(dataset, out, files=files if files is not None else {}, signing_key=signing_key_pem())
 
 
 def dataset_for(report: Report, files: EvidenceFiles | None = None) -> dict:
@@ -188,12 +160,7 @@ def report_build(report_id) -> Report | None:
         files = EvidenceFiles()
         dataset = dataset_for(report, files)
         mine.update(progress=20)
-        try:
-            render(dataset, report.format, writer, files)
-        except ValueError as exc:
-            if "SHA-256" in str(exc):
-                raise EvidenceMismatch(str(exc)) from exc
-            raise
+        render(dataset, report.format, writer, files)  # EvidenceMismatch: a file differs from its record
         writer.close()
     except Exception as exc:  # noqa: BLE001 - a failed export is a status, never a crashed worker
         log.exception("report %s failed", report_id)  # the exception itself goes to the log only
@@ -204,7 +171,7 @@ def report_build(report_id) -> Report | None:
     day = (report.as_of or timezone.localdate()).isoformat()
     done = mine.update(
         status=ReportStatus.READY, progress=100, finished_at=timezone.now(), storage_name=writer.storage_name,
-        size=writer.size, sha256=writer.sha256, filename=f"mlsec-{label}-{day}.{FORMAT_FILES[report.format][1]}")
+        size=writer.size, sha256=writer.sha256, filename=f"mlsec-{label}-{day}.{get_format(report.format).extension}")
     if not done:  # reaped (and perhaps retried) while it ran: this file is nobody's
         storage.remove(writer.storage_name)
     return Report.objects.get(pk=report.pk)

@@ -20,7 +20,8 @@ from mlsec_portal.api import error_text, errors_to_form
 from mlsec_portal.downloads import harden_download
 
 from . import services
-from .models import Report, ReportFormat, ReportScope, ReportStatus
+from .models import Report, ReportScope, ReportStatus
+from .renderers.registry import format_choices
 
 
 def download_response(report: Report, *, actor=None) -> StreamingHttpResponse:
@@ -37,7 +38,7 @@ class ReportForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False)
     as_of = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
                             help_text="Empty: now. A past day exports everything as it stood at the end of that day.")
-    format = forms.ChoiceField(choices=ReportFormat.choices, initial=ReportFormat.ZIP)
+    format = forms.ChoiceField(choices=format_choices, initial="zip")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

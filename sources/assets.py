@@ -240,7 +240,7 @@ def version_scan(version: AssetVersion, trigger: str | None = None):
     from checks.context import context_for
     from checks.models import CheckRun
     from checks.registry import registry
-    from checks.runners import CheckResult, run_check
+    from checks.runners import CheckResult, CheckTimedOut, run_check
     from checks.services import finish_run
 
     from .runs import Part, combine, relabel, workspace_root
@@ -253,7 +253,10 @@ def version_scan(version: AssetVersion, trigger: str | None = None):
             fetched = _materialise_version(version, workspace, Limits.from_settings())
             context = context_for(project, "model-serialization")
             context.targets, context.allowed_roots = fetched.targets(), [os.path.realpath(workspace)]
-            result = run_check("model-serialization", context, registry=registry())
+            try:
+                result = run_check("model-serialization", context, registry=registry())
+            except CheckTimedOut:  # the sync's time limit: this version could not be decided
+                result = CheckResult("error", "time limit exceeded: the check could not decide")
             reals = [(f.label, os.path.join(fetched.root, f.path)) for f in fetched.files]
             version.sha256 = _digest(reals)
             version.size = sum(os.path.getsize(r) for _, r in reals)

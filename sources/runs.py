@@ -21,9 +21,10 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from checks.runners.base import CheckResult, CheckTargets, Finding
+from checks.runners.base import CheckResult, CheckTargets, CheckTimedOut, Finding
 
 from .choices import REMOTE_KINDS, SourceKind
 from .fetch import FetchError, Limits, Materialised, materialise
@@ -119,9 +120,9 @@ def _run_remote(source, key: str, context, run_id: int | None) -> Part:
         except FetchError as exc:
             source_record_status(source, False, str(exc))
             return Part(source, CheckResult("error", str(exc)), {})
+        except (SoftTimeLimitExceeded, CheckTimedOut):
+            raise  # the task records the time limit; the workspace is still removed (finally)
         except Exception as exc:  # noqa: BLE001 - a fetch that crashed must never look like a pass
-            if type(exc).__name__ == "SoftTimeLimitExceeded":
-                raise  # the task records the time limit; the workspace is still removed (finally)
             log.warning("fetching source %s crashed: %s", source.pk, type(exc).__name__)
             message = f"Fetching {source.describe()} failed ({type(exc).__name__}); the check could not decide."
             source_record_status(source, False, message)

@@ -1,9 +1,9 @@
 """Automated check runners (plain Python; the Django layer schedules and stores them).
 
 ``REGISTRY`` maps each check key to its class.  The Django layer adds the
-DB-bound ``evidence-freshness`` check itself (``REGISTRY[key] = cls``).
-``run_check`` is the one entry point: it never lets an exception escape and
-never turns a crash into a pass.
+DB-bound checks and any plug-in (``checks.registry``).
+``run_check`` is the one entry point: it never lets an exception other than a
+time limit (:class:`CheckTimedOut`) escape and never turns a crash into a pass.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .base import (
     CheckContext,
     CheckResult,
     CheckTargets,
+    CheckTimedOut,
     Finding,
     Severity,
     Status,
@@ -39,6 +40,7 @@ __all__ = [
     "CheckContext",
     "CheckResult",
     "CheckTargets",
+    "CheckTimedOut",
     "Finding",
     "Severity",
     "Status",
@@ -76,7 +78,10 @@ def scrub(text: str, limit: int = 300) -> str:
 
 
 def run_check(key: str, ctx: CheckContext, registry: Mapping[str, type[BaseCheck]] | None = None) -> CheckResult:
-    """Run one check; any exception becomes ``error``, never ``passed``.
+    """Run one check; any exception becomes ``error``, never ``passed``, except a time limit.
+
+    The worker's soft time limit interrupting the check (or the check raising it) leaves as
+    :class:`CheckTimedOut`: the run, not the check, ran out of time, and its caller says which limit.
 
     A check whose targets do not apply is ``skipped`` ("no target"); that is
     the only way to get ``skipped``.  ``registry`` lets the Django layer pass
@@ -103,11 +108,22 @@ def run_check(key: str, ctx: CheckContext, registry: Mapping[str, type[BaseCheck
         if any(not isinstance(f, Finding) for f in result.findings):
             return CheckResult("error", "check crashed: it returned an invalid finding")
         return result
-    except Exception as exc:  # noqa: BLE001 - a crash (incl. Celery's SoftTimeLimitExceeded) must never pass
-        if type(exc).__name__ == "SoftTimeLimitExceeded":  # the worker's time limit, not a crash of the check
-            return CheckResult("error", "time limit exceeded: the check could not decide", data={"timed_out": True})
+    except CheckTimedOut:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a crash must never pass
+        if _is_soft_time_limit(exc):  # the worker's time limit, not a crash of the check
+            raise CheckTimedOut(f"check {key} reached the worker's soft time limit") from exc
         log.warning("check %s crashed: %s at %s", key, type(exc).__name__, _where(exc))
         return CheckResult("error", f"check crashed: {type(exc).__name__} (the details are in the worker log)")
+
+
+def _is_soft_time_limit(exc: BaseException) -> bool:
+    """Whether `exc` is Celery's soft time limit (imported here only: the runners also run without Celery)."""
+    try:
+        from billiard.exceptions import SoftTimeLimitExceeded  # what celery.exceptions re-exports
+    except ImportError:  # pragma: no cover - the CLI's runners without Celery installed
+        return False
+    return isinstance(exc, SoftTimeLimitExceeded)
 
 
 def _where(exc: BaseException) -> str:

@@ -141,14 +141,29 @@ class BaseCheck:
     # What the Django layer puts in the context beyond targets and boundaries (checks.context):
     # "advisories", "allowances", "signing", "baseline".
     context_needs: ClassVar[frozenset[str]] = frozenset()
-    # A first run's `data["artifacts"]` becomes the project's approved baseline (checks.services).
+    # Its `data["artifacts"]` are the project's approved baseline: a first run records them, and an
+    # approval hashes the artifacts with this check (checks.baselines, checks.services).
     records_baseline: ClassVar[bool] = False
+    # Django-layer hooks, named by dotted path so that the runner stays plain Python (resolved by
+    # checks.registry.hook): `after_run(project, result) -> CheckResult` adjusts a worker's result
+    # before it is stored; `finish_hook(run, result)` runs in the transaction that stores the verdict.
+    after_run: ClassVar[str] = ""
+    finish_hook: ClassVar[str] = ""
 
     def applies(self, targets: CheckTargets) -> bool:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def run(self, ctx: CheckContext) -> CheckResult:  # pragma: no cover - overridden
         raise NotImplementedError
+
+
+class CheckTimedOut(Exception):  # noqa: N818 - a state of the run, like Celery's SoftTimeLimitExceeded
+    """The run reached its time limit before the check could decide: `error`, never a crash nor a verdict.
+
+    A check may raise it itself (a deadline of its own); :func:`checks.runners.run_check` raises it in
+    place of the worker's soft time limit (Celery's ``SoftTimeLimitExceeded``), and the Django layer
+    ends the run saying which limit was reached (``checks.services.execute_run``, ``checks.tasks``).
+    """
 
 
 @dataclass(frozen=True)

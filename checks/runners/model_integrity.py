@@ -29,6 +29,8 @@ class ModelIntegrityCheck(BaseCheck):
     source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3", "mlflow")
     context_needs: ClassVar[frozenset[str]] = frozenset({"baseline", "signing"})
     records_baseline: ClassVar[bool] = True
+    after_run: ClassVar[str] = "checks.baselines.after_run"
+    finish_hook: ClassVar[str] = "checks.baselines.record_first_baseline"
     heavy: ClassVar[bool] = True
     description: ClassVar[str] = (
         "Computes the SHA-256 of every configured model artifact and compares it with the approved baseline; "

@@ -3,14 +3,15 @@ from rest_framework import serializers
 from accounts.models import Team
 from assessments.models import Project
 
-from ..models import Report, ReportFormat, ReportScope
+from ..models import Report, ReportScope
+from ..renderers.registry import format_choices
 
 
 class ReportSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none(), required=False, allow_null=True)
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), required=False, allow_null=True)
     scope = serializers.ChoiceField(choices=ReportScope.choices)
-    format = serializers.ChoiceField(choices=ReportFormat.choices)
+    format = serializers.ChoiceField(choices=format_choices())
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     download = serializers.SerializerMethodField()
     retry = serializers.SerializerMethodField(help_text="POST here to queue a failed export again (its requester only)")
@@ -24,6 +25,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["format"].choices = format_choices()  # the formats registered now, plug-ins included
         request = self.context.get("request")
         user = getattr(request, "user", None)
         if user is not None:

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Team
 from assessments.models import Project
 from reports.dataset import EvidenceFiles, build_dataset
-from reports.models import ReportFormat, ReportScope
+from reports.models import ReportScope
+from reports.renderers.registry import format_keys
 from reports.services import check_format_scope, render, resolve_scope, signing_public_key
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--team", help="team slug (scope team)")
         parser.add_argument("--project", type=int, help="project id (scope project)")
         parser.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: now)")
-        parser.add_argument("--format", choices=ReportFormat.values, required=True)
+        parser.add_argument("--format", choices=format_keys(), required=True)
         parser.add_argument("--output", required=True, help="file to write")
 
     def handle(self, *args, scope, team, project, as_of, format, output, **options):
