@@ -13,6 +13,7 @@ from accounts.models import Membership, Team
 from actions.services import overdue_actions
 from assessments.models import Assessment, Project
 from controls.models import Practice
+from evidence.models import Evidence
 from scoring import charts
 from scoring.services import (
     checks_in_progress,
@@ -92,7 +93,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "web/team_detail.html", {
         "team": team, "team_score": team_score, "projects": projects, "members": members,
         "can_add_project": can_add_project, "can_manage_members": team.can_be_managed_by(user), "overdue_actions": overdue, "overdue_count": overdue_count,
-        "user_in_team": user.belongs_to(team.pk),
+        "can_share_evidence": Evidence.can_be_added_by(user, None, team=team),
         "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
         "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
                                      window=trend_window(90)),
