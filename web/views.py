@@ -92,8 +92,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     overdue, overdue_count = overdue_actions(user, limit=10, team_ids=[team.pk])
     return render(request, "web/team_detail.html", {
         "team": team, "team_score": team_score, "projects": projects, "members": members,
-        "can_add_project": can_add_project, "can_manage_members": team.can_be_managed_by(user), "overdue_actions": overdue, "overdue_count": overdue_count,
-        "can_share_evidence": Evidence.can_be_added_by(user, None, team=team),
+        "can_add_project": can_add_project, "overdue_actions": overdue, "overdue_count": overdue_count,
+        "can_manage_members": team.can_be_managed_by(user), "can_share_evidence": Evidence.can_be_added_by(user, None, team=team),
         "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
         "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
                                      window=trend_window(90)),
