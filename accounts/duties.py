@@ -9,7 +9,7 @@ Independent means three things, checked in this order:
    (`User.belonged_to`, from the membership history).
 
 Each kind of work states its own span (`Assessment.review_refusal`, `RiskAcceptance.decision_refusal`,
-`evidence.services.can_review_evidence`), and services refuse with the sentence returned here.
+`Evidence.can_be_reviewed_by`), and services refuse with the sentence returned here.
 """
 
 from __future__ import annotations
@@ -17,9 +17,14 @@ from __future__ import annotations
 import datetime as dt
 
 
+def is_reviewer(user) -> bool:
+    """Whether `user` decides on other people's work at all: security officers (pages word themselves by it)."""
+    return user.is_officer
+
+
 def independence_refusal(reviewer, *, team_id: int, authors, since: dt.datetime, work: str) -> str | None:
     """Why `reviewer` may not decide on `work` (a phrase such as "this assessment"), or None."""
-    if not reviewer.is_officer:
+    if not is_reviewer(reviewer):
         return f"Only a security officer can decide on {work}."
     if reviewer.pk in {getattr(a, "pk", a) for a in authors if a is not None}:
         return f"Nobody decides on {work} when they submitted or proposed it themselves: another officer must."

@@ -120,6 +120,10 @@ class Team(models.Model):
         """Edit the team and its memberships: administrators and security officers."""
         return user.is_org_admin or user.is_officer
 
+    def can_add_project(self, user) -> bool:
+        """Add a project to this team: its lead, security officers and administrators."""
+        return user.is_org_admin or user.is_officer or user.is_lead_of(self.pk)
+
     def membership_change_refusal(self, actor, user) -> str | None:
         """Why `actor` may not add, change or remove `user`'s membership of this team (None: they may).
 

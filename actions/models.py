@@ -93,7 +93,7 @@ class Action(models.Model):
 
     def can_be_managed_by(self, user) -> bool:
         """Owner, due date and status: the team's lead, officers and administrators."""
-        return user.is_org_admin or user.is_officer or user.is_lead_of(self.project.team_id)
+        return self.project.can_manage_actions(user)
 
     def can_change_status(self, user) -> bool:
         """Its owner (still in the team) may say it is in progress, as may whoever manages it."""

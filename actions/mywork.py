@@ -24,7 +24,7 @@ def my_work_for(user) -> dict:
                                project__archived_at__isnull=True)
                        .select_related("project__team").order_by("project__team__name", "project__name", "cycle"))
     for assessment in assessments:
-        assessment.submittable_by_viewer = user.is_lead_of(assessment.project.team_id)
+        assessment.submittable_by_viewer = assessment.can_be_submitted_by(user)
     campaigns = {c.cycle: c for c in Campaign.objects.visible_to(user).running().order_by("deadline")}
     for assessment in assessments:
         assessment.campaign = campaigns.get(assessment.cycle)

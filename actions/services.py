@@ -173,7 +173,7 @@ def action_promote_check(*, actor, run, owner_id=None, due_on=None) -> list[Acti
     from checks.models import CheckRun
 
     run = CheckRun.objects.select_related("project__team", "definition").get(pk=run.pk)
-    if not (actor.is_org_admin or actor.is_officer or actor.is_lead_of(run.project.team_id)):
+    if not run.project.can_manage_actions(actor):
         raise PermissionDenied("Only the team's lead, a security officer or an administrator can open actions.")
     if run.status != "failed" or run.superseded_at is not None:
         raise ValidationError({"check_run": ["Only the current failing verdict of a check can become an action."]})

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.duties import independence_refusal
+from accounts.duties import independence_refusal, is_reviewer
 from accounts.models import Team, slug_validator
 from accounts.scope import ScopedQuerySet
 from controls.models import Practice
@@ -103,6 +103,16 @@ class Project(models.Model):
 
     def can_start_assessment(self, user) -> bool:
         return user.belongs_to(self.team_id)
+
+    def can_manage_actions(self, user) -> bool:
+        """Open remediation actions (from a failing check too) and reassign them: the team's lead, officers and
+        administrators."""
+        return user.is_org_admin or user.is_officer or user.is_lead_of(self.team_id)
+
+    def can_approve_baseline(self, user) -> bool:
+        """Re-approve the model artifacts as they are now: the team's lead or a security officer (an active user:
+        checked again on the worker, roles may change while the request waits)."""
+        return bool(user and user.is_active and (user.is_officer or user.is_lead_of(self.team_id)))
 
 
 class AssessmentQuerySet(ScopedQuerySet):
@@ -202,6 +212,10 @@ class Assessment(models.Model):
 
     def can_be_reviewed_by(self, user) -> bool:
         return self.review_refusal(user) is None
+
+    def is_in_reviewers_own_team(self, user) -> bool:
+        """An officer who belongs to the team now: the review queue says why another officer reviews it."""
+        return is_reviewer(user) and user.belongs_to(self.project.team_id)
 
     def review_refusal(self, user) -> str | None:
         """Why `user` may not approve or return this assessment (None: they may).

@@ -33,7 +33,7 @@ ACCEPTANCE_MAX_DAYS = 366
 @transaction.atomic
 def project_create(*, actor, team: Team, **fields) -> Project:
     """A new project in `team`; its lead, an officer or an administrator may create it."""
-    if not (actor.is_org_admin or actor.is_officer or actor.is_lead_of(team.pk)):
+    if not team.can_add_project(actor):
         raise PermissionDenied("Only the team's lead, a security officer or an administrator can add projects.")
     project = Project(team=team, **{k: v for k, v in fields.items() if k in PROJECT_FIELDS})
     project.full_clean()

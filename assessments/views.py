@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.duties import is_reviewer
 from accounts.models import Membership, Team
 from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
 from evidence.models import Evidence, EvidenceKind
@@ -22,7 +23,7 @@ from scoring import charts
 from scoring.services import project_practice_rows
 
 from . import services
-from .choices import AssessmentStatus
+from .choices import AcceptanceStatus, AssessmentStatus
 from .forms import AcceptanceForm, AnswerForm, ApproveForm, DecisionForm, ProjectForm, ReturnForm, StartAssessmentForm
 from .models import Answer, Assessment, Project, RiskAcceptance
 from .review import review_summary
@@ -37,7 +38,7 @@ def current_cycle() -> str:
 @require_http_methods(["GET", "POST"])
 def project_create(request: HttpRequest, team_slug: str) -> HttpResponse:
     team = get_object_or_404(Team.objects.visible_to(request.user), slug=team_slug)
-    if not (request.user.is_org_admin or request.user.is_officer or request.user.is_lead_of(team.pk)):
+    if not team.can_add_project(request.user):
         raise PermissionDenied
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -104,14 +105,15 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "acceptances": list(project.risk_acceptances.select_related("practice", "proposed_by", "approved_by", "decided_by")
                             .order_by("-proposed_at")),
         "acceptance_form": AcceptanceForm(),
-        "can_propose": request.user.is_lead_of(project.team_id) and not project.archived_at,
-        "can_decide": request.user.is_officer and not request.user.belongs_to(project.team_id),
+        "can_propose": RiskAcceptance(project=project).can_be_proposed_by(request.user) and not project.archived_at,
         "today": timezone.localdate(),
         "can_run_checks": project.can_run_checks(request.user) and not project.archived_at,
-        "can_approve_baseline": request.user.is_officer or request.user.is_lead_of(project.team_id),
+        "can_approve_baseline": project.can_approve_baseline(request.user),
         "can_start": project.can_start_assessment(request.user) and not project.archived_at,
         **project_results_context(project),
     }
+    for acceptance in context["acceptances"]:
+        acceptance.decidable = acceptance.status == AcceptanceStatus.PROPOSED and acceptance.can_be_decided_by(request.user)
     from sources.views import project_sources_context
 
     context.update(project_sources_context(project, request.user, current.reviewed_at if current else None))
@@ -187,7 +189,7 @@ def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assessments/assessment_form.html", {
         "assessment": assessment, "project": assessment.project, "groups": _grouped(forms),
         "editable": editable, "can_submit": editable and assessment.can_be_submitted_by(user),
-        "can_attach": user.belongs_to(assessment.project.team_id) and not assessment.project.archived_at,
+        "can_attach": Evidence.can_be_added_by(user, assessment.project) and not assessment.project.archived_at,
         "answered": answered, "total": len(forms),
         "percent": round(100 * answered / len(forms)) if forms else 0,
         "attention": attention, "saved": saved,
@@ -255,8 +257,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
     for item in queue:
         item.reviewable = item.can_be_reviewed_by(request.user)
-        item.own_team = request.user.is_officer and request.user.belongs_to(item.project.team_id)
-    return render(request, "assessments/review_queue.html", {"queue": queue})
+        item.own_team = item.is_in_reviewers_own_team(request.user)
+    return render(request, "assessments/review_queue.html", {"queue": queue, "viewer_reviews": is_reviewer(request.user)})
 
 
 @login_required

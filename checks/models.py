@@ -249,6 +249,11 @@ class ScanAllowance(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()}) for {self.team}"
 
+    @staticmethod
+    def can_be_reviewed_by(user) -> bool:
+        """Add or remove an allowance (a reviewed exception to the scanners): officers and administrators."""
+        return user.is_officer or user.is_org_admin
+
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
@@ -275,6 +280,11 @@ class SigningPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"signing policy of {self.project}"
+
+    @staticmethod
+    def can_be_set_by(user, project) -> bool:
+        """Replace a project's signing policy: the team's lead, officers and administrators."""
+        return user.is_officer or user.is_org_admin or user.is_lead_of(project.team_id)
 
 
 class AllowedSigner(models.Model):

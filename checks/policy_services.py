@@ -23,7 +23,7 @@ from .validators import allowance_problem, signer_problem
 
 
 def _reviewer(actor) -> None:
-    if not (actor.is_officer or actor.is_org_admin):
+    if not ScanAllowance.can_be_reviewed_by(actor):
         raise PermissionDenied("Only a security officer or an administrator reviews scan allowances.")
 
 
@@ -68,7 +68,7 @@ def _fingerprint(material: str) -> str:
 @transaction.atomic
 def signing_policy_set(*, actor, project: Project, required: bool, signers: list[dict]) -> SigningPolicy:
     """Replace the project's signing policy. ``signers``: [{name, kind, material, identities?}]."""
-    if not (actor.is_officer or actor.is_org_admin or actor.is_lead_of(project.team_id)):
+    if not SigningPolicy.can_be_set_by(actor, project):
         raise PermissionDenied("Only the team's lead or a security officer sets the signing policy.")
     errors, names = [], set()
     for index, signer in enumerate(signers):

@@ -356,10 +356,6 @@ def prune_history(*, retention_days: int, now: dt.datetime | None = None) -> dic
 
 # --- baselines ----------------------------------------------------------------------------------
 
-def _may_approve_baseline(actor, project: Project) -> bool:
-    return bool(actor and actor.is_active and (actor.is_officer or actor.is_lead_of(project.team_id)))
-
-
 @transaction.atomic
 def baseline_approval_request(*, actor, project: Project) -> BaselineApproval:
     """Queue the re-approval of the project's model artifacts as they are now (hashed on a worker).
@@ -368,7 +364,7 @@ def baseline_approval_request(*, actor, project: Project) -> BaselineApproval:
     """
     from sources.runs import may_apply
 
-    if not _may_approve_baseline(actor, project):
+    if not project.can_approve_baseline(actor):
         raise PermissionDenied("Only the team's lead or a security officer can approve the model baseline.")
     if project.archived_at:
         raise ValidationError("An archived project is not checked.")
@@ -404,7 +400,7 @@ def baseline_approval_execute(approval_id: int) -> BaselineApproval | None:
         return None
     approval = BaselineApproval.objects.select_related("project__team", "requested_by").get(pk=approval_id)
     project, actor = approval.project, approval.requested_by
-    if not _may_approve_baseline(actor, project):  # roles may change while the request waits
+    if not project.can_approve_baseline(actor):  # roles may change while the request waits
         return _approval_end(approval, "failed", "the requester may no longer approve this project's baseline")
     result = execute(project, baseline_check().key, baseline=None)
     if result.status != "passed":

@@ -104,7 +104,7 @@ def check_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     user = request.user
     may_promote = (run.status == RunStatus.FAILED and run.superseded_at is None
-                   and (user.is_org_admin or user.is_officer or user.is_lead_of(run.project.team_id)))
+                   and run.project.can_manage_actions(user))
     actions = Action.objects.filter(project_id=run.project_id, check_definition_id=run.definition_id).open()
     return render(request, "checks/run_detail.html", {
         "run": run, "evidence": run.evidence.select_related("practice"), "may_promote": may_promote,
@@ -120,7 +120,7 @@ def scan_allowances(request: HttpRequest) -> HttpResponse:
     from .forms import ScanAllowanceForm
     from .models import ScanAllowance
 
-    can_review = request.user.is_officer or request.user.is_org_admin
+    can_review = ScanAllowance.can_be_reviewed_by(request.user)
     form = ScanAllowanceForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if not can_review:

@@ -75,6 +75,11 @@ class Practice(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
 
+    @staticmethod
+    def can_be_created_by(user) -> bool:
+        """Add the organisation's own practices (ORG-nn) to the catalogue: administrators."""
+        return bool(user is not None and user.is_org_admin)
+
     def level_summary(self, level: int | None) -> str:
         for item in self.levels or []:
             if item.get("level") == level:

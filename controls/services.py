@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import yaml
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 
@@ -109,6 +109,8 @@ def _sync_mappings(practice: Practice, items: list[dict], frameworks: dict[str, 
 def practice_create_custom(*, actor, title: str, category: str, description: str, levels: list, weight: int = 2,
                            evidence_guidance: str = "") -> Practice:
     """An organisation's own practice, coded ORG-01, ORG-02 … and numbered after the catalogue."""
+    if not Practice.can_be_created_by(actor):
+        raise PermissionDenied("Only administrators add practices to the catalogue.")
     count = Practice.objects.filter(is_custom=True).count()
     top = Practice.objects.aggregate(top=Max("number"))["top"] or 0
     practice = Practice(

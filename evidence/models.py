@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.duties import independence_refusal
 from accounts.scope import ScopedQuerySet
 from assessments.models import Answer, Project
 from controls.models import Practice
@@ -126,6 +127,28 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} (v{self.version})"
+
+    @staticmethod
+    def can_be_added_by(user, project: Project | None, *, team=None) -> bool:
+        """Store (or replace) evidence: a project's, or a team's shared evidence, by that team's people; the
+        organisation's (neither project nor team) by officers and administrators."""
+        if project is not None:
+            return user.belongs_to(project.team_id)
+        if team is not None:
+            return user.belongs_to(team.pk)
+        return user.is_officer or user.is_org_admin
+
+    def can_be_reviewed_by(self, user) -> bool:
+        """Separation of duties (accounts/duties.py): not its uploader, nor in the team since it was uploaded."""
+        return independence_refusal(user, team_id=self.owning_team_id, authors=[self.uploaded_by_id],
+                                    since=self.created_at, work="this evidence") is None
+
+    def can_be_linked_by(self, user, project: Project) -> bool:
+        """Link this shared evidence to `project` (or unlink it): the project's team links its own team's documents
+        and the organisation's; officers and administrators link the organisation's documents to any project."""
+        if self.team_id is not None:
+            return self.team_id == project.team_id and user.belongs_to(project.team_id)
+        return user.belongs_to(project.team_id) or user.is_officer or user.is_org_admin
 
     @property
     def badge(self) -> str:

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.duties import independence_refusal
 from assessments.models import Answer, Project
 from audit.services import audit_record
 from controls.models import Practice
@@ -27,16 +26,6 @@ SNAPSHOT_FIELDS = ("project", "team", "practice", "answer", "kind", "title", "ur
 
 def max_upload_bytes() -> int:
     return settings.MLSEC_MAX_UPLOAD_MB * 1024 * 1024
-
-
-def can_add_evidence(user, project: Project | None, *, team=None) -> bool:
-    """A project's evidence and a team's shared evidence: the team's people; the organisation's: officers
-    and administrators."""
-    if project is not None:
-        return user.belongs_to(project.team_id)
-    if team is not None:
-        return user.belongs_to(team.pk)
-    return user.is_officer or user.is_org_admin
 
 
 def _read_upload(upload) -> bytes:
@@ -115,7 +104,7 @@ def evidence_add(*, actor, project: Project | None, practice: Practice, kind: st
     """
     if project is not None and team is not None:
         raise ValidationError({"team": ["Evidence belongs to a project or is shared by a team, not both."]})
-    if not can_add_evidence(actor, project, team=team):
+    if not Evidence.can_be_added_by(actor, project, team=team):
         raise PermissionDenied("Only members of the project's team can attach evidence." if project or team else
                                "Only security officers and administrators store the organisation's evidence.")
     if project is not None and project.archived_at:
@@ -165,17 +154,11 @@ def evidence_add(*, actor, project: Project | None, practice: Practice, kind: st
     return evidence
 
 
-def can_review_evidence(user, evidence: Evidence) -> bool:
-    """Separation of duties (accounts/duties.py): not its uploader, nor in the team since it was uploaded."""
-    return independence_refusal(user, team_id=evidence.owning_team_id, authors=[evidence.uploaded_by_id],
-                                since=evidence.created_at, work="this evidence") is None
-
-
 @transaction.atomic
 def evidence_review(*, actor, evidence: Evidence, status: str, note: str = "") -> Evidence:
     """An officer (outside the team) accepts or rejects evidence, with a note."""
     evidence = Evidence.objects.select_for_update(of=("self",)).select_related("project", "team").get(pk=evidence.pk)
-    if not can_review_evidence(actor, evidence):
+    if not evidence.can_be_reviewed_by(actor):
         raise PermissionDenied("Only a security officer outside the team can review its evidence.")
     if status not in (EvidenceStatus.ACCEPTED, EvidenceStatus.REJECTED):
         raise ValidationError({"status": ["Choose accepted or rejected."]})

@@ -18,21 +18,13 @@ from controls.models import Practice
 from .models import Evidence, EvidenceKind, EvidenceLink
 
 
-def can_link(user, evidence: Evidence, project: Project) -> bool:
-    """The project's team links its own team's documents and the organisation's; officers and
-    administrators link the organisation's documents to any project."""
-    if evidence.team_id is not None:
-        return evidence.team_id == project.team_id and user.belongs_to(project.team_id)
-    return user.belongs_to(project.team_id) or user.is_officer or user.is_org_admin
-
-
 @transaction.atomic
 def evidence_link(*, actor, evidence: Evidence, project: Project, practice: Practice) -> EvidenceLink:
     """Make shared `evidence` count for `project` × `practice`; refusals change nothing."""
     evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
     if evidence.project_id is not None or evidence.kind == EvidenceKind.CHECK:
         raise ValidationError({"evidence": ["Only shared evidence (a team's or the organisation's) is linked to projects."]})
-    if not can_link(actor, evidence, project):
+    if not evidence.can_be_linked_by(actor, project):
         raise PermissionDenied("Only the project's team links its team's or the organisation's evidence to it.")
     if evidence.superseded_at is not None:
         raise ValidationError({"evidence": ["Link the current version of this document."]})
@@ -54,7 +46,7 @@ def evidence_link(*, actor, evidence: Evidence, project: Project, practice: Prac
 @transaction.atomic
 def evidence_unlink(*, actor, link: EvidenceLink) -> EvidenceLink:
     link = EvidenceLink.objects.select_for_update().select_related("evidence", "project", "practice").get(pk=link.pk)
-    if not can_link(actor, link.evidence, link.project):
+    if not link.evidence.can_be_linked_by(actor, link.project):
         raise PermissionDenied("Only the project's team removes the links to its projects.")
     if link.unlinked_at is None:
         link.unlinked_at = timezone.now()

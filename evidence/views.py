@@ -42,7 +42,7 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Attach evidence to a project's practice (optionally to an answer, or as a new version)."""
     project = get_object_or_404(Project.objects.visible_to(request.user).active().select_related("team"), pk=pk)
-    if not services.can_add_evidence(request.user, project):
+    if not Evidence.can_be_added_by(request.user, project):
         raise PermissionDenied
     practice = get_object_or_404(Practice.objects.active(), code=request.GET.get("practice") or request.POST.get("practice"))
     answer_id = request.GET.get("answer") or request.POST.get("answer")
@@ -91,13 +91,13 @@ def evidence_detail(request: HttpRequest, pk: int) -> HttpResponse:
         candidates = Project.objects.visible_to(request.user).active().select_related("team").order_by("name")
         if evidence.team_id:
             candidates = candidates.filter(team_id=evidence.team_id)
-        linkable = [p for p in candidates if sharing.can_link(request.user, evidence, p)]
+        linkable = [p for p in candidates if evidence.can_be_linked_by(request.user, p)]
     return render(request, "evidence/detail.html", {
         "links": links, "linkable": linkable, "practices": Practice.objects.active().order_by("number"),
         "expired": evidence.is_stale(timezone.localdate()),
         "evidence": evidence, "older": chain, "newer": newer, "review_form": ReviewForm(),
-        "can_review": services.can_review_evidence(request.user, evidence) and evidence.kind != "check",
-        "can_replace": services.can_add_evidence(request.user, evidence.project, team=evidence.team)
+        "can_review": evidence.can_be_reviewed_by(request.user) and evidence.kind != "check",
+        "can_replace": Evidence.can_be_added_by(request.user, evidence.project, team=evidence.team)
         and evidence.superseded_at is None
         and evidence.kind != "check",
     })
@@ -124,7 +124,7 @@ def _owners(user) -> list[tuple[str, str]]:
     from accounts.models import Team
 
     owners = [(f"team:{t.slug}", t.name) for t in Team.objects.filter(pk__in=list(user.team_roles())).order_by("name")]
-    if user.is_officer or user.is_org_admin:
+    if Evidence.can_be_added_by(user, None):
         owners.insert(0, ("organisation", "The organisation"))
     return owners
 

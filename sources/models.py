@@ -47,6 +47,12 @@ class Source(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name}"
 
+    @staticmethod
+    def changes_are_shown_to(user) -> bool:
+        """Who is told that a project's sources changed since its last approval: officers and administrators,
+        who decide whether the approved assessment still holds."""
+        return user.is_officer or user.is_org_admin
+
     @property
     def has_credential(self) -> bool:
         return bool(self.credential_encrypted)

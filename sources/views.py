@@ -25,7 +25,7 @@ def project_sources_context(project, user, approved_at=None) -> dict:
         "sources": sources,
         "assets": list(Asset.objects.filter(project=project).for_list()),
         "can_edit_sources": project.can_be_edited_by(user) and not project.archived_at,
-        "sources_changed": bool(changed) and (user.is_officer or user.is_org_admin),
+        "sources_changed": bool(changed) and Source.changes_are_shown_to(user),
     }
 
 

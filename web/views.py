@@ -13,6 +13,7 @@ from accounts.models import Membership, Team
 from actions.services import overdue_actions
 from assessments.models import Assessment, Project
 from controls.models import Practice
+from evidence.models import Evidence
 from scoring import charts
 from scoring.services import (
     checks_in_progress,
@@ -38,7 +39,7 @@ def _projects_with_latest(queryset, scores=None, *, viewer):
         project.latest = project.history[0] if project.history else None
         found = (scores or {}).get(project.pk)
         project.score = found.score if found else None
-        project.editable_by_viewer = viewer.belongs_to(project.team_id)
+        project.editable_by_viewer = bool(project.latest and project.latest.can_be_edited_by(viewer))
     return projects
 
 
@@ -87,12 +88,12 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     scores = project_scores(team_ids=[team.pk])
     projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores, viewer=user)
     members = Membership.objects.filter(team=team).select_related("user").order_by("role", "user__username")
-    can_add_project = user.is_org_admin or user.is_officer or user.is_lead_of(team.pk)
+    can_add_project = team.can_add_project(user)
     overdue, overdue_count = overdue_actions(user, limit=10, team_ids=[team.pk])
     return render(request, "web/team_detail.html", {
         "team": team, "team_score": team_score, "projects": projects, "members": members,
         "can_add_project": can_add_project, "overdue_actions": overdue, "overdue_count": overdue_count,
-        "user_in_team": user.belongs_to(team.pk),
+        "can_manage_members": team.can_be_managed_by(user), "can_share_evidence": Evidence.can_be_added_by(user, None, team=team),
         "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
         "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
                                      window=trend_window(90)),

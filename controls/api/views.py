@@ -18,7 +18,7 @@ class PracticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return Practice.objects.active().for_catalogue()
 
     def create(self, request, *args, **kwargs):
-        if not request.user.is_org_admin:
+        if not Practice.can_be_created_by(request.user):
             raise PermissionDenied("Only administrators add practices to the catalogue.")
         return super().create(request, *args, **kwargs)
 

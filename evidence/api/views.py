@@ -73,7 +73,7 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         evidence = self.get_object()
-        if not services.can_review_evidence(request.user, evidence):
+        if not evidence.can_be_reviewed_by(request.user):
             raise PermissionDenied("Only a security officer outside the team can review its evidence.")
         serializer = EvidenceReviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
