@@ -38,6 +38,7 @@ from .choices import (
 from .findings import record_findings
 from .models import IngestToken, ResultUpload
 from .parsers import PARSERS, ParseOptions, ReportError
+from .uploads import max_result_bytes
 
 COMMIT = re.compile(r"^[0-9a-fA-F]{7,64}$")
 FAILING_RANK = SEVERITY_RANK["medium"]  # a run with a finding at medium or above has failed
@@ -46,10 +47,6 @@ RUN_FINDINGS = 500
 
 class CheckBusy(Exception):  # noqa: N818 - a state: the check is running on the project right now
     """A run of the check is active on the project; the upload is processed again shortly."""
-
-
-def max_result_bytes() -> int:
-    return settings.MLSEC_MAX_RESULTS_MB * 1024 * 1024
 
 
 def can_push_results(user, project) -> bool:
@@ -130,7 +127,7 @@ def results_receive(*, user, token, project, upload, fmt: str, tool: str = "", c
 def _record_upload(*, user, token, project, fmt, tool, commit, branch, build_id, source, artifact, results, version,
                    writer) -> ResultUpload:
     person = None if token is not None else user
-    identity = "" if token is None or isinstance(token, IngestToken) else token.name
+    identity = "" if token is None else token.ci_identity if isinstance(token, IngestToken) else token.name
     item = ResultUpload.objects.create(
         project=project, format=fmt, tool=tool, tool_version=version, commit=commit, branch=branch, build_id=build_id,
         source_ref=source, origin=Origin.PIPELINE if token is not None else Origin.PERSON,
@@ -199,6 +196,14 @@ def _record_results(item: ResultUpload, opener) -> ResultUpload:
 
     options = ParseOptions(tool=item.tool, artifact=item.artifact, advisories=DatabaseAdvisorySource())
     report = PARSERS[item.format](opener, options, known_checks())
+    if report.empty:
+        # Nothing was scanned: it records no run (a passed run would verify practices), closes no finding
+        # (an empty SBOM is no fix), and the gate does not take it for a scan.
+        item.status, item.finished_at, item.detail = UploadStatus.EMPTY, timezone.now(), f"empty report: {report.empty}"
+        item.tool = item.tool or ", ".join(sorted(report.tools))[:120]
+        item.tool_version = item.tool_version or report.tool_version
+        item.save(update_fields=["status", "finished_at", "detail", "tool", "tool_version"])
+        return item
     for key in set(report.tools.values()):
         _ensure_definition(key)
     item.tool = item.tool or ", ".join(sorted(report.tools))[:120]

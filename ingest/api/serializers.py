@@ -11,9 +11,9 @@ class IngestTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IngestToken
-        fields = ["id", "project", "name", "expires_on", "state", "created_by", "created_at", "last_used_at",
-                  "revoked_at", "revoked_by"]
-        read_only_fields = ["id", "project", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "project", "name", "expires_on", "expires_at", "ci_identity", "state", "created_by",
+                  "created_at", "last_used_at", "revoked_at", "revoked_by"]
+        read_only_fields = ["id", "project", "expires_at", "ci_identity", "created_at", "last_used_at", "revoked_at"]
 
 
 class IngestTokenCreateSerializer(serializers.Serializer):
@@ -26,6 +26,13 @@ class IngestTokenCreatedSerializer(IngestTokenSerializer):
 
     class Meta(IngestTokenSerializer.Meta):
         fields = [*IngestTokenSerializer.Meta.fields, "token"]
+
+
+class CIIdentityExchangedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="an ingest key (`mlsi_…`): shown once, valid until `expires_at`")
+    project = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(help_text="the CI identity token's own expiry")
+    ci_identity = serializers.CharField(help_text="repository@ref")
 
 
 class ResultsUploadSerializer(serializers.Serializer):
@@ -81,4 +88,4 @@ class GatePolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GatePolicy
-        fields = ["fail_severity", "fail_on_failed_check", "require_model_scan"]
+        fields = ["fail_severity", "fail_on_failed_check", "require_model_scan", "fail_on_empty_report"]

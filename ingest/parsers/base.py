@@ -50,6 +50,8 @@ class Report:
     undecided: dict[str, str] = field(default_factory=dict)
     data: dict = field(default_factory=dict)
     findings: Iterator[ParsedFinding] = field(default_factory=lambda: iter(()))
+    # Why the report scanned nothing (no run, no component, no file, no probe): then it decides nothing.
+    empty: str = ""
 
 
 @dataclass
