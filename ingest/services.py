@@ -213,10 +213,40 @@ def _record_results(item: ResultUpload, opener) -> ResultUpload:
     item.status, item.finished_at = UploadStatus.DONE, timezone.now()
     item.tool_version = item.tool_version or report.tool_version
     item.findings_new, item.findings_closed = outcome.new, outcome.closed
-    item.severity_counts, item.assets = dict(outcome.severities), report.assets[:1000]
+    item.severity_counts, item.assets = dict(outcome.severities), link_assets(item.project, report.assets[:1000])
     item.save(update_fields=["status", "finished_at", "tool", "tool_version", "findings_new", "findings_closed",
                              "severity_counts", "assets"])
     return item
+
+
+SHA256 = re.compile(r"^(?:sha256|sha-256):([0-9a-f]{64})$")
+LINKS_PER_ASSET = 5
+
+
+def link_assets(project, assets: list[dict]) -> list[dict]:
+    """Each named model, data set or attested subject, with `links`: the project's asset versions (from its
+    sources) whose SHA-256 is the one the report gives (one query). No digest, another algorithm or no
+    such version: `links` is empty and nothing is made (the report's word is not an inventory)."""
+    from sources.models import AssetVersion
+
+    wanted = {}
+    for entry in assets:
+        match = SHA256.match(str(entry.get("digest") or "").strip().lower())
+        if match:
+            wanted.setdefault(match.group(1), []).append(entry)
+    found: dict[str, list[dict]] = {}
+    if wanted:
+        versions = (AssetVersion.objects.filter(asset__project=project, sha256__in=list(wanted))
+                    .order_by("pk").values("pk", "sha256", "version", "asset_id", "asset__name", "asset__kind"))
+        for row in versions:
+            found.setdefault(row["sha256"], []).append({
+                "asset": row["asset_id"], "asset_version": row["pk"], "name": row["asset__name"],
+                "kind": row["asset__kind"], "version": row["version"]})
+    linked = []
+    for entry in assets:
+        match = SHA256.match(str(entry.get("digest") or "").strip().lower())
+        linked.append({**entry, "links": found.get(match.group(1), [])[:LINKS_PER_ASSET] if match else []})
+    return linked
 
 
 def _ensure_definition(key: str) -> None:

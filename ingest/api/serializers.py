@@ -59,6 +59,10 @@ class ResultUploadSerializer(serializers.ModelSerializer):
     check_runs = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
     token = serializers.CharField(source="token.name", read_only=True, default=None)
+    assets = serializers.JSONField(read_only=True, help_text=(
+        "models, data sets and attested subjects the report names: {kind, name, version, digest, purl, links}; "
+        "`links` are the project's asset versions (from its sources) with that SHA-256: {asset, asset_version, "
+        "name, kind, version}, empty when none matches"))
 
     class Meta:
         model = ResultUpload
