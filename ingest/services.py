@@ -195,6 +195,8 @@ def _record_results(item: ResultUpload, opener) -> ResultUpload:
     from checks.advisories import DatabaseAdvisorySource
 
     options = ParseOptions(tool=item.tool, artifact=item.artifact, advisories=DatabaseAdvisorySource())
+    if item.format == ReportFormat.IN_TOTO:
+        options.trusted_keys, options.signature_required = trusted_keys(item.project)
     report = PARSERS[item.format](opener, options, known_checks())
     if report.empty:
         # Nothing was scanned: it records no run (a passed run would verify practices), closes no finding
@@ -214,9 +216,35 @@ def _record_results(item: ResultUpload, opener) -> ResultUpload:
     item.tool_version = item.tool_version or report.tool_version
     item.findings_new, item.findings_closed = outcome.new, outcome.closed
     item.severity_counts, item.assets = dict(outcome.severities), link_assets(item.project, report.assets[:1000])
+    signatures = report.data.get("signatures")
+    if signatures is not None:
+        signers = report.data.get("signers") or []
+        item.detail = (f"DSSE signatures: {signatures['verified']} verified"
+                       f"{' (by ' + ', '.join(signers) + ')' if signers else ''}, {signatures['unverified']} not "
+                       f"verified by a trusted key, {signatures['unsigned']} unsigned")[:2000]
     item.save(update_fields=["status", "finished_at", "tool", "tool_version", "findings_new", "findings_closed",
-                             "severity_counts", "assets"])
+                             "severity_counts", "assets", "detail"])
     return item
+
+
+def trusted_keys(project) -> tuple[list, bool]:
+    """The public keys (name, key) of the project's signing policy that can verify a DSSE envelope, and whether
+    the policy requires signatures. Certificate signers are not used: a DSSE envelope carries no certificate."""
+    from cryptography.hazmat.primitives import serialization
+
+    from checks.models import SigningPolicy
+
+    policy = SigningPolicy.objects.filter(project=project).prefetch_related("signers").first()
+    if policy is None:
+        return [], False
+    keys = []
+    for signer in policy.signers.all():
+        if signer.kind == "key":
+            try:
+                keys.append((signer.name, serialization.load_pem_public_key(signer.material.strip().encode())))
+            except ValueError:
+                continue
+    return keys, policy.required
 
 
 SHA256 = re.compile(r"^(?:sha256|sha-256):([0-9a-f]{64})$")

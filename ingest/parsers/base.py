@@ -61,6 +61,9 @@ class ParseOptions:
     advisories: object | None = None  # an AdvisorySource when processing; None when only validating
     # In the request: check the report's shape, and skip work only the stored findings need (SARIF).
     validate_only: bool = False
+    # DSSE envelopes (in-toto): (name, public key) of the project's signing policy; None: not checked here.
+    trusted_keys: list | None = None
+    signature_required: bool = False
 
 
 def fingerprint(*parts: object) -> str:
