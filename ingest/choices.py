@@ -19,6 +19,9 @@ class UploadStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    # Read, but it scanned nothing (a SARIF log without runs, an SBOM without components, a scan of no file):
+    # no run, no finding closed; the gate does not count it as a scan (docs/ci.md, "The gate").
+    EMPTY = "empty", "Empty (nothing was scanned)"
 
 
 class Origin(models.TextChoices):

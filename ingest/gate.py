@@ -1,7 +1,8 @@
 """The gate: the portal's verdict on one commit of a project, from the results recorded for it.
 
 It fails when nothing was recorded for the commit, when a report is still being processed or
-failed, when a finding reaches the policy's severity, when a check run from the commit's reports
+failed, when a report scanned nothing (an empty SARIF log, SBOM or scan: per policy; otherwise such a
+report is ignored, and a commit with only empty reports has no results at all), when a finding reaches the policy's severity, when a check run from the commit's reports
 failed (or, per policy, could not decide), and when the commit's SBOM names models but no model
 scanner's results exist for the commit (or the policy requires a model scan and there is none).
 Thresholds come from the project's `GatePolicy` (defaults when none is set).
@@ -26,9 +27,15 @@ def gate_verdict(project, commit: str) -> dict:
     policy = gate_policy(project)
     uploads = list(ResultUpload.objects.filter(project=project, commit=commit)
                    .only("pk", "status", "format", "severity_counts", "assets", "detail"))
-    if not uploads:
-        return _verdict(commit, [f"no results are recorded for commit {commit}"])
     reasons = []
+    empty = [u for u in uploads if u.status == UploadStatus.EMPTY]
+    if policy.fail_on_empty_report:
+        reasons += [f"report {u.pk} ({u.format}) scanned nothing and verifies nothing: {u.detail[:200]}"
+                    for u in empty]
+    uploads = [u for u in uploads if u.status != UploadStatus.EMPTY]
+    if not uploads:
+        return _verdict(commit, [*reasons, f"no scan results are recorded for commit {commit}" if empty
+                                 else f"no results are recorded for commit {commit}"])
     pending = [u.pk for u in uploads if u.status in (UploadStatus.QUEUED, UploadStatus.PROCESSING)]
     if pending:
         reasons.append(f"{len(pending)} report(s) still processing (results/{pending[0]}/): ask again when done")

@@ -22,7 +22,10 @@ class IngestTokenQuerySet(ScopedQuerySet):
     team_path = "project__team"
 
     def usable(self, today):
-        return self.filter(revoked_at__isnull=True, expires_on__gte=today)
+        from django.utils import timezone
+
+        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now()),
+                           revoked_at__isnull=True, expires_on__gte=today)
 
 
 class IngestToken(models.Model):
@@ -42,6 +45,9 @@ class IngestToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    # A key a CI identity token was exchanged for: it lives no longer than that token, to the second.
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="valid until then (exchanged CI identity)")
+    ci_identity = models.CharField(max_length=120, blank=True, help_text="repository@ref it was exchanged for")
 
     objects = IngestTokenQuerySet.as_manager()
 
@@ -57,7 +63,8 @@ class IngestToken(models.Model):
 
         if self.revoked_at:
             return "revoked"
-        return "expired" if self.expires_on < timezone.now().date() else "active"
+        now = timezone.now()
+        return "expired" if self.expires_on < now.date() or (self.expires_at and self.expires_at <= now) else "active"
 
 
 class ResultUploadQuerySet(ScopedQuerySet):
@@ -158,6 +165,9 @@ class GatePolicy(models.Model):
     fail_on_failed_check = models.BooleanField(default=True)
     require_model_scan = models.BooleanField(default=False,
                                              help_text="fail unless a model scanner's results exist for the commit")
+    fail_on_empty_report = models.BooleanField(
+        default=True, help_text="fail when a report of the commit scanned nothing (off: such reports are ignored, "
+                                "never counted as a scan)")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -199,3 +209,22 @@ class CIIdentityRule(models.Model):
         repository = claims.get("repository") or claims.get("project_path")
         return (repository == self.repository and (not self.ref or claims.get("ref") == self.ref)
                 and (not self.environment or claims.get("environment") == self.environment))
+
+
+class CITokenUse(models.Model):
+    """A CI identity token the portal accepted, by its `jti` (or the token's digest when it has none).
+
+    A second use of the same token is refused until it expires; rows past their expiry are pruned
+    whenever a token is recorded (they can never be replayed then: the expiry check refuses them).
+    """
+
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the issuer and the jti (or the token)")
+    issuer = models.ForeignKey(CIIssuer, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "used CI identity token"
+
+    def __str__(self) -> str:
+        return f"CI identity token used at {self.used_at} (expires {self.expires_at})"

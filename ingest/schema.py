@@ -23,8 +23,11 @@ class CIIdentityScheme(OpenApiAuthenticationExtension):
     name = "ciIdentity"
 
     def get_security_requirement(self, auto_schema):
-        return {self.name: []} if getattr(auto_schema.view, "ingest_token_view", False) else None
+        view = auto_schema.view
+        admitted = getattr(view, "ingest_token_view", False) or getattr(view, "ci_identity_exchange_view", False)
+        return {self.name: []} if admitted else None
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "A CI identity token (OIDC) that an administrator's rule binds to one project."}
+                "description": "A CI identity token (OIDC) that an administrator's rule binds to one project; "
+                               "accepted once (exchange it at ci-identity/exchange/ for several requests)."}

@@ -38,6 +38,7 @@ from .choices import (
 from .findings import record_findings
 from .models import IngestToken, ResultUpload
 from .parsers import PARSERS, ParseOptions, ReportError
+from .uploads import max_result_bytes
 
 COMMIT = re.compile(r"^[0-9a-fA-F]{7,64}$")
 FAILING_RANK = SEVERITY_RANK["medium"]  # a run with a finding at medium or above has failed
@@ -46,10 +47,6 @@ RUN_FINDINGS = 500
 
 class CheckBusy(Exception):  # noqa: N818 - a state: the check is running on the project right now
     """A run of the check is active on the project; the upload is processed again shortly."""
-
-
-def max_result_bytes() -> int:
-    return settings.MLSEC_MAX_RESULTS_MB * 1024 * 1024
 
 
 def can_push_results(user, project) -> bool:
@@ -130,7 +127,7 @@ def results_receive(*, user, token, project, upload, fmt: str, tool: str = "", c
 def _record_upload(*, user, token, project, fmt, tool, commit, branch, build_id, source, artifact, results, version,
                    writer) -> ResultUpload:
     person = None if token is not None else user
-    identity = "" if token is None or isinstance(token, IngestToken) else token.name
+    identity = "" if token is None else token.ci_identity if isinstance(token, IngestToken) else token.name
     item = ResultUpload.objects.create(
         project=project, format=fmt, tool=tool, tool_version=version, commit=commit, branch=branch, build_id=build_id,
         source_ref=source, origin=Origin.PIPELINE if token is not None else Origin.PERSON,
@@ -198,7 +195,17 @@ def _record_results(item: ResultUpload, opener) -> ResultUpload:
     from checks.advisories import DatabaseAdvisorySource
 
     options = ParseOptions(tool=item.tool, artifact=item.artifact, advisories=DatabaseAdvisorySource())
+    if item.format == ReportFormat.IN_TOTO:
+        options.trusted_keys, options.signature_required = trusted_keys(item.project)
     report = PARSERS[item.format](opener, options, known_checks())
+    if report.empty:
+        # Nothing was scanned: it records no run (a passed run would verify practices), closes no finding
+        # (an empty SBOM is no fix), and the gate does not take it for a scan.
+        item.status, item.finished_at, item.detail = UploadStatus.EMPTY, timezone.now(), f"empty report: {report.empty}"
+        item.tool = item.tool or ", ".join(sorted(report.tools))[:120]
+        item.tool_version = item.tool_version or report.tool_version
+        item.save(update_fields=["status", "finished_at", "detail", "tool", "tool_version"])
+        return item
     for key in set(report.tools.values()):
         _ensure_definition(key)
     item.tool = item.tool or ", ".join(sorted(report.tools))[:120]
@@ -208,10 +215,66 @@ def _record_results(item: ResultUpload, opener) -> ResultUpload:
     item.status, item.finished_at = UploadStatus.DONE, timezone.now()
     item.tool_version = item.tool_version or report.tool_version
     item.findings_new, item.findings_closed = outcome.new, outcome.closed
-    item.severity_counts, item.assets = dict(outcome.severities), report.assets[:1000]
+    item.severity_counts, item.assets = dict(outcome.severities), link_assets(item.project, report.assets[:1000])
+    signatures = report.data.get("signatures")
+    if signatures is not None:
+        signers = report.data.get("signers") or []
+        item.detail = (f"DSSE signatures: {signatures['verified']} verified"
+                       f"{' (by ' + ', '.join(signers) + ')' if signers else ''}, {signatures['unverified']} not "
+                       f"verified by a trusted key, {signatures['unsigned']} unsigned")[:2000]
     item.save(update_fields=["status", "finished_at", "tool", "tool_version", "findings_new", "findings_closed",
-                             "severity_counts", "assets"])
+                             "severity_counts", "assets", "detail"])
     return item
+
+
+def trusted_keys(project) -> tuple[list, bool]:
+    """The public keys (name, key) of the project's signing policy that can verify a DSSE envelope, and whether
+    the policy requires signatures. Certificate signers are not used: a DSSE envelope carries no certificate."""
+    from cryptography.hazmat.primitives import serialization
+
+    from checks.models import SigningPolicy
+
+    policy = SigningPolicy.objects.filter(project=project).prefetch_related("signers").first()
+    if policy is None:
+        return [], False
+    keys = []
+    for signer in policy.signers.all():
+        if signer.kind == "key":
+            try:
+                keys.append((signer.name, serialization.load_pem_public_key(signer.material.strip().encode())))
+            except ValueError:
+                continue
+    return keys, policy.required
+
+
+SHA256 = re.compile(r"^(?:sha256|sha-256):([0-9a-f]{64})$")
+LINKS_PER_ASSET = 5
+
+
+def link_assets(project, assets: list[dict]) -> list[dict]:
+    """Each named model, data set or attested subject, with `links`: the project's asset versions (from its
+    sources) whose SHA-256 is the one the report gives (one query). No digest, another algorithm or no
+    such version: `links` is empty and nothing is made (the report's word is not an inventory)."""
+    from sources.models import AssetVersion
+
+    wanted = {}
+    for entry in assets:
+        match = SHA256.match(str(entry.get("digest") or "").strip().lower())
+        if match:
+            wanted.setdefault(match.group(1), []).append(entry)
+    found: dict[str, list[dict]] = {}
+    if wanted:
+        versions = (AssetVersion.objects.filter(asset__project=project, sha256__in=list(wanted))
+                    .order_by("pk").values("pk", "sha256", "version", "asset_id", "asset__name", "asset__kind"))
+        for row in versions:
+            found.setdefault(row["sha256"], []).append({
+                "asset": row["asset_id"], "asset_version": row["pk"], "name": row["asset__name"],
+                "kind": row["asset__kind"], "version": row["version"]})
+    linked = []
+    for entry in assets:
+        match = SHA256.match(str(entry.get("digest") or "").strip().lower())
+        linked.append({**entry, "links": found.get(match.group(1), [])[:LINKS_PER_ASSET] if match else []})
+    return linked
 
 
 def _ensure_definition(key: str) -> None:

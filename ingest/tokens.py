@@ -62,6 +62,21 @@ def ingest_token_revoke(*, actor, token: IngestToken) -> IngestToken:
     return token
 
 
+@transaction.atomic
+def ci_identity_exchange(identity) -> tuple[IngestToken, str]:
+    """An ingest key for a CI identity token used up by this exchange: the same project, the same reach,
+    and valid exactly as long as the token was (never past its `exp`). Audited."""
+    key = PREFIX + secrets.token_urlsafe(32)
+    expires = identity.expires_at
+    token = IngestToken.objects.create(project=identity.project, name=f"CI identity {identity.name}"[:120],
+                                       digest=key_digest(key), created_by=None, expires_on=expires.date(),
+                                       expires_at=expires, ci_identity=identity.name)
+    audit_record(actor=None, action="ingest.ci_identity_exchange", obj=token,
+                 after={"project": identity.project.pk, "ci_identity": identity.name,
+                        "expires_at": expires.isoformat()})
+    return token, key
+
+
 def token_for_key(key: str) -> IngestToken | None:
     """The usable token whose key this is (None: unknown, revoked or expired)."""
     if not key.startswith(PREFIX) or len(key) > 100:

@@ -68,5 +68,6 @@ urlpatterns = [
     path("projects/<int:pk>/gate/", ingest_views.GateView.as_view(), name="api-project-gate"),
     path("projects/<int:pk>/gate-policy/", ingest_views.GatePolicyView.as_view(), name="api-project-gate-policy"),
     path("results/<int:pk>/", ingest_views.ResultDetailView.as_view(), name="api-result"),
+    path("ci-identity/exchange/", ingest_views.CIIdentityExchangeView.as_view(), name="api-ci-identity-exchange"),
     path("", include(router.urls)),
 ]

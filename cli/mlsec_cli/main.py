@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -29,12 +31,40 @@ def _env(name: str) -> str:
 
 def _session() -> tuple[requests.Session, str, str]:
     session = requests.Session()
-    token = _env("MLSEC_TOKEN")
-    # An ingest token (`mlsi_…`) or a CI identity token (an OIDC JWT from GitHub Actions / GitLab).
-    scheme = "Bearer" if token.count(".") == 2 and not token.startswith("mlsi_") else "Token"
-    session.headers["Authorization"] = f"{scheme} {token}"
     session.headers["User-Agent"] = "mlsec-cli/1.0"
-    return session, _env("MLSEC_URL").rstrip("/"), _env("MLSEC_PROJECT")
+    token, url = _env("MLSEC_TOKEN"), _env("MLSEC_URL").rstrip("/")
+    # An ingest token (`mlsi_…`) or a CI identity token (an OIDC JWT from GitHub Actions / GitLab). The portal
+    # accepts a JWT once: it is exchanged for an ingest key that every later command of the job reuses.
+    if token.count(".") == 2 and not token.startswith("mlsi_"):
+        token = _exchanged(session, url, token)
+    session.headers["Authorization"] = f"Token {token}"
+    return session, url, _env("MLSEC_PROJECT")
+
+
+def _state_dir() -> Path:
+    """Where the job keeps the exchanged key: the job's own temporary directory where the CI has one."""
+    for name in ("MLSEC_STATE_DIR", "RUNNER_TEMP"):
+        if os.environ.get(name):
+            return Path(os.environ[name])
+    return Path.home() / ".cache" / "mlsec"
+
+
+def _exchanged(session: requests.Session, url: str, jwt: str) -> str:
+    """The ingest key this CI identity token was exchanged for (exchanging it now on first use)."""
+    path = _state_dir() / f"mlsec-key-{hashlib.sha256(jwt.encode()).hexdigest()[:32]}.json"
+    try:
+        kept = json.loads(path.read_text())
+        if dt.datetime.fromisoformat(kept["expires_at"]) > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30):
+            return kept["token"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    body = _answer(session.post(f"{url}/api/v1/ci-identity/exchange/", headers={"Authorization": f"Bearer {jwt}"},
+                                timeout=TIMEOUT_S))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"token": body["token"], "expires_at": body["expires_at"]}, fh)
+    return body["token"]
 
 
 def _answer(response: requests.Response) -> dict:
@@ -100,13 +130,14 @@ def cmd_upload(args) -> int:
     deadline = time.monotonic() + args.wait_timeout
     while True:
         status = _answer(session.get(body["status_url"], timeout=TIMEOUT_S))
-        if status["status"] in ("done", "failed"):
+        if status["status"] in ("done", "failed", "empty"):
             break
         if time.monotonic() > deadline:
             raise PortalError(f"still {status['status']} after {args.wait_timeout} s")
         time.sleep(1)
     print(f"{status['status']}: {status['findings_new']} new, {status['findings_closed']} closed finding(s); "
           f"check runs {status['check_runs']}{' — ' + status['detail'] if status['detail'] else ''}")
+    # `empty`: the report scanned nothing (no run, no component, no file): a step to fix, not a clean result.
     return EXIT_PASS if status["status"] == "done" else EXIT_ERROR
 
 

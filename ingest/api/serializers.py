@@ -11,9 +11,9 @@ class IngestTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IngestToken
-        fields = ["id", "project", "name", "expires_on", "state", "created_by", "created_at", "last_used_at",
-                  "revoked_at", "revoked_by"]
-        read_only_fields = ["id", "project", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "project", "name", "expires_on", "expires_at", "ci_identity", "state", "created_by",
+                  "created_at", "last_used_at", "revoked_at", "revoked_by"]
+        read_only_fields = ["id", "project", "expires_at", "ci_identity", "created_at", "last_used_at", "revoked_at"]
 
 
 class IngestTokenCreateSerializer(serializers.Serializer):
@@ -26,6 +26,13 @@ class IngestTokenCreatedSerializer(IngestTokenSerializer):
 
     class Meta(IngestTokenSerializer.Meta):
         fields = [*IngestTokenSerializer.Meta.fields, "token"]
+
+
+class CIIdentityExchangedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="an ingest key (`mlsi_…`): shown once, valid until `expires_at`")
+    project = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(help_text="the CI identity token's own expiry")
+    ci_identity = serializers.CharField(help_text="repository@ref")
 
 
 class ResultsUploadSerializer(serializers.Serializer):
@@ -52,6 +59,10 @@ class ResultUploadSerializer(serializers.ModelSerializer):
     check_runs = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
     token = serializers.CharField(source="token.name", read_only=True, default=None)
+    assets = serializers.JSONField(read_only=True, help_text=(
+        "models, data sets and attested subjects the report names: {kind, name, version, digest, purl, links}; "
+        "`links` are the project's asset versions (from its sources) with that SHA-256: {asset, asset_version, "
+        "name, kind, version}, empty when none matches"))
 
     class Meta:
         model = ResultUpload
@@ -81,4 +92,4 @@ class GatePolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GatePolicy
-        fields = ["fail_severity", "fail_on_failed_check", "require_model_scan"]
+        fields = ["fail_severity", "fail_on_failed_check", "require_model_scan", "fail_on_empty_report"]

@@ -24,8 +24,10 @@ from .. import services
 from ..gate import gate_policy, gate_verdict
 from ..models import GatePolicy, IngestToken, ResultUpload
 from ..oidc import CIIdentity
-from ..tokens import can_manage_tokens, ingest_token_create, ingest_token_revoke
+from ..tokens import can_manage_tokens, ci_identity_exchange, ingest_token_create, ingest_token_revoke
+from ..uploads import limit_upload
 from .serializers import (
+    CIIdentityExchangedSerializer,
     GatePolicySerializer,
     GateSerializer,
     IngestTokenCreatedSerializer,
@@ -97,6 +99,22 @@ class IngestTokenDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class CIIdentityExchangeView(APIView):
+    """POST with `Authorization: Bearer <CI identity token>`: the token is used up, and exchanged for an
+    ingest key of its project valid until the token's own expiry (for jobs that make several requests)."""
+
+    ci_identity_exchange_view = True
+
+    @extend_schema(request=None, responses={201: CIIdentityExchangedSerializer})
+    def post(self, request):
+        if not isinstance(request.auth, CIIdentity):
+            raise PermissionDenied("Only a CI identity token (Authorization: Bearer <JWT>) is exchanged here.")
+        token, key = ci_identity_exchange(request.auth)
+        return Response({"token": key, "project": token.project_id, "expires_at": token.expires_at,
+                         "ci_identity": token.ci_identity}, status=status.HTTP_201_CREATED,
+                        headers={"Cache-Control": "no-store"})
+
+
 class RawReportParser(parsers.BaseParser):
     """A JSON body is the report itself (read as bytes, never decoded into objects here)."""
 
@@ -127,6 +145,12 @@ class ResultsView(APIView):
     parser_classes = [parsers.MultiPartParser, parsers.FormParser, RawReportParser]
     renderer_classes = [renderers.JSONRenderer]
     content_negotiation_class = ReportFormatNegotiation
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication, which may parse the body (a session's CSRF check): the size limit first.
+        if request.method == "POST":
+            limit_upload(request)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(request={"multipart/form-data": ResultsUploadSerializer},
                    parameters=[OpenApiParameter("format", str, description="with a JSON body: the report's format")],

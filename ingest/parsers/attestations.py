@@ -2,14 +2,25 @@
 
 OCSF: one event, an array of events or JSON Lines; each failing (or warning) control is a finding
 with OCSF's severity. in-toto: a Statement, a DSSE envelope carrying one, or a JSON Lines bundle;
-each failed test is a finding, each warned one a low one; subjects are recorded as assets. The
-portal does not verify DSSE signatures: the upload's origin (the ingest token) is what is trusted.
+each failed test is a finding, each warned one a low one; subjects are recorded as assets.
+
+DSSE signatures are verified against the public keys of the project's signing policy (`cryptography`,
+over the PAE encoding of the DSSE spec: `DSSEv1 <len(type)> <type> <len(body)> <body>`): each
+statement is `verified` (a signature checks out with a trusted key: the signer is named),
+`unverified` (signed, but by no trusted key, or the signature is wrong) or `unsigned` (a bare
+statement or an envelope without signatures). Nothing is called verified without that check. When
+the policy requires signatures, a report with a statement not verified decides nothing: its run
+ends `error`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .base import Opener, ParsedFinding, ParseOptions, Report, ReportError, clean, fingerprint, tool_key
 
@@ -20,6 +31,44 @@ OCSF_SEVERITY = {0: "info", 1: "info", 2: "low", 3: "medium", 4: "high", 5: "cri
 OCSF_FAILING = {"fail": "fail", "warning": "warning", "3": "fail", "2": "warning"}
 TEST_RESULT = "https://in-toto.io/attestation/test-result/"
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
+CURVE_HASHES = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
+VERIFIED, UNVERIFIED, UNSIGNED = "verified", "unverified", "unsigned"
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE's Pre-Authentication Encoding: what a DSSE signature signs (never the payload alone)."""
+    kind = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
+
+
+def _verifies(key, signature: bytes, message: bytes) -> bool:
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in CURVE_HASHES:
+            key.verify(signature, message, ec.ECDSA(CURVE_HASHES[key.curve.name]()))
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, message)
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _signature_state(envelope: dict, payload: bytes, keys: list | None) -> tuple[str, str]:
+    """(state, signer name) of one DSSE envelope against the trusted keys."""
+    signatures = [s for s in envelope.get("signatures") or [] if isinstance(s, dict)]
+    if not signatures:
+        return UNSIGNED, ""
+    message = pae(str(envelope.get("payloadType") or ""), payload)
+    for signature in signatures:
+        try:
+            raw = base64.b64decode(str(signature.get("sig") or ""), validate=True)
+        except ValueError:
+            continue
+        for name, key in keys or []:
+            if raw and _verifies(key, raw, message):
+                return VERIFIED, name
+    return UNVERIFIED, ""
 
 
 def _documents(opener: Opener) -> list:
@@ -78,12 +127,16 @@ def parse_ocsf(opener: Opener, options: ParseOptions, known_checks: set[str]) ->
     return report
 
 
-def _statement(document, number: int) -> dict:
+def _statement(document, number: int, keys: list | None = None) -> tuple[dict, str, str]:
+    """The statement, and its signature state and signer (`unsigned` for a bare statement)."""
+    state, signer = UNSIGNED, ""
     if isinstance(document, dict) and "payload" in document and "payloadType" in document:
         try:
-            document = json.loads(base64.b64decode(document["payload"], validate=True))
+            payload = base64.b64decode(document["payload"], validate=True)
+            envelope, document = document, json.loads(payload)
         except (ValueError, TypeError):
             raise ReportError(f"Attestation {number}: the DSSE payload is not base64-encoded JSON.") from None
+        state, signer = _signature_state(envelope, payload, keys)
     if not isinstance(document, dict) or document.get("_type") not in STATEMENT_TYPES:
         raise ReportError(f"Attestation {number} is not an in-toto Statement (`_type`).")
     if not str(document.get("predicateType") or "").startswith(TEST_RESULT):
@@ -91,24 +144,35 @@ def _statement(document, number: int) -> dict:
     predicate = document.get("predicate")
     if not isinstance(predicate, dict) or predicate.get("result") not in ("PASSED", "WARNED", "FAILED"):
         raise ReportError(f"Attestation {number}: `predicate.result` must be PASSED, WARNED or FAILED.")
-    return document
+    return document, state, signer
 
 
 def parse_in_toto(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Report:
-    statements = [_statement(d, n) for n, d in enumerate(_documents(opener), start=1)]
+    statements = [_statement(d, n, options.trusted_keys) for n, d in enumerate(_documents(opener), start=1)]
     if not statements:
         raise ReportError("The file holds no attestation.")
     tool = tool_key(options.tool) or "in-toto"
     report = Report(tools={tool: INTOTO_CHECK}, data={"attestations": len(statements)})
+    if options.trusted_keys is not None:
+        states = [state for _, state, _ in statements]
+        report.data["signatures"] = {s: states.count(s) for s in (VERIFIED, UNVERIFIED, UNSIGNED)}
+        report.data["signers"] = sorted({signer for _, _, signer in statements if signer})
+        unproven = len(states) - states.count(VERIFIED)
+        if options.signature_required and unproven:
+            report.undecided[INTOTO_CHECK] = (f"{unproven} of {len(states)} attestation(s) are not signed by a key of "
+                                              "the project's signing policy, which requires signatures")
     found = []
-    for statement in statements:
+    for statement, state, signer in statements:
         predicate = statement["predicate"]
         subjects = [s for s in statement.get("subject") or [] if isinstance(s, dict)]
         for subject in subjects:
             digest = subject.get("digest") if isinstance(subject.get("digest"), dict) else {}
             alg = sorted(digest)[0] if digest else ""
-            report.assets.append({"kind": "subject", "name": clean(subject.get("name"), 300), "version": "",
-                                  "digest": f"{alg}:{digest[alg]}"[:100] if alg else "", "purl": ""})
+            asset = {"kind": "subject", "name": clean(subject.get("name"), 300), "version": "",
+                     "digest": f"{alg}:{digest[alg]}"[:100] if alg else "", "purl": ""}
+            if options.trusted_keys is not None:
+                asset.update(signature=state, signed_by=signer)
+            report.assets.append(asset)
         name = clean(subjects[0].get("name"), 300) if subjects else ""
         tests = [("high", t) for t in predicate.get("failedTests") or []] + [("low", t) for t in predicate.get("warnedTests") or []]
         if predicate["result"] == "FAILED" and not predicate.get("failedTests"):

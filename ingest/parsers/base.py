@@ -50,6 +50,8 @@ class Report:
     undecided: dict[str, str] = field(default_factory=dict)
     data: dict = field(default_factory=dict)
     findings: Iterator[ParsedFinding] = field(default_factory=lambda: iter(()))
+    # Why the report scanned nothing (no run, no component, no file, no probe): then it decides nothing.
+    empty: str = ""
 
 
 @dataclass
@@ -59,6 +61,9 @@ class ParseOptions:
     advisories: object | None = None  # an AdvisorySource when processing; None when only validating
     # In the request: check the report's shape, and skip work only the stored findings need (SARIF).
     validate_only: bool = False
+    # DSSE envelopes (in-toto): (name, public key) of the project's signing policy; None: not checked here.
+    trusted_keys: list | None = None
+    signature_required: bool = False
 
 
 def fingerprint(*parts: object) -> str:

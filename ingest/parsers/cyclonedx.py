@@ -61,9 +61,13 @@ def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Repo
     name, version = _tool(header.get("metadata") or {})
     tool = name or tool_key(options.tool) or "cyclonedx"
     report = Report(tools={tool: CHECK}, tool_version=version)
-    pypi = 0
+    pypi = components = vulnerabilities = 0
     with opener() as fh:
-        for _, _, component in stream_objects(fh, {"components.item"}):
+        for prefix, _, component in stream_objects(fh, {"components.item"}, markers=frozenset({"vulnerabilities.item"})):
+            if prefix == "vulnerabilities.item":
+                vulnerabilities += 1
+                continue
+            components += 1
             if not isinstance(component, dict):
                 raise ReportError("A CycloneDX component is not an object.")
             if component.get("type") in ASSET_KINDS:
@@ -73,7 +77,9 @@ def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Repo
     advisories = options.advisories
     if pypi and advisories is not None and advisories.count() == 0:
         report.undecided[CHECK] = "no advisory data imported: PyPI components could not be matched"
-    report.data = {"pypi_components": pypi}
+    report.data = {"pypi_components": pypi, "components": components}
+    if not components and not vulnerabilities:
+        report.empty = "the SBOM lists no component and no vulnerability: nothing was inventoried"
 
     def findings():
         seen: set[str] = set()

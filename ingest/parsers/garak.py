@@ -57,6 +57,8 @@ def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Repo
             rates.append({"probe": clean(entry["probe"], 120), "detector": clean(entry["detector"], 120),
                           "passed": passed, "total": total})
     report.data = {"evaluations": rates[:500], "probes": len({r["probe"] for r in rates})}
+    if not rates:
+        report.empty = "the garak report evaluates no probe"
 
     def findings():
         for rate in rates:

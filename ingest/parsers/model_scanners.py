@@ -33,6 +33,8 @@ def parse_modelscan(opener: Opener, options: ParseOptions, known_checks: set[str
         report.undecided[CHECK] = f"modelscan could not scan {len(errors)} file(s)"
     scanned = summary.get("scanned") if isinstance(summary.get("scanned"), dict) else {}
     report.data = {"scanned": scanned.get("total_scanned", 0), "errors": len(errors)}
+    if scanned.get("total_scanned", 0) == 0 and not body["issues"] and not errors:
+        report.empty = "modelscan scanned no file"
     found = []
     for number, issue in enumerate(body["issues"], start=1):
         if not isinstance(issue, dict) or "severity" not in issue:
@@ -96,5 +98,7 @@ def parse_picklescan(opener: Opener, options: ParseOptions, known_checks: set[st
         report.undecided[CHECK] = f"picklescan could not parse {errors} file(s)"
     match = re.search(r"^Scanned files: (\d+)", text, re.M)
     report.data = {"scanned": int(match.group(1)), "errors": errors}
+    if not report.data["scanned"] and not found and not errors:
+        report.empty = "picklescan scanned no file"
     report.findings = iter(found)
     return report

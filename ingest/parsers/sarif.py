@@ -178,7 +178,8 @@ def parse(opener: Opener, options: ParseOptions, known_checks: set[str]) -> Repo
     except ijson.JSONError as exc:
         raise ReportError(f"The file is not valid JSON: {clean(exc, 160)}.") from None
     report = Report(tools={r.name: r.check for r in runs}, tool_version=runs[0].version if len(runs) == 1 else "",
-                    undecided={r.check: r.undecided for r in runs if r.undecided})
+                    undecided={r.check: r.undecided for r in runs if r.undecided},
+                    empty="" if runs else "the SARIF log has no run: no tool ran")
 
     def findings():
         if len(runs) == 1:  # the common case: ijson's C builder, no run bookkeeping

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -128,7 +129,7 @@ def issuer():
     def sign(signing_key=key, **claims):
         now = int(time.time())
         payload = {"iss": url, "aud": AUDIENCE, "iat": now, "exp": now + 300, "repository": "fraud/scorer",
-                   "ref": "refs/heads/main", **claims}
+                   "ref": "refs/heads/main", "jti": uuid.uuid4().hex, **claims}
         return jwt.encode({k: v for k, v in payload.items() if v is not None}, signing_key, algorithm="RS256",
                           headers={"kid": "k1"})
 

@@ -86,7 +86,8 @@ def test_the_pipeline_fails_on_a_malicious_model_and_passes_once_it_is_safetenso
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_same_pipeline_runs_with_a_ci_identity_token_from_the_test_issuer(pipeline, make_git_repo, org, issuer):
+def test_the_same_pipeline_runs_with_a_ci_identity_token_from_the_test_issuer(pipeline, make_git_repo, org, issuer,
+                                                                             tmp_path):
     from ingest.models import CIIdentityRule, CIIssuer, ResultUpload
 
     from .conftest import AUDIENCE
@@ -97,5 +98,23 @@ def test_the_same_pipeline_runs_with_a_ci_identity_token_from_the_test_issuer(pi
     repo = make_git_repo("oidc-repo", {"serve.py": serve, "model.pkl": pickle.dumps(Exploit())})
     assert "gate fail" in pipeline(repo.work_path, expect=1, token=issuer())
     assert ResultUpload.objects.get(commit=repo.head).ci_identity == "fraud/scorer@refs/heads/main"
+    # The token is accepted once: mlsec exchanged it for a key kept (owner-only) for the job's later commands.
+    kept = list((tmp_path / ".cache" / "mlsec").glob("mlsec-key-*.json"))
+    assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o600
     repo.commit({"model.pkl": None, "model.safetensors": safetensors_bytes()}, message="Ship safetensors")
     assert "gate pass" in pipeline(repo.work_path, expect=0, token=issuer())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pushing_a_report_that_scanned_nothing_exits_2_and_the_gate_fails(live_server, org, ingest_token,
+                                                                          tmp_path):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": f"{ROOT / 'cli'}:{ROOT}",
+           "MLSEC_URL": live_server.url, "MLSEC_PROJECT": str(org.project.pk), "MLSEC_TOKEN": ingest_token}
+    empty = tmp_path / "empty.sarif"
+    empty.write_text('{"version": "2.1.0", "runs": []}')
+    commit = "abcdef1234567"  # pragma: allowlist secret
+    pushed = run_tool(sys.executable, "-m", "mlsec_cli", "upload", str(empty), "--format", "sarif", "--commit", commit,
+                      ok=(0, 1, 2), env=env)
+    assert pushed.returncode == 2 and "empty" in pushed.stdout, pushed.stdout + pushed.stderr
+    gated = run_tool(sys.executable, "-m", "mlsec_cli", "gate", "--commit", commit, ok=(0, 1, 2), env=env)
+    assert gated.returncode == 1 and "scanned nothing" in gated.stdout

@@ -98,3 +98,55 @@ def test_the_gate_costs_the_same_queries_for_one_or_many_reports(org, client, dj
         push(client, org, sarif("2.0", tool="bandit"), django_capture_on_commit_callbacks)
     with django_assert_max_num_queries(3):
         gate_verdict(org.project, SHA)
+
+
+EMPTY_SARIF = b'{"version": "2.1.0", "runs": []}'
+EMPTY_BOM = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}).encode()
+EMPTY_MODELSCAN = json.dumps({"summary": {"scanned": {"total_scanned": 0}, "modelscan_version": "0.8"},
+                              "issues": [], "errors": []}).encode()
+
+
+@pytest.mark.parametrize("body,fmt,words", [(EMPTY_SARIF, "sarif", "no run"), (EMPTY_BOM, "cyclonedx", "no component"),
+                                            (EMPTY_MODELSCAN, "modelscan", "no file")])
+def test_an_empty_report_is_recorded_empty_and_fails_the_gate(org, client, django_capture_on_commit_callbacks, body,
+                                                              fmt, words):
+    from checks.models import CheckRun
+    from ingest.models import ResultUpload
+
+    push(client, org, body, django_capture_on_commit_callbacks, fmt=fmt)
+    item = ResultUpload.objects.get()
+    assert item.status == "empty" and words in item.detail
+    assert not CheckRun.objects.exists()  # a passed run would have verified practices nobody scanned
+    verdict = gate(client, org)
+    assert verdict["verdict"] == "fail"
+    assert any(f"report {item.pk} ({fmt}) scanned nothing" in r for r in verdict["reasons"])
+    assert client.get(f"/api/v1/results/{item.pk}/").json()["status"] == "empty"
+
+
+def test_an_empty_report_beside_a_real_scan_fails_unless_the_policy_ignores_it(
+        org, client, api, django_capture_on_commit_callbacks):
+    push(client, org, sarif(), django_capture_on_commit_callbacks)  # a run that found nothing: a clean scan
+    assert gate(client, org)["verdict"] == "pass"
+    push(client, org, EMPTY_SARIF, django_capture_on_commit_callbacks)
+    assert gate(client, org)["verdict"] == "fail"
+    url = f"/api/v1/projects/{org.project.pk}/gate-policy/"
+    assert api(org.officer).put(url, {"fail_on_empty_report": False}).status_code == 200
+    assert gate(client, org)["verdict"] == "pass"
+    # Ignored is not scanned: a commit whose only reports are empty still has no results.
+    push(client, org, EMPTY_BOM, django_capture_on_commit_callbacks, fmt="cyclonedx", commit="1234567abc")  # pragma: allowlist secret
+    body = gate(client, org, "1234567abc")
+    assert body == {"verdict": "fail", "commit": "1234567abc",
+                    "reasons": ["no scan results are recorded for commit 1234567abc"]}
+
+
+def test_an_empty_sbom_closes_no_finding(org, client, django_capture_on_commit_callbacks):
+    from ingest.models import PipelineFinding
+
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6",
+           "metadata": {"tools": {"components": [{"name": "trivy", "version": "0.50"}]}},
+           "vulnerabilities": [{"id": "CVE-2024-0001", "ratings": [{"severity": "high"}], "affects": [{"ref": "pkg:pypi/x@1"}]}]}
+    push(client, org, json.dumps(bom).encode(), django_capture_on_commit_callbacks, fmt="cyclonedx")
+    assert PipelineFinding.objects.get().status == "open"
+    empty = {**bom, "vulnerabilities": [], "components": []}
+    push(client, org, json.dumps(empty).encode(), django_capture_on_commit_callbacks, fmt="cyclonedx")
+    assert PipelineFinding.objects.get().status == "open"
