@@ -120,7 +120,8 @@ def problems_in(resolver: URLResolver, allowed=ALLOWED, prefixes=ALLOWED_PREFIXE
 def test_every_url_is_scoped_or_allowed_with_a_reason():
     everything = list(routes(get_resolver()))
     assert len(everything) > 200, len(everything)  # the walk reached the router, the pages and the admin
-    assert problems_in(get_resolver()) == []
+    problems = problems_in(get_resolver())
+    assert problems == [], "\n".join(problems)
 
 
 def test_every_registered_viewset_is_scoped_or_allowed():
@@ -129,7 +130,7 @@ def test_every_registered_viewset_is_scoped_or_allowed():
     unscoped = [f"{prefix}: {dotted(viewset.as_view({'get': 'list'}))}" for prefix, viewset, _ in router.registry
                 if not issubclass(viewset, ScopedViewSetMixin)
                 and f"{viewset.__module__}.{viewset.__qualname__}" not in ALLOWED]
-    assert unscoped == []
+    assert unscoped == [], "\n".join(unscoped)
 
 
 def test_the_allow_list_names_routed_unscoped_views_only():
