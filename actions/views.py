@@ -9,11 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Team
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from audit.models import AuditEvent
 from checks.models import CheckRun
 from mlsec_portal.api import error_text, errors_to_form
@@ -30,8 +31,9 @@ ROWS_PER_PAGE = 50
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    action = get_object_or_404(Action.objects.visible_to(request.user).for_lists(), pk=pk)
+    action = get_scoped_or_404(request, Action.objects.for_lists(), pk=pk)
     managing, may_status = action.can_be_managed_by(request.user), action.can_change_status(request.user)
     form = ActionForm(request.POST or None, action=action, managing=managing) if may_status and action.is_open else None
     if request.method == "POST":
@@ -53,8 +55,9 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def promote_check_run(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(CheckRun.objects.visible_to(request.user), pk=pk)
+    run = get_scoped_or_404(request, CheckRun, pk=pk)
     form = PromoteForm(request.POST)
     due_on = form.cleaned_data.get("due_on") if form.is_valid() else None
     try:
@@ -85,12 +88,13 @@ def _csv(work_list, rows) -> StreamingHttpResponse:
 
 
 @login_required
+@scoped_view
 def work_list(request: HttpRequest, slug: str) -> HttpResponse:
     """One organisation-wide list in the viewer's scope, `?team=` to narrow, `?format=csv` to download."""
     work = WORK_LISTS.get(slug)
     if work is None:
         raise Http404
-    teams = list(Team.objects.visible_to(request.user).order_by("name").values_list("slug", "name"))
+    teams = list(scoped(request, Team).order_by("name").values_list("slug", "name"))
     team = request.GET.get("team") or None
     if team is not None and team not in {s for s, _ in teams}:
         return render(request, "actions/work_list.html", {"work": work, "teams": teams, "team": team, "page": None,
@@ -108,5 +112,6 @@ def work_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def my_work(request: HttpRequest) -> HttpResponse:
     return render(request, "actions/my_work.html", my_work_for(request.user))

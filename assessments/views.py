@@ -9,12 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.duties import is_reviewer
 from accounts.models import Membership, Team
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
 from evidence.models import Evidence, EvidenceKind
 from ingest.pages import project_results_context
@@ -36,8 +37,9 @@ def current_cycle() -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def project_create(request: HttpRequest, team_slug: str) -> HttpResponse:
-    team = get_object_or_404(Team.objects.visible_to(request.user), slug=team_slug)
+    team = get_scoped_or_404(request, Team, slug=team_slug)
     if not team.can_add_project(request.user):
         raise PermissionDenied
     form = ProjectForm(request.POST or None)
@@ -54,8 +56,9 @@ def project_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.visible_to(request.user).active().select_related("team"), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.active().select_related("team"), pk=pk)
     if not project.can_be_edited_by(request.user):
         raise PermissionDenied
     form = ProjectForm(request.POST or None, project=project)
@@ -73,8 +76,9 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.visible_to(request.user).select_related("team"), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.select_related("team"), pk=pk)
     assessments = list(
         project.assessments.select_related("submitted_by", "reviewed_by").with_completion().order_by("-created_at")
     )
@@ -122,8 +126,9 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def assessment_start(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
     form = StartAssessmentForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the cycle, e.g. 2026-Q4.")
@@ -139,8 +144,9 @@ def assessment_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _assessment_for(request, pk) -> Assessment:
     answers = Answer.objects.select_related("practice", "updated_by").order_by("practice__number")
-    return get_object_or_404(
-        Assessment.objects.visible_to(request.user)
+    return get_scoped_or_404(
+        request,
+        Assessment.objects
         .select_related("project__team", "submitted_by", "reviewed_by")
         .prefetch_related(Prefetch("answers", queryset=answers)),
         pk=pk,
@@ -156,6 +162,7 @@ def _grouped(forms: list[AnswerForm]) -> OrderedDict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def assessment_form(request: HttpRequest, pk: int) -> HttpResponse:
     """The self-assessment: 25 practices by category, rubric beside the level, save draft or submit.
 
@@ -249,10 +256,11 @@ def _submit(request, assessment) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def review_queue(request: HttpRequest) -> HttpResponse:
     """Submitted assessments waiting for an officer, oldest first."""
     queue = list(
-        Assessment.objects.visible_to(request.user).review_queue()
+        scoped(request, Assessment).review_queue()
         .select_related("project__team", "submitted_by")
     )
     for item in queue:
@@ -263,8 +271,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment = get_object_or_404(Assessment.objects.visible_to(request.user).select_related("project"), pk=pk)
+    assessment = get_scoped_or_404(request, Assessment.objects.select_related("project"), pk=pk)
     decision = request.POST.get("decision")
     try:
         if decision == "approve":
@@ -294,8 +303,9 @@ def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def acceptance_propose(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
     form = AcceptanceForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose the practice, a justification and an expiry date.")
@@ -311,8 +321,9 @@ def acceptance_propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def acceptance_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    acceptance = get_object_or_404(RiskAcceptance.objects.visible_to(request.user), pk=pk)
+    acceptance = get_scoped_or_404(request, RiskAcceptance, pk=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose approve or reject.")

@@ -4,16 +4,19 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.scope import scoped, scoped_view
+
 from .filtersets import AuditEventFilter
 from .models import AuditEvent
 from .redaction import redacted_view
 
 
 @login_required
+@scoped_view
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not request.user.sees_everything:
         raise PermissionDenied
-    events = AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.visible_to(request.user).sealed().order_by("-seq"))
+    events = AuditEventFilter(request.GET or None, queryset=scoped(request, AuditEvent).sealed().order_by("-seq"))
     page = Paginator(events.qs, 50).get_page(request.GET.get("page"))
     for event in page:
         event.shown = redacted_view(event)  # secrets stored by older versions stay masked

@@ -9,10 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Team
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Project
 
 from . import services
@@ -23,10 +24,11 @@ from .models import Advisory, AdvisoryImport, CheckDefinition, CheckRun
 
 
 @login_required
+@scoped_view
 def checks_index(request: HttpRequest) -> HttpResponse:
     """What the portal verifies, when, and the state of the latest verdicts in the user's scope."""
     definitions = list(CheckDefinition.objects.prefetch_related("practices").order_by("key"))
-    current = (CheckRun.objects.visible_to(request.user)
+    current = (scoped(request, CheckRun)
                .filter(superseded_at__isnull=True, project__archived_at__isnull=True, status__in=("passed", "failed"))
                .values("definition_id").annotate(passed=Count("pk", filter=Q(status=RunStatus.PASSED)),
                                                  failed=Count("pk", filter=Q(status=RunStatus.FAILED))))
@@ -46,15 +48,16 @@ RUNS_PER_PAGE = 50
 
 
 @login_required
+@scoped_view
 def check_runs(request: HttpRequest) -> HttpResponse:
     """Every run in the user's scope, filtered by status, check, team, project, or the verdicts in force."""
-    runs = (CheckRun.objects.visible_to(request.user).select_related("project__team", "definition")
+    runs = (scoped(request, CheckRun).select_related("project__team", "definition")
             .defer("findings", "data").order_by("-created_at", "-pk"))
     filterset = CheckRunFilter(request.GET or None, queryset=runs)
     filterset.form.fields["check"].widget = forms.Select(
         choices=[("", "any check"), *CheckDefinition.objects.order_by("key").values_list("key", "key")])
     filterset.form.fields["team"].widget = forms.Select(
-        choices=[("", "any team"), *Team.objects.visible_to(request.user).order_by("name").values_list("slug", "name")])
+        choices=[("", "any team"), *scoped(request, Team).order_by("name").values_list("slug", "name")])
     if filterset.is_bound and not filterset.is_valid():
         return render(request, "checks/runs.html", {"filter": filterset, "page": None, "query": ""}, status=400)
     page = Paginator(filterset.qs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
@@ -65,8 +68,9 @@ def check_runs(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def project_run_checks(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
     keys = [k for k in request.POST.getlist("check") if k] or None
     try:
         runs = services.queue_runs(project=project, keys=keys, actor=request.user)
@@ -81,9 +85,10 @@ def project_run_checks(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def project_approve_baseline(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the re-approval: a worker hashes the artifacts (never this request)."""
-    project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
     try:
         services.baseline_approval_request(actor=request.user, project=project)
     except PermissionDenied:
@@ -97,9 +102,10 @@ def project_approve_baseline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def check_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(CheckRun.objects.visible_to(request.user).select_related("project__team", "definition",
-                                                                                     "requested_by"), pk=pk)
+    run = get_scoped_or_404(request, CheckRun.objects.select_related("project__team", "definition",
+                                                                     "requested_by"), pk=pk)
     from actions.models import Action
 
     user = request.user
@@ -112,6 +118,7 @@ def check_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def scan_allowances(request: HttpRequest) -> HttpResponse:
     """The teams' reviewed scan allowances in the user's scope; officers add and remove them."""
     from mlsec_portal.api import errors_to_form
@@ -136,7 +143,7 @@ def scan_allowances(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"{allowance.name} is allowed for {allowance.team.name}.")
                 return redirect("scan-allowances")
-    allowances = ScanAllowance.objects.visible_to(request.user).select_related("team", "reviewed_by")
+    allowances = scoped(request, ScanAllowance).select_related("team", "reviewed_by")
     return render(request, "checks/scan_allowances.html", {"allowances": allowances, "form": form,
                                                            "can_review": can_review},
                   status=400 if form.errors else 200)
@@ -144,11 +151,12 @@ def scan_allowances(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def scan_allowance_delete(request: HttpRequest, pk: int) -> HttpResponse:
     from . import policy_services
     from .models import ScanAllowance
 
-    allowance = get_object_or_404(ScanAllowance.objects.visible_to(request.user), pk=pk)
+    allowance = get_scoped_or_404(request, ScanAllowance, pk=pk)
     policy_services.scan_allowance_delete(actor=request.user, allowance=allowance)
     messages.success(request, f"{allowance.name} is no longer allowed for {allowance.team.name}.")
     return redirect("scan-allowances")

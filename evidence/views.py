@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Answer, Project
 from controls.models import Practice
 from mlsec_portal.api import error_text, errors_to_form
@@ -28,8 +29,9 @@ def attachment_response(evidence: Evidence) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
-    evidence = get_object_or_404(Evidence.objects.visible_to(request.user), pk=pk)
+    evidence = get_scoped_or_404(request, Evidence, pk=pk)
     try:
         return attachment_response(evidence)
     except ValidationError as exc:
@@ -39,21 +41,22 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def evidence_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Attach evidence to a project's practice (optionally to an answer, or as a new version)."""
-    project = get_object_or_404(Project.objects.visible_to(request.user).active().select_related("team"), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.active().select_related("team"), pk=pk)
     if not Evidence.can_be_added_by(request.user, project):
         raise PermissionDenied
     practice = get_object_or_404(Practice.objects.active(), code=request.GET.get("practice") or request.POST.get("practice"))
     answer_id = request.GET.get("answer") or request.POST.get("answer")
     answer = None
     if answer_id and str(answer_id).isdigit():
-        answer = Answer.objects.visible_to(request.user).filter(pk=answer_id, practice=practice,
+        answer = scoped(request, Answer).filter(pk=answer_id, practice=practice,
                                                                  assessment__project=project).first()
     previous_id = request.GET.get("supersedes") or request.POST.get("supersedes")
     previous = None
     if previous_id and str(previous_id).isdigit():
-        previous = get_object_or_404(Evidence.objects.visible_to(request.user), pk=previous_id)
+        previous = get_scoped_or_404(request, Evidence, pk=previous_id)
     form = EvidenceForm(request.POST or None, request.FILES or None,
                         initial={"title": previous.title if previous else ""})
     if request.method == "POST" and form.is_valid():
@@ -75,10 +78,11 @@ def evidence_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def evidence_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    evidence = get_object_or_404(
-        Evidence.objects.visible_to(request.user).select_related("project__team", "team", "practice", "uploaded_by",
-                                                                 "reviewed_by", "check_run"), pk=pk)
+    evidence = get_scoped_or_404(
+        request, Evidence.objects.select_related("project__team", "team", "practice", "uploaded_by",
+                                                 "reviewed_by", "check_run"), pk=pk)
     chain, cursor = [], evidence
     while cursor.previous_id and len(chain) < 50:
         cursor = Evidence.objects.select_related("uploaded_by").get(pk=cursor.previous_id)
@@ -88,7 +92,7 @@ def evidence_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "project", "practice", "linked_by").order_by("linked_at", "pk"))
     linkable = []
     if evidence.project_id is None and evidence.superseded_at is None and evidence.kind != "check":
-        candidates = Project.objects.visible_to(request.user).active().select_related("team").order_by("name")
+        candidates = scoped(request, Project).active().select_related("team").order_by("name")
         if evidence.team_id:
             candidates = candidates.filter(team_id=evidence.team_id)
         linkable = [p for p in candidates if evidence.can_be_linked_by(request.user, p)]
@@ -105,8 +109,9 @@ def evidence_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def evidence_review(request: HttpRequest, pk: int) -> HttpResponse:
-    evidence = get_object_or_404(Evidence.objects.visible_to(request.user).select_related("project"), pk=pk)
+    evidence = get_scoped_or_404(request, Evidence.objects.select_related("project"), pk=pk)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose accept or reject.")
@@ -131,6 +136,7 @@ def _owners(user) -> list[tuple[str, str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def shared_evidence_new(request: HttpRequest) -> HttpResponse:
     """Store a document once for a team or the organisation; link it to projects on its page."""
     from accounts.models import Team
@@ -142,7 +148,7 @@ def shared_evidence_new(request: HttpRequest) -> HttpResponse:
     previous = None
     previous_id = request.GET.get("supersedes") or request.POST.get("supersedes")
     if previous_id and str(previous_id).isdigit():
-        previous = get_object_or_404(Evidence.objects.visible_to(request.user).shared(), pk=previous_id)
+        previous = get_scoped_or_404(request, Evidence.objects.shared(), pk=previous_id)
     initial = {"title": previous.title, "practice": previous.practice.code,
                "owner": f"team:{previous.team.slug}" if previous.team_id else "organisation"} if previous else {}
     form = SharedEvidenceForm(request.POST or None, request.FILES or None, owners=owners, practices=practices,
@@ -167,13 +173,14 @@ def shared_evidence_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def evidence_link(request: HttpRequest, pk: int) -> HttpResponse:
-    evidence = get_object_or_404(Evidence.objects.visible_to(request.user), pk=pk)
+    evidence = get_scoped_or_404(request, Evidence, pk=pk)
     form = LinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a project and a practice.")
         return redirect("evidence-detail", pk=pk)
-    project = get_object_or_404(Project.objects.visible_to(request.user), pk=form.cleaned_data["project"])
+    project = get_scoped_or_404(request, Project, pk=form.cleaned_data["project"])
     practice = get_object_or_404(Practice.objects.active(), code=form.cleaned_data["practice"])
     try:
         sharing.evidence_link(actor=request.user, evidence=evidence, project=project, practice=practice)
@@ -186,10 +193,11 @@ def evidence_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def evidence_unlink(request: HttpRequest, pk: int, link_id: int) -> HttpResponse:
-    evidence = get_object_or_404(Evidence.objects.visible_to(request.user), pk=pk)
-    link = get_object_or_404(EvidenceLink.objects.filter(evidence=evidence, project__in=Project.objects.visible_to(
-        request.user)), pk=link_id)
+    evidence = get_scoped_or_404(request, Evidence, pk=pk)
+    link = get_object_or_404(EvidenceLink.objects.filter(evidence=evidence, project__in=scoped(request, Project)),
+                             pk=link_id)
     sharing.evidence_unlink(actor=request.user, link=link)
     messages.success(request, "Link removed.")
     return redirect("evidence-detail", pk=pk)

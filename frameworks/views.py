@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Team
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Project
 from assessments.services import project_update
 from controls.models import Practice
@@ -28,6 +29,7 @@ from .scope import resolve_scope
 
 
 @login_required
+@scoped_view
 def frameworks_index(request: HttpRequest) -> HttpResponse:
     """Every framework with its readiness in the user's scope: seven frameworks, the same few queries."""
     scope = resolve_scope(request.user)
@@ -40,9 +42,10 @@ def frameworks_index(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def framework_detail(request: HttpRequest, key: str) -> HttpResponse:
     framework = get_object_or_404(Framework, key=key)
-    teams = list(Team.objects.visible_to(request.user).order_by("name"))
+    teams = list(scoped(request, Team).order_by("name"))
     everyone = "Whole organisation" if request.user.sees_everything else "All my teams"
     form = ScopeFilterForm(request.GET or None, teams=teams, everyone_label=everyone)
     try:
@@ -65,6 +68,7 @@ def framework_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def crosswalk(request: HttpRequest) -> HttpResponse:
     """Practices × frameworks: which requirement each practice is mapped to, with the practice's score."""
     frameworks = list(Framework.objects.order_by("position"))
@@ -85,9 +89,10 @@ def crosswalk(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def ai_act_classify(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a project's EU AI Act role and risk class (the project's editors: lead, officer, administrator)."""
-    project = get_object_or_404(Project.objects.visible_to(request.user).select_related("team"), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.select_related("team"), pk=pk)
     if not project.can_be_edited_by(request.user):
         raise PermissionDenied("Only the team's lead, a security officer or an administrator can classify this project.")
     form = AiActClassificationForm(request.POST)

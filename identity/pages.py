@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as account_services
 from accounts.models import Membership, Team, User
+from accounts.scope import get_scoped_or_404, scoped_view
 from mlsec_portal.api import error_text, errors_to_form
 
 from . import services
@@ -119,8 +120,9 @@ def invitation_accept_page(request: HttpRequest, key: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def team_members(request: HttpRequest, slug: str) -> HttpResponse:
-    team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
+    team = get_scoped_or_404(request, Team, slug=slug)
     if not team.can_be_managed_by(request.user):
         raise PermissionDenied("Only administrators and security officers manage team memberships.")
     form = MembershipForm(request.POST or None)
@@ -141,8 +143,9 @@ def team_members(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def team_member_remove(request: HttpRequest, slug: str, user_pk: int) -> HttpResponse:
-    team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
+    team = get_scoped_or_404(request, Team, slug=slug)
     if not team.can_be_managed_by(request.user):
         raise PermissionDenied("Only administrators and security officers manage team memberships.")
     person = get_object_or_404(User, pk=user_pk)

@@ -7,10 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Team
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from mlsec_portal.api import errors_to_form
 
 from . import services
@@ -21,8 +22,9 @@ PAGE_SIZE = 50
 
 
 @login_required
+@scoped_view
 def notification_list(request: HttpRequest) -> HttpResponse:
-    rows = Notification.objects.visible_to(request.user).for_list()
+    rows = scoped(request, Notification).for_list()
     unread_only = request.GET.get("unread") == "1"
     page = Paginator(rows.unread() if unread_only else rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "notifications/list.html", {"page": page, "unread_only": unread_only})
@@ -30,9 +32,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one read and follow its link (a POST, so a crafted link cannot mark anything)."""
-    notification = get_object_or_404(Notification.objects.visible_to(request.user).select_related("dispatch"), pk=pk)
+    notification = get_scoped_or_404(request, Notification.objects.select_related("dispatch"), pk=pk)
     services.notifications_mark_read(user=request.user, ids=[notification.pk])
     if request.POST.get("open"):
         return redirect(notification.dispatch.path or "/")
@@ -62,8 +65,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def team_channels(request: HttpRequest, slug: str) -> HttpResponse:
-    team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
+    team = get_scoped_or_404(request, Team, slug=slug)
     can_manage = TeamChannel.can_be_managed_by(request.user, team)
     form = TeamChannelForm(request.POST or None)
     if request.method == "POST":
@@ -77,7 +81,7 @@ def team_channels(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 messages.success(request, f"{channel.name} will receive {team.name}'s notifications.")
                 return redirect("team-channels", slug=team.slug)
-    channels = TeamChannel.objects.visible_to(request.user).filter(team=team)
+    channels = scoped(request, TeamChannel).filter(team=team)
     return render(request, "notifications/team_channels.html",
                   {"team": team, "channels": channels, "form": form, "can_manage": can_manage},
                   status=400 if form.errors else 200)
@@ -85,10 +89,11 @@ def team_channels(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def team_channel_change(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Switch a channel on or off, or remove it."""
-    team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
-    channel = get_object_or_404(TeamChannel.objects.visible_to(request.user).filter(team=team), pk=pk)
+    team = get_scoped_or_404(request, Team, slug=slug)
+    channel = get_scoped_or_404(request, TeamChannel.objects.filter(team=team), pk=pk)
     operation = request.POST.get("operation")
     if operation == "delete":
         services.team_channel_delete(actor=request.user, channel=channel)

@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Team
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Project
 from checks.models import Advisory
 from controls.models import CatalogRelease
@@ -42,14 +43,15 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.visible_to(user).order_by("name")
-        self.fields["project"].queryset = Project.objects.visible_to(user).active().select_related("team").order_by(
+        self.fields["team"].queryset = scoped(user, Team).order_by("name")
+        self.fields["project"].queryset = scoped(user, Project).active().select_related("team").order_by(
             "team__name", "name")
         if not user.sees_everything:
             self.fields["scope"].choices = [c for c in ReportScope.choices if c[0] != ReportScope.ORG]
 
 
 @login_required
+@scoped_view
 def reports_page(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.POST or None, user=request.user, initial={"scope": "team" if not request.user.sees_everything else "org"})
     if request.method == "POST" and form.is_valid():
@@ -62,14 +64,15 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Export queued: {report.get_format_display()} of {report.scope_label}.")
             return redirect("reports")
-    reports = Report.objects.visible_to(request.user).select_related("requested_by", "team", "project")[:30]
+    reports = scoped(request, Report).select_related("requested_by", "team", "project")[:30]
     return render(request, "reports/index.html", {"form": form, "reports": reports,
                                                   "pending": [str(r.pk) for r in reports if r.status in ("queued", "running")]})
 
 
 @login_required
+@scoped_view
 def report_download(request: HttpRequest, pk) -> HttpResponse:
-    report = get_object_or_404(Report.objects.visible_to(request.user), pk=pk)
+    report = get_scoped_or_404(request, Report, pk=pk)
     if report.status != ReportStatus.READY:
         raise Http404("This report is not ready.")
     try:
@@ -81,8 +84,9 @@ def report_download(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def report_retry(request: HttpRequest, pk) -> HttpResponse:
-    report = get_object_or_404(Report.objects.visible_to(request.user).select_related("team", "project"), pk=pk)
+    report = get_scoped_or_404(request, Report.objects.select_related("team", "project"), pk=pk)
     try:
         services.report_retry(actor=request.user, report=report)
     except PermissionDenied as exc:

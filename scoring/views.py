@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.models import Team
+from accounts.scope import scoped, scoped_view
 from actions.services import overdue_actions
 from assessments.choices import AcceptanceStatus
 from assessments.models import Assessment, RiskAcceptance
@@ -20,13 +21,14 @@ from .services import check_run_counts, scorecard_for, trend, trend_window
 
 
 @login_required
+@scoped_view
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.sees_everything:
         return redirect("home")
-    teams = list(Team.objects.order_by("name"))
+    teams = list(scoped(request, Team).order_by("name"))
     card = scorecard_for(teams)
     # Submitted means complete (submit refuses gaps): no completion to count here.
-    queue = Assessment.objects.review_queue().select_related("project__team", "submitted_by")
+    queue = scoped(request, Assessment).review_queue().select_related("project__team", "submitted_by")
     # The first rows and how many there are, in one query (a window count): the page keeps to 15 queries.
     queue_items = list(queue.annotate(total=Window(Count("pk")))[:8])
     context = {
@@ -43,10 +45,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context["failing_checks"] = list(failing_checks(request.user)[:10])
     context["failing_count"], context["checks_running"] = check_run_counts(request.user)
     context["proposed_acceptances"] = list(
-        RiskAcceptance.objects.filter(status=AcceptanceStatus.PROPOSED).select_related("project__team", "practice")
+        scoped(request, RiskAcceptance).filter(status=AcceptanceStatus.PROPOSED).select_related("project__team", "practice")
         .order_by("proposed_at")[:8])
     context["pending_evidence"] = list(
-        Evidence.objects.current().filter(status=EvidenceStatus.PENDING).exclude(kind=EvidenceKind.CHECK)
+        scoped(request, Evidence).current().filter(status=EvidenceStatus.PENDING).exclude(kind=EvidenceKind.CHECK)
         .select_related("project", "practice").order_by("created_at")[:8])
     context["expiring_evidence"] = list(evidence_expiring(request.user, days=30)[:10])
     context["overdue_actions"], context["overdue_count"] = overdue_actions(request.user, limit=10)

@@ -6,9 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.scope import get_scoped_or_404, scoped_view
 from assessments.models import Project
 from mlsec_portal.api import error_text, form_saved
 
@@ -30,7 +31,7 @@ def project_sources_context(project, user, approved_at=None) -> dict:
 
 
 def _editable(request, pk: int) -> Project:
-    project = get_object_or_404(Project.objects.visible_to(request.user).select_related("team"), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.select_related("team"), pk=pk)
     if not project.can_be_edited_by(request.user):
         raise PermissionDenied("Only the team's lead, a security officer or an administrator can change sources.")
     return project
@@ -38,6 +39,7 @@ def _editable(request, pk: int) -> Project:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def source_create(request: HttpRequest, pk: int) -> HttpResponse:
     project = _editable(request, pk)
     form = SourceForm(request.POST or None, initial={"kind": request.GET.get("kind", "git")})
@@ -52,9 +54,10 @@ def source_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@scoped_view
 def source_edit(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
     project = _editable(request, pk)
-    source = get_object_or_404(Source.objects.visible_to(request.user), pk=sid, project=project)
+    source = get_scoped_or_404(request, Source, pk=sid, project=project)
     form = SourceForm(request.POST or None, source=source)
     if request.method == "POST" and form.is_valid():
         if form_saved(request, form, lambda: services.source_update(
@@ -66,9 +69,10 @@ def source_edit(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def source_delete(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
     project = _editable(request, pk)
-    source = get_object_or_404(Source.objects.visible_to(request.user), pk=sid, project=project)
+    source = get_scoped_or_404(request, Source, pk=sid, project=project)
     services.source_delete(actor=request.user, source=source)
     messages.success(request, f"Source {source.name} removed.")
     return redirect("project-detail", pk=project.pk)
@@ -76,8 +80,9 @@ def source_delete(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def source_test(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
-    source = get_object_or_404(Source.objects.visible_to(request.user).select_related("project__team"), pk=sid,
+    source = get_scoped_or_404(request, Source.objects.select_related("project__team"), pk=sid,
                                project_id=pk)
     answer = services.source_test(actor=request.user, source=source)
     (messages.success if answer["ok"] else messages.error)(request, f"{source.name}: {answer['detail']}")
@@ -86,10 +91,11 @@ def source_test(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@scoped_view
 def project_sync(request: HttpRequest, pk: int) -> HttpResponse:
     from .assets import project_sync_request
 
-    project = get_object_or_404(Project.objects.visible_to(request.user).active(), pk=pk)
+    project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
     try:
         ids = project_sync_request(actor=request.user, project=project)
     except ValidationError as exc:

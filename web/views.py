@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.models import Membership, Team
+from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from actions.services import overdue_actions
 from assessments.models import Assessment, Project
 from controls.models import Practice
@@ -44,6 +45,7 @@ def _projects_with_latest(queryset, scores=None, *, viewer):
 
 
 @login_required
+@scoped_view
 def home(request: HttpRequest) -> HttpResponse:
     """Officers, auditors and administrators land on the dashboard; team people on their teams."""
     user = request.user
@@ -53,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
     teams = [m.team for m in memberships]
     card = scorecard_for(teams)
     scores = project_scores(team_ids=[t.pk for t in teams])
-    projects = _projects_with_latest(Project.objects.visible_to(user).active().order_by("name"), scores, viewer=user)
+    projects = _projects_with_latest(scoped(request, Project).active().order_by("name"), scores, viewer=user)
     by_team: OrderedDict[int, list] = OrderedDict((t.pk, []) for t in teams)
     for project in projects:
         by_team.setdefault(project.team_id, []).append(project)
@@ -66,8 +68,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def teams_index(request: HttpRequest) -> HttpResponse:
-    teams = list(Team.objects.visible_to(request.user).annotate(
+    teams = list(scoped(request, Team).annotate(
         member_count=Count("memberships", distinct=True),
     ).order_by("name"))
     card = scorecard_for(teams)
@@ -78,11 +81,12 @@ def teams_index(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    team = get_object_or_404(Team.objects.visible_to(user), slug=slug)
+    team = get_scoped_or_404(request, Team, slug=slug)
     # Officers compare the team with the organisation; team people see only their own teams' figures.
-    scope = list(Team.objects.order_by("name")) if user.sees_everything else [team]
+    scope = list(scoped(request, Team).order_by("name")) if user.sees_everything else [team]
     card = scorecard_for(scope)
     team_score = next(t for t in card.teams if t.team.pk == team.pk)
     scores = project_scores(team_ids=[team.pk])
@@ -115,13 +119,14 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@scoped_view
 def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
     """The projects (in the user's scope) weak on one practice, weakest first; `?show=all` lists every one."""
     user = request.user
     practice = get_object_or_404(Practice.objects.active(), code=code)
-    teams = list(Team.objects.visible_to(user).order_by("name"))
+    teams = list(scoped(request, Team).order_by("name"))
     team = next((t for t in teams if t.slug == request.GET.get("team")), None)
-    projects = Project.objects.visible_to(user).active().select_related("team").order_by("team__name", "name")
+    projects = scoped(request, Project).active().select_related("team").order_by("team__name", "name")
     if team is not None:
         projects = projects.filter(team=team)
     team_ids = [team.pk] if team else (None if user.sees_everything else [t.pk for t in teams])

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Membership, Team, User
+from ..scope import ScopedViewSetMixin
 from .serializers import MembershipRemoveSerializer, MembershipSerializer, TeamSerializer, UserSerializer
 
 
@@ -40,7 +41,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
                                                    **serializer.validated_data)
 
 
-class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class TeamViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Teams; everyone sees the teams in their scope, officers and administrators manage them."""
 
@@ -48,9 +49,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     lookup_field = "slug"
     lookup_value_regex = r"[a-z0-9-]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_queryset(self):
-        return Team.objects.visible_to(self.request.user).order_by("name")
+    queryset = Team.objects.order_by("name")
 
     def perform_create(self, serializer):
         serializer.instance = services.team_create(actor=self.request.user, **serializer.validated_data)

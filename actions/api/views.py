@@ -2,20 +2,20 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from accounts.scope import ScopedViewSetMixin
+
 from .. import services
 from ..filtersets import ActionFilter
 from ..models import Action
 from .serializers import ActionPromoteSerializer, ActionSerializer, ActionUpdateSerializer
 
 
-class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ActionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Remediation actions in the caller's scope; PATCH owner, due date or status; POST promotes a failing check."""
 
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
-
-    def get_queryset(self):
-        return Action.objects.visible_to(self.request.user).for_lists().order_by("due_on", "pk")
+    queryset = Action.objects.for_lists().order_by("due_on", "pk")
 
     @extend_schema(request=ActionPromoteSerializer, responses={201: ActionSerializer(many=True)})
     def create(self, request, *args, **kwargs):

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from accounts.scope import ScopedViewSetMixin
 from checks import services as check_services
 from checks.api.serializers import (
     BaselineApprovalSerializer,
@@ -32,15 +33,13 @@ from .serializers import (
 )
 
 
-class ProjectViewSet(viewsets.ModelViewSet):
+class ProjectViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     """ML projects in the user's scope. DELETE archives: history stays for the auditors."""
 
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_queryset(self):
-        return Project.objects.visible_to(self.request.user).active().select_related("team").order_by("team__name", "name")
+    queryset = Project.objects.active().select_related("team").order_by("team__name", "name")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -91,19 +90,15 @@ class ProjectViewSet(viewsets.ModelViewSet):
         return Response(state, status=status.HTTP_202_ACCEPTED if request.method == "POST" else status.HTTP_200_OK)
 
 
-class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class AssessmentViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                         viewsets.GenericViewSet):
     """Self-assessments and their workflow: draft → submitted → approved, or returned with a comment."""
 
     filterset_class = AssessmentFilter
+    queryset = Assessment.objects.select_related("project__team", "submitted_by", "reviewed_by")
 
-    def get_queryset(self):
-        queryset = (
-            Assessment.objects.visible_to(self.request.user)
-            .select_related("project__team", "submitted_by", "reviewed_by")
-            .with_completion()
-            .order_by("-created_at", "-pk")
-        )
+    def refine_queryset(self, queryset):
+        queryset = queryset.with_completion().order_by("-created_at", "-pk")
         if self.action == "retrieve":
             answers = Answer.objects.select_related("practice", "updated_by").order_by("practice__number")
             queryset = queryset.prefetch_related(Prefetch("answers", queryset=answers))
@@ -171,20 +166,15 @@ class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         return Response(AnswerSerializer(answer).data)
 
 
-class RiskAcceptanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class RiskAcceptanceViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                             mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Accepted risks: a lead proposes (justification, expiry), an officer outside the team decides."""
 
     serializer_class = RiskAcceptanceSerializer
     filterset_class = RiskAcceptanceFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
-
-    def get_queryset(self):
-        return (
-            RiskAcceptance.objects.visible_to(self.request.user)
-            .select_related("project", "practice", "proposed_by", "approved_by", "decided_by")
-            .order_by("-proposed_at", "-pk")
-        )
+    queryset = (RiskAcceptance.objects.select_related("project", "practice", "proposed_by", "approved_by", "decided_by")
+                .order_by("-proposed_at", "-pk"))
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -1,5 +1,7 @@
 from rest_framework import mixins, permissions, serializers, viewsets
 
+from accounts.scope import ScopedViewSetMixin
+
 from ..filtersets import AuditEventFilter
 from ..models import AuditEvent
 from ..redaction import redacted_view
@@ -29,13 +31,11 @@ class CanReadTrail(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.sees_everything)
 
 
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AuditEventViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The append-only, hash-chained audit trail, newest first."""
 
     serializer_class = AuditEventSerializer
     permission_classes = [permissions.IsAuthenticated, CanReadTrail]
     filterset_class = AuditEventFilter
     lookup_field = "seq"
-
-    def get_queryset(self):
-        return AuditEvent.objects.visible_to(self.request.user).sealed().order_by("-seq")  # chained events only
+    queryset = AuditEvent.objects.sealed().order_by("-seq")  # chained events only

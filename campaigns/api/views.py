@@ -5,19 +5,21 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import Team
+from accounts.scope import ScopedViewSetMixin
 
 from .. import services
 from ..models import Campaign
 from .serializers import CampaignSerializer
 
 
-class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CampaignViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Campaigns in the caller's scope; officers POST to launch one; the detail carries the progress per team."""
 
     serializer_class = CampaignSerializer
+    queryset = Campaign.objects.all()
 
-    def get_queryset(self):
-        return (Campaign.objects.visible_to(self.request.user).select_related("created_by")
+    def refine_queryset(self, queryset):
+        return (queryset.select_related("created_by")
                 .prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name"))).order_by("-created_at"))
 
     def create(self, request, *args, **kwargs):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Team
+from accounts.scope import ScopedView, ScopedViewSetMixin
 from assessments.models import Project
 
 from .. import policy_services
@@ -30,21 +30,18 @@ class ScanAllowanceSerializer(serializers.ModelSerializer):
         validators = []  # uniqueness is the service's, with a sentence
 
 
-class ScanAllowanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class ScanAllowanceViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                            mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Names a team may load beyond the documented allow-list; added and removed by security officers."""
 
     serializer_class = ScanAllowanceSerializer
-
-    def get_queryset(self):
-        return (ScanAllowance.objects.visible_to(self.request.user).select_related("team", "reviewed_by")
-                .order_by("team__name", "kind", "name", "pk"))
+    queryset = ScanAllowance.objects.select_related("team", "reviewed_by").order_by("team__name", "kind", "name", "pk")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        team = Team.objects.visible_to(request.user).filter(pk=data["team_id"]).first()
+        team = self.scoped(Team).filter(pk=data["team_id"]).first()
         if team is None:
             raise serializers.ValidationError({"team": ["No such team."]})
         allowance = policy_services.scan_allowance_create(actor=request.user, team=team, kind=data["kind"],
@@ -68,17 +65,17 @@ class SigningPolicySerializer(serializers.Serializer):
     signers = SignerSerializer(many=True, max_length=20)
 
 
-class SigningPolicyView(APIView):
+class SigningPolicyView(ScopedView, APIView):
     """GET the project's model-signing policy; PUT replaces it (team lead or security officer)."""
 
     @extend_schema(responses=SigningPolicySerializer)
     def get(self, request, pk: int):
-        project = get_object_or_404(Project.objects.visible_to(request.user), pk=pk)
+        project = self.get_scoped_or_404(Project, pk=pk)
         return Response(_policy_body(project))
 
     @extend_schema(request=SigningPolicySerializer, responses=SigningPolicySerializer)
     def put(self, request, pk: int):
-        project = get_object_or_404(Project.objects.visible_to(request.user), pk=pk)
+        project = self.get_scoped_or_404(Project, pk=pk)
         serializer = SigningPolicySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         policy_services.signing_policy_set(actor=request.user, project=project, **serializer.validated_data)

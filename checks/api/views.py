@@ -1,6 +1,7 @@
 from django.db.models import Prefetch
 from rest_framework import mixins, viewsets
 
+from accounts.scope import ScopedViewSetMixin
 from evidence.models import Evidence
 
 from ..filtersets import CheckRunFilter
@@ -35,16 +36,11 @@ class CheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return {**super().get_serializer_context(), "schedules": schedules_by_check()}
 
 
-class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CheckRunViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Runs of the checks, newest first, in the user's scope."""
 
     serializer_class = CheckRunSerializer
     filterset_class = CheckRunFilter
-
-    def get_queryset(self):
-        return (
-            CheckRun.objects.visible_to(self.request.user)
-            .select_related("requested_by")
-            .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.only("pk", "check_run_id")))
-            .order_by("-created_at", "-pk")
-        )
+    queryset = (CheckRun.objects.select_related("requested_by")
+                .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.only("pk", "check_run_id")))
+                .order_by("-created_at", "-pk"))

@@ -7,6 +7,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from accounts.scope import ScopedViewSetMixin
 from assessments.models import Project
 
 from .. import services, sharing
@@ -16,19 +17,16 @@ from ..views import attachment_response
 from .serializers import EvidenceLinkSerializer, EvidenceReviewSerializer, EvidenceSerializer
 
 
-class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class EvidenceViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                       viewsets.GenericViewSet):
     """Evidence for a project's practices: files (encrypted at rest), links, notes and check results."""
 
     serializer_class = EvidenceSerializer
     filterset_class = EvidenceFilter
     parser_classes = [MultiPartParser, FormParser, JSONParser]
-
-    def get_queryset(self):
-        links = EvidenceLink.objects.select_related("practice").order_by("pk")
-        return (Evidence.objects.visible_to(self.request.user)
-                .select_related("practice", "uploaded_by", "reviewed_by", "team")
-                .prefetch_related(Prefetch("links", queryset=links)).order_by("-created_at", "-pk"))
+    queryset = (Evidence.objects.select_related("practice", "uploaded_by", "reviewed_by", "team")
+                .prefetch_related(Prefetch("links", queryset=EvidenceLink.objects.select_related("practice").order_by("pk")))
+                .order_by("-created_at", "-pk"))
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -64,7 +62,7 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def unlink(self, request, pk=None, link_id=None):
         evidence = self.get_object()
         link = get_object_or_404(EvidenceLink.objects.filter(evidence=evidence, unlinked_at__isnull=True,
-                                                             project__in=Project.objects.visible_to(request.user)),
+                                                             project__in=self.scoped(Project)),
                                  pk=link_id)
         sharing.evidence_unlink(actor=request.user, link=link)
         return Response(status=204)

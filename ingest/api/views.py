@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from accounts.scope import ScopedView, get_scoped_or_404, scoped
 from assessments.models import Project
 from audit.services import audit_record
 
@@ -51,10 +52,10 @@ def project_for(request, pk: int) -> Project:
         if token.project_id != pk:
             raise exceptions.NotFound()
         return token.project
-    return get_object_or_404(Project.objects.visible_to(request.user), pk=pk)
+    return get_scoped_or_404(request, Project, pk=pk)
 
 
-class IngestTokenListView(APIView):
+class IngestTokenListView(ScopedView, APIView):
     """GET the project's ingest tokens; POST `{"name", "expires_on"}` makes one (key shown once)."""
 
     @extend_schema(responses=IngestTokenSerializer(many=True))
@@ -75,13 +76,13 @@ class IngestTokenListView(APIView):
 
     @staticmethod
     def _managed(request, pk: int) -> Project:
-        project = get_object_or_404(Project.objects.visible_to(request.user), pk=pk)
+        project = get_scoped_or_404(request, Project, pk=pk)
         if not can_manage_tokens(request.user, project):
             raise PermissionDenied("Only the team's lead or a security officer manage ingest tokens.")
         return project
 
 
-class IngestTokenDetailView(APIView):
+class IngestTokenDetailView(ScopedView, APIView):
     """GET one token (never its key); DELETE revokes it (kept, marked revoked, audited)."""
 
     def _token(self, request, pk: int, tid: int) -> IngestToken:
@@ -138,7 +139,7 @@ class ReportFormatNegotiation(negotiation.DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class ResultsView(APIView):
+class ResultsView(ScopedView, APIView):
     """POST a report (multipart `file` + `format`, …): 202 with a status URL; 400 naming what is wrong."""
 
     ingest_token_view = True
@@ -171,7 +172,7 @@ class ResultsView(APIView):
                         status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
-class ResultDetailView(APIView):
+class ResultDetailView(ScopedView, APIView):
     """GET the processing state of an upload: status, check runs, findings new and closed."""
 
     ingest_token_view = True
@@ -180,12 +181,12 @@ class ResultDetailView(APIView):
     def get(self, request, pk: int):
         token = ingest_token_of(request)
         uploads = (ResultUpload.objects.filter(project_id=token.project_id) if token is not None
-                   else ResultUpload.objects.visible_to(request.user))
+                   else scoped(request, ResultUpload))
         item = get_object_or_404(uploads.select_related("uploaded_by", "token").prefetch_related("check_runs"), pk=pk)
         return Response(ResultUploadSerializer(item).data)
 
 
-class GateView(APIView):
+class GateView(ScopedView, APIView):
     """GET `?commit=`: `{"verdict": "pass"|"fail", "reasons", "commit"}`, decided now."""
 
     ingest_token_view = True
@@ -199,17 +200,17 @@ class GateView(APIView):
         return Response(gate_verdict(project, commit))
 
 
-class GatePolicyView(APIView):
+class GatePolicyView(ScopedView, APIView):
     """GET the thresholds the gate reads; PUT replaces them (security officers and administrators)."""
 
     @extend_schema(responses=GatePolicySerializer)
     def get(self, request, pk: int):
-        project = get_object_or_404(Project.objects.visible_to(request.user), pk=pk)
+        project = self.get_scoped_or_404(Project, pk=pk)
         return Response(GatePolicySerializer(gate_policy(project)).data)
 
     @extend_schema(request=GatePolicySerializer, responses=GatePolicySerializer)
     def put(self, request, pk: int):
-        project = get_object_or_404(Project.objects.visible_to(request.user), pk=pk)
+        project = self.get_scoped_or_404(Project, pk=pk)
         if not (request.user.is_officer or request.user.is_org_admin):
             raise PermissionDenied("Only security officers and administrators set the gate's thresholds.")
         body = GatePolicySerializer(data=request.data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Team
+from accounts.scope import ScopedViewSetMixin
 
 from .. import services
 from ..models import Notification, TeamChannel
@@ -24,13 +24,14 @@ from .serializers import (
 )
 
 
-class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+class NotificationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """The signed-in person's notifications, newest first; `?unread=true` for the unread ones."""
 
     serializer_class = NotificationSerializer
+    queryset = Notification.objects.all()
 
-    def get_queryset(self):
-        rows = Notification.objects.visible_to(self.request.user).for_list()
+    def refine_queryset(self, queryset):
+        rows = queryset.for_list()
         unread = self.request.query_params.get("unread")
         if unread not in (None, "", "true", "false"):
             raise ValidationError({"unread": ["Use true or false."]})
@@ -56,7 +57,7 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=UnreadSerializer)
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
-        return Response({"unread": Notification.objects.visible_to(request.user).unread().count()})
+        return Response({"unread": self.scoped(Notification).unread().count()})
 
 
 class PreferencesView(APIView):
@@ -74,23 +75,24 @@ class PreferencesView(APIView):
     put = patch
 
 
-class TeamChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class TeamChannelViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                          mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """`teams/{slug}/notification-channels/`: visible to whoever sees the team; changed by its leads,
     security officers and administrators."""
 
     serializer_class = TeamChannelSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    queryset = TeamChannel.objects.select_related("team")
 
     def team(self) -> Team:
         if not hasattr(self, "_team"):
-            self._team = get_object_or_404(Team.objects.visible_to(self.request.user), slug=self.kwargs["team_slug"])
+            self._team = self.get_scoped_or_404(Team, slug=self.kwargs["team_slug"])
         return self._team
 
-    def get_queryset(self):
+    def refine_queryset(self, queryset):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no team in the path
-            return TeamChannel.objects.none()
-        return TeamChannel.objects.visible_to(self.request.user).filter(team=self.team()).select_related("team")
+            return queryset.none()
+        return queryset.filter(team=self.team())
 
     def _require_manager(self):
         if not TeamChannel.can_be_managed_by(self.request.user, self.team()):

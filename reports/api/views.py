@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 
+from accounts.scope import ScopedViewSetMixin
 from mlsec_portal.api import error_text
 
 from .. import services
@@ -14,15 +15,12 @@ from ..views import download_response
 from .serializers import ReportSerializer
 
 
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class ReportViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Exports for auditors: POST answers 202 at once; a worker builds the file; download when ready."""
 
     serializer_class = ReportSerializer
     filterset_fields = ["status", "format", "scope"]
-
-    def get_queryset(self):
-        return Report.objects.visible_to(self.request.user).select_related("requested_by", "team", "project").order_by(
-            "-created_at")
+    queryset = Report.objects.select_related("requested_by", "team", "project").order_by("-created_at")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -4,13 +4,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Team
+from accounts.scope import ScopedView
 from mlsec_portal.renderers import ORJSONRenderer
 
 from ..services import parse_as_of, scorecard_for
 from .serializers import ScorecardSerializer, scorecard_payload
 
 
-class ScorecardView(APIView):
+class ScorecardView(ScopedView, APIView):
     """The 25-practice posture per team and for the organisation, live or as of a past day."""
 
     renderer_classes = [ORJSONRenderer]
@@ -24,7 +25,7 @@ class ScorecardView(APIView):
     )
     def get(self, request):
         as_of = parse_as_of(request.query_params.get("as_of"))
-        teams = Team.objects.visible_to(request.user).order_by("name")
+        teams = self.scoped(Team).order_by("name")
         slug = request.query_params.get("team")
         teams = [get_object_or_404(teams, slug=slug)] if slug else list(teams)
         return Response(scorecard_payload(scorecard_for(teams, as_of=as_of)))

@@ -1,13 +1,13 @@
 """`projects/{id}/sources/`, `…/test/`, `projects/{id}/sync/`, `projects/{id}/assets/` and `assets/`."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from accounts.scope import ScopedView, ScopedViewSetMixin
 from assessments.models import Project
 
 from .. import services
@@ -15,25 +15,25 @@ from ..models import Asset, Source
 from .serializers import AssetSerializer, SourceSerializer, SourceTestSerializer, SyncResponseSerializer
 
 
-class ProjectScoped:
+class ProjectScoped(ScopedView):
     """The project in the URL, through the user's scope (404 outside it)."""
 
     def project(self) -> Project:
         if not hasattr(self, "_project"):
-            self._project = get_object_or_404(Project.objects.visible_to(self.request.user).select_related("team"),
-                                              pk=self.kwargs["project_pk"])
+            self._project = self.get_scoped_or_404(Project.objects.select_related("team"), pk=self.kwargs["project_pk"])
         return self._project
 
 
-class SourceViewSet(ProjectScoped, viewsets.GenericViewSet):
+class SourceViewSet(ScopedViewSetMixin, ProjectScoped, viewsets.GenericViewSet):
     """A project's sources: the team reads them; its lead, an officer or an administrator changes them."""
 
     serializer_class = SourceSerializer
+    queryset = Source.objects.all()
 
-    def get_queryset(self):
+    def refine_queryset(self, queryset):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no project
-            return Source.objects.none()
-        return Source.objects.visible_to(self.request.user).filter(project=self.project()).for_list()
+            return queryset.none()
+        return queryset.filter(project=self.project()).for_list()
 
     def _editor(self):
         if not self.project().can_be_edited_by(self.request.user):
@@ -100,24 +100,26 @@ class ProjectSyncViewSet(ProjectScoped, viewsets.GenericViewSet):
         return Response({"status": "queued", "sources": sources}, status=status.HTTP_202_ACCEPTED)
 
 
-class ProjectAssetViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProjectAssetViewSet(ScopedViewSetMixin, ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A project's models and datasets with their versions and verdicts."""
 
     serializer_class = AssetSerializer
+    queryset = Asset.objects.all()
 
-    def get_queryset(self):
+    def refine_queryset(self, queryset):
         if getattr(self, "swagger_fake_view", False):
-            return Asset.objects.none()
-        return Asset.objects.visible_to(self.request.user).filter(project=self.project()).for_list()
+            return queryset.none()
+        return queryset.filter(project=self.project()).for_list()
 
 
-class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AssetViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Every model and dataset in the user's scope (`?project=` narrows)."""
 
     serializer_class = AssetSerializer
+    queryset = Asset.objects.all()
 
-    def get_queryset(self):
-        queryset = Asset.objects.visible_to(self.request.user).for_list()
+    def refine_queryset(self, queryset):
+        queryset = queryset.for_list()
         project = self.request.query_params.get("project")
         if project is not None:
             queryset = queryset.filter(project_id=project if project.isdigit() else -1)
