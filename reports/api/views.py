@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from mlsec_portal.api import error_text
 
 from .. import services
+from ..downloads import download_response
 from ..models import Report, ReportStatus
-from ..views import download_response
 from .serializers import ReportSerializer
 
 
