@@ -116,7 +116,7 @@ def _worst_severity(run) -> str:
 
 def actions_after_check_verdict(run) -> None:
     """A pass closes the check's open actions on the project; a failure that caps an approved level
-    (above 1) opens one per capped practice. Called by `finish_run` in its transaction."""
+    (above 1) opens one per capped practice. Called in `finish_run`'s transaction (checks.signals.verdict_decided)."""
     from assessments.models import Answer
 
     if run.status == "passed":

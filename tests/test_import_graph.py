@@ -91,13 +91,9 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [("checks.rescan", "sources.assets"), ("checks.rescan", "sources.choices"), ("checks.rescan", "sources.models"),
          ("checks.services", "sources.runs")],
     ),
-    "checks-actions": (
-        "a verdict opens or closes actions, and a run's page lists its open actions",
-        [("checks.services", "actions.services"), ("checks.views", "actions.models")],
-    ),
-    "checks-scoring": (
-        "a verdict refreshes the rollup, and history pruning deletes old snapshots",
-        [("checks.services", "scoring.models"), ("checks.services", "scoring.rollup")],
+    "checks-run-page-actions": (
+        "a check run's page lists the open actions of its check",
+        [("checks.views", "actions.models")],
     ),
     "evidence-scoring": (
         "sharing evidence writes links with bulk_create, which sends no signal, so it refreshes the rollup itself",
