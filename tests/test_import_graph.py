@@ -99,10 +99,6 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "sharing evidence writes links with bulk_create, which sends no signal, so it refreshes the rollup itself",
         [("evidence.sharing", "scoring.rollup")],
     ),
-    "evidence-reports": (
-        "key rotation re-encrypts the stored exports too",
-        [("evidence.management.commands.rotate_evidence_key", "reports.models")],
-    ),
     "actions-campaigns": (
         "'my work' lists the running campaigns beside the actions",
         [("actions.mywork", "campaigns.models")],
