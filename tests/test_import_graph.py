@@ -81,11 +81,6 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
          ("assessments.views", "ingest.pages"), ("assessments.views", "scoring.charts"),
          ("assessments.views", "scoring.services"), ("assessments.views", "sources.views")],
     ),
-    "assessments-api-checks": (
-        "the run-checks and artifact-baseline endpoints hang on the project viewset",
-        [("assessments.api.views", "checks.api.serializers"), ("assessments.api.views", "checks.models"),
-         ("assessments.api.views", "checks.services")],
-    ),
     "checks-sources": (
         "a run executes through sources.runs and rescans read asset versions; sources is built on the checks",
         [("checks.rescan", "sources.assets"), ("checks.rescan", "sources.choices"), ("checks.rescan", "sources.models"),
