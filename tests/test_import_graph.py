@@ -75,11 +75,9 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "approving an assessment or accepting a risk opens actions; saving targets mirrors them into sources",
         [("assessments.services", "actions.services"), ("assessments.services", "sources.services")],
     ),
-    "assessments-project-page": (
-        "the project page shows checks, evidence, scores, sources and results: to be composed in web",
-        [("assessments.views", "checks.models"), ("assessments.views", "evidence.models"),
-         ("assessments.views", "ingest.pages"), ("assessments.views", "scoring.charts"),
-         ("assessments.views", "scoring.services"), ("assessments.views", "sources.views")],
+    "assessments-form-evidence": (
+        "the assessment form lists each practice's current evidence beside its answer",
+        [("assessments.views", "evidence.models")],
     ),
     "checks-sources": (
         "a run executes through sources.runs and rescans read asset versions; sources is built on the checks",
