@@ -2,8 +2,8 @@
 
 Model signals catch the services, the admin and the test factories alike. Writes through
 `QuerySet.update()` or `bulk_create()` send none: the services that use them call
-`scoring.rollup.refresh_projects` after their last write (evidence.sharing), or send a signal of their own
-(`checks.signals.verdict_decided`, sent by checks.services.finish_run), bulk loads run
+`scoring.rollup.refresh_projects` after their last write, or send a signal of their own that this module
+receives (`checks.signals.verdict_decided`, `evidence.signals.links_carried`), bulk loads run
 inside `rollup.deferred()`, and the nightly reconciliation reports anything missed.
 """
 
@@ -16,6 +16,7 @@ from assessments.models import Answer, Assessment, Project, RiskAcceptance
 from checks.models import CheckDefinition, CheckRun
 from checks.signals import verdict_decided
 from evidence.models import Evidence, EvidenceLink
+from evidence.signals import links_carried
 
 from . import rollup
 
@@ -101,6 +102,11 @@ def evidence_link_changed(sender, instance, raw=False, **kwargs):
 def acceptance_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         _refresh(instance.project_id)
+
+
+@receiver(links_carried, sender=EvidenceLink, dispatch_uid="rollup-evidence-links-carried")
+def evidence_links_carried(sender, project_ids, **kwargs):
+    rollup.refresh_projects(project_ids)
 
 
 @receiver(m2m_changed, sender=CheckDefinition.practices.through, dispatch_uid="rollup-check-coverage")
