@@ -50,11 +50,6 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "the login page lists the SSO providers, and the role rules that accounts applies live in identity",
         [("accounts.views", "identity.providers"), ("accounts.services", "identity.rules")],
     ),
-    "controls-catalogue-command": (
-        "load_catalog loads the frameworks and syncs the check definitions in the same command",
-        [("controls.management.commands.load_catalog", "checks.services"),
-         ("controls.management.commands.load_catalog", "frameworks.loader")],
-    ),
     "notifications-reminders": (
         "the daily reminders query evidence and acceptances; channels reuse evidence storage and the network guard",
         [("notifications.reminders", "assessments.models"), ("notifications.reminders", "evidence.models"),
@@ -87,10 +82,6 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "checks-run-page-actions": (
         "a check run's page lists the open actions of its check",
         [("checks.views", "actions.models")],
-    ),
-    "evidence-scoring": (
-        "sharing evidence writes links with bulk_create, which sends no signal, so it refreshes the rollup itself",
-        [("evidence.sharing", "scoring.rollup")],
     ),
     "actions-campaigns": (
         "'my work' lists the running campaigns beside the actions",
