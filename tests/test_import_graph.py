@@ -83,10 +83,6 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "a check run's page lists the open actions of its check",
         [("checks.views", "actions.models")],
     ),
-    "actions-campaigns": (
-        "'my work' lists the running campaigns beside the actions",
-        [("actions.mywork", "campaigns.models")],
-    ),
     "actions-reports-csv": (
         "the actions CSV download reuses the export's formula-safe cell",
         [("actions.views", "reports.renderers.csv")],
