@@ -56,7 +56,7 @@ def _close(*, actor, action: Action, status: str, reason: str) -> None:
 def actions_after_approval(*, actor, assessment) -> None:
     """Open an action for each answer below its target, close those the approved answers now meet.
 
-    Called by `assessment_approve` in its transaction, only when the approval counts (a newer cycle
+    Called in `assessment_approve`'s transaction (assessments.signals.assessment_counted), only when the approval counts (a newer cycle
     already approved decides instead).
     """
     from assessments.models import Answer, RiskAcceptance

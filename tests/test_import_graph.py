@@ -66,10 +66,6 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [("assessments.review", "checks.choices"), ("assessments.review", "checks.models"),
          ("assessments.review", "evidence.models")],
     ),
-    "assessments-follow-ups": (
-        "approving an assessment or accepting a risk opens actions; saving targets mirrors them into sources",
-        [("assessments.services", "actions.services"), ("assessments.services", "sources.services")],
-    ),
     "assessments-form-evidence": (
         "the assessment form lists each practice's current evidence beside its answer",
         [("assessments.views", "evidence.models")],
