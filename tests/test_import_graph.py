@@ -89,6 +89,14 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     ),
 }
 
+# Model relations against the layers: a foreign key is a dependency too (and one of migrations), even when it is
+# written as a string and imports nothing. "app.Model.field" -> reason.
+KNOWN_RELATION_KNOTS: dict[str, str] = {
+    "audit.AuditEvent.actor": "the audit trail names its actor: settings.AUTH_USER_MODEL, which accounts provides",
+    "evidence.Evidence.check_run": "a check run's verdict is filed as evidence that points back to its run",
+    "checks.CheckRun.source": "a run records the source it checked (knot checks-sources)",
+}
+
 
 def component(module: str) -> str:
     if module in WIRING_MODULES or module.startswith("mlsec_portal.settings"):
@@ -204,3 +212,22 @@ def test_api_modules_and_page_views_do_not_import_each_other():
         if (is_api(module) and is_page(imported)) or (is_page(module) and is_api(imported))
     ]
     assert wrong == [], "\n".join(wrong)
+
+
+def test_no_model_relation_against_the_layers():
+    """Foreign keys, one-to-one and many-to-many fields point down the layers too (or are a listed knot)."""
+    from django.apps import apps
+
+    ranks, against = rank(), {}
+    for model in apps.get_models():
+        owner = component(model.__module__)
+        for field in model._meta.get_fields():
+            if not field.is_relation or field.auto_created or not isinstance(field.related_model, type):
+                continue
+            target = component(field.related_model.__module__)
+            if owner in ranks and target in ranks and owner != target and ranks[owner] <= ranks[target]:
+                against[f"{model._meta.label}.{field.name}"] = field.related_model._meta.label
+    wrong = [f"{name} -> {label}" for name, label in against.items() if name not in KNOWN_RELATION_KNOTS]
+    assert wrong == [], "these relations point up or sideways in the layering:\n" + "\n".join(wrong)
+    stale = sorted(set(KNOWN_RELATION_KNOTS) - set(against))
+    assert stale == [], "remove these from KNOWN_RELATION_KNOTS, they are gone:\n" + "\n".join(stale)
