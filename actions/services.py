@@ -56,7 +56,7 @@ def _close(*, actor, action: Action, status: str, reason: str) -> None:
 def actions_after_approval(*, actor, assessment) -> None:
     """Open an action for each answer below its target, close those the approved answers now meet.
 
-    Called by `assessment_approve` in its transaction, only when the approval counts (a newer cycle
+    Called in `assessment_approve`'s transaction (assessments.signals.assessment_counted), only when the approval counts (a newer cycle
     already approved decides instead).
     """
     from assessments.models import Answer, RiskAcceptance
@@ -116,7 +116,7 @@ def _worst_severity(run) -> str:
 
 def actions_after_check_verdict(run) -> None:
     """A pass closes the check's open actions on the project; a failure that caps an approved level
-    (above 1) opens one per capped practice. Called by `finish_run` in its transaction."""
+    (above 1) opens one per capped practice. Called in `finish_run`'s transaction (checks.signals.verdict_decided)."""
     from assessments.models import Answer
 
     if run.status == "passed":

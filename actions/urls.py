@@ -6,5 +6,4 @@ urlpatterns = [
     path("actions/<int:pk>/", views.action_detail, name="action-detail"),
     path("check-runs/<int:pk>/promote/", views.promote_check_run, name="check-run-promote"),
     path("work/<slug:slug>/", views.work_list, name="work-list"),
-    path("my-work/", views.my_work, name="my-work"),
 ]

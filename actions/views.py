@@ -23,7 +23,6 @@ from reports.renderers.csv import safe_cell
 from . import services
 from .forms import ActionForm, PromoteForm
 from .models import Action
-from .mywork import my_work_for
 from .worklists import WORK_LISTS, work_list_rows
 
 ROWS_PER_PAGE = 50
@@ -109,9 +108,3 @@ def work_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "actions/work_list.html", {
         "work": work, "teams": teams, "team": team, "page": page, "table": table, "query": query.urlencode(),
         "work_lists": WORK_LISTS.values()})
-
-
-@login_required
-@scoped_view
-def my_work(request: HttpRequest) -> HttpResponse:
-    return render(request, "actions/my_work.html", my_work_for(request.user))

@@ -17,6 +17,7 @@ from audit.services import audit_record, diff, snapshot
 from controls.models import CatalogRelease, Practice
 from notifications.services import notify
 
+from . import signals
 from .choices import EDITABLE_STATUSES, AcceptanceStatus, AssessmentStatus
 from .models import Answer, Assessment, Project, RiskAcceptance
 
@@ -40,9 +41,7 @@ def project_create(*, actor, team: Team, **fields) -> Project:
     project.save()
     audit_record(actor=actor, action="project.create", obj=project, after=snapshot(project, ("team", *PROJECT_FIELDS)))
     if project.check_targets:
-        from sources.services import mirror_check_targets
-
-        mirror_check_targets(project)
+        signals.check_targets_changed.send(sender=Project, project=project)  # sources mirrors them
     return project
 
 
@@ -62,9 +61,7 @@ def project_update(*, actor, project: Project, **fields) -> Project:
     if new:
         audit_record(actor=actor, action="project.update", obj=project, before=old, after=new)
     if "check_targets" in new:
-        from sources.services import mirror_check_targets
-
-        mirror_check_targets(project)
+        signals.check_targets_changed.send(sender=Project, project=project)  # sources mirrors them
     return project
 
 
@@ -273,9 +270,7 @@ def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> A
                  before={"status": AssessmentStatus.SUBMITTED}, after=after)
     notify("assessment.approved", obj=assessment, actor=actor)
     if counts:
-        from actions.services import actions_after_approval
-
-        actions_after_approval(actor=actor, assessment=assessment)
+        signals.assessment_counted.send(sender=Assessment, actor=actor, assessment=assessment)  # actions follow
     return assessment
 
 
@@ -365,7 +360,5 @@ def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: s
                  before={"status": AcceptanceStatus.PROPOSED}, after={"status": status, "note": acceptance.decision_note})
     notify("acceptance.decided", obj=acceptance, actor=actor, context={"status": status})
     if status == AcceptanceStatus.APPROVED:
-        from actions.services import actions_accept_risk
-
-        actions_accept_risk(actor=actor, acceptance=acceptance)
+        signals.risk_accepted.send(sender=RiskAcceptance, actor=actor, acceptance=acceptance)  # actions close
     return acceptance

@@ -4,7 +4,6 @@ from . import views
 
 urlpatterns = [
     path("teams/<slug:team_slug>/projects/new/", views.project_create, name="project-create"),
-    path("projects/<int:pk>/", views.project_detail, name="project-detail"),
     path("projects/<int:pk>/edit/", views.project_edit, name="project-edit"),
     path("projects/<int:pk>/assessments/start/", views.assessment_start, name="assessment-start"),
     path("assessments/<int:pk>/", views.assessment_form, name="assessment-form"),

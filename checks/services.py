@@ -233,12 +233,10 @@ def finish_run(run: CheckRun, result) -> CheckRun:
         finish_hook(run, result)
     if run.status in DECIDED_STATUSES and (previous or None) != run.status:
         _state_changed(run, previous)
-    if run.status in DECIDED_STATUSES:  # the superseding above is an update(): no signal saw it
-        from actions.services import actions_after_check_verdict
-        from scoring.rollup import refresh_projects
+    if run.status in DECIDED_STATUSES:  # the superseding above is an update(): no model signal saw it
+        from .signals import verdict_decided
 
-        refresh_projects([run.project_id])
-        actions_after_check_verdict(run)
+        verdict_decided.send(sender=CheckRun, run=run)  # scoring refreshes the rollup, actions follow up
     return run
 
 
@@ -338,20 +336,18 @@ def dispatch_scheduled(key: str) -> int:
 
 
 def prune_history(*, retention_days: int, now: dt.datetime | None = None) -> dict:
-    """Delete superseded check runs (and their evidence) and daily snapshots older than the retention.
+    """Delete superseded check runs (and their evidence) older than the retention (scoring prunes its own
+    snapshots: `scoring.services.prune_snapshots`).
 
     The verdict that counts today and the last run of each check are never pruned.
     """
-    from scoring.models import ScoreSnapshot
-
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=retention_days)
     old_runs = CheckRun.objects.filter(finished_at__lt=cutoff).exclude(
         status__in=DECIDED_STATUSES, superseded_at__isnull=True)
     keep = CheckRun.objects.latest_per_check().values("pk")
     runs, _ = old_runs.exclude(pk__in=keep).delete()
-    snapshots, _ = ScoreSnapshot.objects.filter(day__lt=cutoff.date()).delete()
-    return {"check_runs": runs, "snapshots": snapshots}
+    return {"check_runs": runs}
 
 
 # --- baselines ----------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Project
 
 from . import services
-from .api.views import schedules_by_check
 from .choices import RunStatus
 from .filtersets import CheckRunFilter
 from .models import Advisory, AdvisoryImport, CheckDefinition, CheckRun
+from .schedules import schedules_by_check
 
 
 @login_required

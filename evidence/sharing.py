@@ -66,8 +66,8 @@ def carry_links(*, actor, old: Evidence, new: Evidence) -> None:
     EvidenceLink.objects.bulk_create([
         EvidenceLink(evidence=new, project_id=link.project_id, practice_id=link.practice_id, linked_by=actor,
                      linked_at=now) for link in links])
-    from scoring.rollup import refresh_projects  # update() and bulk_create() send no signal
+    from .signals import links_carried  # update() and bulk_create() send no model signal: scoring refreshes
 
-    refresh_projects(sorted({link.project_id for link in links}))
+    links_carried.send(sender=EvidenceLink, project_ids=sorted({link.project_id for link in links}))
     audit_record(actor=actor, action="evidence.links_carried", obj=new,
                  after={"from": old.pk, "links": [[link.project_id, link.practice_id] for link in links]})

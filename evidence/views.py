@@ -14,18 +14,11 @@ from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Answer, Project
 from controls.models import Practice
 from mlsec_portal.api import error_text, errors_to_form
-from mlsec_portal.downloads import harden_download
 
 from . import services, sharing
+from .downloads import attachment_response
 from .forms import EvidenceForm, LinkForm, ReviewForm, SharedEvidenceForm
 from .models import Evidence, EvidenceLink
-
-
-def attachment_response(evidence: Evidence) -> HttpResponse:
-    """The decrypted bytes as a download that no browser will render or sniff."""
-    data = services.evidence_bytes(evidence)
-    response = HttpResponse(data, content_type=evidence.content_type or "application/octet-stream")
-    return harden_download(response, evidence.download_name, len(data))
 
 
 @login_required

@@ -10,7 +10,7 @@ from assessments.api.views import AssessmentViewSet, ProjectViewSet, RiskAccepta
 from audit.api.views import AuditEventViewSet
 from campaigns.api.views import CampaignViewSet
 from checks.api.policy_views import ScanAllowanceViewSet, SigningPolicyView
-from checks.api.views import CheckRunViewSet, CheckViewSet
+from checks.api.views import CheckRunViewSet, CheckViewSet, ProjectChecksViewSet
 from controls.api.views import PracticeViewSet
 from evidence.api.views import EvidenceViewSet
 from frameworks.api.views import FrameworkViewSet
@@ -48,6 +48,11 @@ urlpatterns = [
     path("auth/mfa/totp/", TotpStartView.as_view(), name="api-mfa-totp"),
     path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api-mfa-totp-confirm"),
     path("scorecard/", ScorecardView.as_view(), name="api-scorecard"),
+    path("projects/<int:pk>/run-checks/", ProjectChecksViewSet.as_view({"post": "run_checks"}),
+         name="project-run-checks"),
+    path("projects/<int:pk>/artifact-baseline/",
+         ProjectChecksViewSet.as_view({"get": "artifact_baseline", "post": "artifact_baseline"}),
+         name="project-artifact-baseline"),
     path("projects/<int:pk>/signing-policy/", SigningPolicyView.as_view(), name="api-project-signing-policy"),
     path("projects/<int:project_pk>/sources/", SourceViewSet.as_view({"get": "list", "post": "create"}),
          name="api-project-sources"),

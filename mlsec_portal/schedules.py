@@ -34,7 +34,9 @@ def default_schedules() -> list[tuple[str, str, str, list]]:
         ("Remediation action reminders", "actions.tasks.send_action_reminders", "0 6 * * *", []),
         ("Campaign reminders and escalations", "campaigns.tasks.campaign_reminders", "5 6 * * *", []),
         ("Seal waiting audit events", "audit.tasks.seal_audit_events", "* * * * *", []),
+        # The check runs only (the name is kept: installed databases have this row under it).
         ("Prune old runs and snapshots", "checks.tasks.prune_history", "30 4 * * *", []),
+        ("Prune old score snapshots", "scoring.tasks.prune_snapshots_task", "35 4 * * *", []),
         ("Rescan models after scanner upgrades", "checks.tasks.rescan_models_after_upgrade", "20 5 * * *", []),
         ("Sync sources (new model versions and objects)", "sources.tasks.sync_sources", "*/15 * * * *", []),
     ]

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -18,19 +18,11 @@ from assessments.models import Project
 from checks.models import Advisory
 from controls.models import CatalogRelease
 from mlsec_portal.api import error_text, errors_to_form
-from mlsec_portal.downloads import harden_download
 
 from . import services
+from .downloads import download_response
 from .models import Report, ReportScope, ReportStatus
 from .renderers.registry import format_choices
-
-
-def download_response(report: Report, *, actor=None) -> StreamingHttpResponse:
-    """The decrypted export, streamed frame by frame, as an attachment, once its SHA-256 was checked
-    (ValidationError, and the report marked failed, when it no longer matches)."""
-    chunks = services.report_verified_chunks(report, actor=actor)
-    response = StreamingHttpResponse(chunks, content_type=report.content_type)
-    return harden_download(response, report.filename, report.size)
 
 
 class ReportForm(forms.Form):

@@ -222,6 +222,13 @@ def _snapshot_row(day, team, ps: PracticeScore, cell: Cell) -> ScoreSnapshot:
     )
 
 
+def prune_snapshots(*, retention_days: int, now: dt.datetime | None = None) -> int:
+    """Delete the daily snapshots older than the retention (the check runs are pruned by the checks)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=retention_days)
+    deleted, _ = ScoreSnapshot.objects.filter(day__lt=cutoff.date()).delete()
+    return deleted
+
+
 def trend(*, team: Team | None = None, days: int = 90,
           live: tuple[float | None, float | None] | None = None) -> list[tuple[dt.date, float | None, float | None]]:
     """(day, score, coverage) for the organisation or one team over the last `days` days: one query.

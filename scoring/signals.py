@@ -2,7 +2,8 @@
 
 Model signals catch the services, the admin and the test factories alike. Writes through
 `QuerySet.update()` or `bulk_create()` send none: the services that use them call
-`scoring.rollup.refresh_projects` after their last write (checks.services.finish_run), bulk loads run
+`scoring.rollup.refresh_projects` after their last write, or send a signal of their own that this module
+receives (`checks.signals.verdict_decided`, `evidence.signals.links_carried`), bulk loads run
 inside `rollup.deferred()`, and the nightly reconciliation reports anything missed.
 """
 
@@ -13,7 +14,9 @@ from django.dispatch import receiver
 
 from assessments.models import Answer, Assessment, Project, RiskAcceptance
 from checks.models import CheckDefinition, CheckRun
+from checks.signals import verdict_decided
 from evidence.models import Evidence, EvidenceLink
+from evidence.signals import links_carried
 
 from . import rollup
 
@@ -60,8 +63,13 @@ def run_saved(sender, instance, raw=False, update_fields=None, **kwargs):
     if raw or instance.status not in SCORED_RUN_STATUSES:  # queued, running, error, skipped decide nothing
         return
     if update_fields is not None and FINISH_FIELDS <= set(update_fields):
-        return  # checks.services.finish_run: it refreshes once, after superseding the previous verdict
+        return  # checks.services.finish_run: verdict_decided refreshes once, after superseding the previous verdict
     _refresh(instance.project_id)
+
+
+@receiver(verdict_decided, sender=CheckRun, dispatch_uid="rollup-verdict-decided")
+def verdict_was_decided(sender, run, **kwargs):
+    _refresh(run.project_id)  # once, after finish_run superseded the previous verdict
 
 
 @receiver(post_delete, sender=CheckRun, dispatch_uid="rollup-run-deleted")
@@ -94,6 +102,11 @@ def evidence_link_changed(sender, instance, raw=False, **kwargs):
 def acceptance_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         _refresh(instance.project_id)
+
+
+@receiver(links_carried, sender=EvidenceLink, dispatch_uid="rollup-evidence-links-carried")
+def evidence_links_carried(sender, project_ids, **kwargs):
+    rollup.refresh_projects(project_ids)
 
 
 @receiver(m2m_changed, sender=CheckDefinition.practices.through, dispatch_uid="rollup-check-coverage")

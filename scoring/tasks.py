@@ -3,12 +3,13 @@
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from mlsec_portal.dbmaint import refresh_planner_statistics
 
 from .models import ScoreSnapshot
-from .services import snapshot_scores
+from .services import prune_snapshots, snapshot_scores
 
 
 @shared_task(name="scoring.tasks.snapshot_scores_task", acks_late=True)
@@ -37,3 +38,8 @@ def reconcile_scores_task() -> int:
     from .reconcile import reconcile
 
     return len(reconcile(repair=True))
+
+
+@shared_task(name="scoring.tasks.prune_snapshots_task", acks_late=True)
+def prune_snapshots_task() -> int:
+    return prune_snapshots(retention_days=settings.MLSEC_RETENTION_DAYS)

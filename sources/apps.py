@@ -8,3 +8,15 @@ class SourcesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sources"
     verbose_name = "Sources and assets"
+
+    def ready(self) -> None:
+        from assessments.signals import check_targets_changed
+
+        check_targets_changed.connect(_mirror_check_targets, dispatch_uid="sources-mirror-check-targets")
+
+
+def _mirror_check_targets(sender, project, **kwargs) -> None:
+    """A project's `check_targets` are mirrored into its sources, in the transaction of the project's write."""
+    from .services import mirror_check_targets
+
+    mirror_check_targets(project)

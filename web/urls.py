@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import mywork, project_page, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
     path("catalogue/", views.catalogue, name="catalogue"),
     path("practices/<str:code>/", views.practice_detail, name="practice-detail"),
+    path("projects/<int:pk>/", project_page.project_detail, name="project-detail"),
+    path("my-work/", mywork.my_work, name="my-work"),
     path("", include("assessments.urls")),
     path("", include("scoring.urls")),
     path("", include("checks.urls")),

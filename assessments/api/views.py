@@ -7,16 +7,6 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from accounts.scope import ScopedViewSetMixin
-from checks import services as check_services
-from checks.api.serializers import (
-    BaselineApprovalSerializer,
-    BaselineSerializer,
-    BaselineStateSerializer,
-    CheckRunSerializer,
-    RunChecksResponseSerializer,
-    RunChecksSerializer,
-)
-from checks.models import ArtifactBaseline, BaselineApproval, CheckRun
 
 from .. import services
 from ..filtersets import AssessmentFilter, ProjectFilter, RiskAcceptanceFilter
@@ -57,37 +47,6 @@ class ProjectViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.project_archive(actor=self.request.user, project=instance)
-
-    @extend_schema(request=RunChecksSerializer, responses={202: RunChecksResponseSerializer})
-    @action(detail=True, methods=["post"], url_path="run-checks")
-    def run_checks(self, request, pk=None):
-        """Queue the project's checks (all by default); answers 202 at once with the queued runs."""
-        project = self.get_object()
-        if not project.can_run_checks(request.user):
-            raise PermissionDenied("Only the team, a security officer or an administrator can run this project's checks.")
-        serializer = RunChecksSerializer(data=request.data or {})
-        serializer.is_valid(raise_exception=True)
-        runs = check_services.queue_runs(project=project, keys=serializer.validated_data.get("checks"),
-                                         actor=request.user)
-        runs = CheckRun.objects.filter(pk__in=[r.pk for r in runs]).prefetch_related("evidence").select_related(
-            "requested_by").order_by("definition_id")
-        return Response({"check_runs": CheckRunSerializer(runs, many=True).data}, status=status.HTTP_202_ACCEPTED)
-
-    @extend_schema(methods=["GET"], request=None, responses=BaselineStateSerializer)
-    @extend_schema(methods=["POST"], request=None, responses={202: BaselineStateSerializer})
-    @action(detail=True, methods=["get", "post"], url_path="artifact-baseline")
-    def artifact_baseline(self, request, pk=None):
-        """GET the approved SHA-256 of each model artifact; POST queues their re-approval as they are now
-        (202: a worker hashes them; `approval.status` says when the new baseline is in place)."""
-        project = self.get_object()
-        if request.method == "POST":
-            check_services.baseline_approval_request(actor=request.user, project=project)
-        baseline = ArtifactBaseline.objects.filter(project=project).select_related("approved_by").first()
-        state = (BaselineSerializer(baseline).data if baseline else
-                 {"project": project.pk, "artifacts": {}, "approved_by": None, "approved_at": None, "source_run": None})
-        approval = BaselineApproval.objects.filter(project=project).select_related("requested_by").first()
-        state = {**state, "approval": BaselineApprovalSerializer(approval).data if approval else None}
-        return Response(state, status=status.HTTP_202_ACCEPTED if request.method == "POST" else status.HTTP_200_OK)
 
 
 class AssessmentViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -11,9 +11,9 @@ from accounts.scope import ScopedViewSetMixin
 from assessments.models import Project
 
 from .. import services, sharing
+from ..downloads import attachment_response
 from ..filtersets import EvidenceFilter
 from ..models import Evidence, EvidenceLink
-from ..views import attachment_response
 from .serializers import EvidenceLinkSerializer, EvidenceReviewSerializer, EvidenceSerializer
 
 

@@ -10,8 +10,8 @@ from accounts.scope import ScopedViewSetMixin
 from mlsec_portal.api import error_text
 
 from .. import services
+from ..downloads import download_response
 from ..models import Report, ReportStatus
-from ..views import download_response
 from .serializers import ReportSerializer
 
 

@@ -251,3 +251,19 @@ def test_a_file_swapped_between_the_check_and_the_send_is_never_delivered_whole(
     path.write_bytes((Path(settings.MEDIA_ROOT) / other.storage_name).read_bytes())  # swapped now
     sent = b"".join(chunks)
     assert len(sent) < report.size  # the last frame is held back: a short download, not a wrong one
+
+
+def test_key_rotation_re_encrypts_the_stored_exports_the_reports_app_registered(
+        org, api, settings, django_capture_on_commit_callbacks):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    report = request(org.auditor, django_capture_on_commit_callbacks, scope="org", format="csv")
+    before = api(org.auditor).get(f"/api/v1/reports/{report.pk}/download/")
+    settings.MLSEC_EVIDENCE_KEYS = [Fernet.generate_key().decode(), settings.MLSEC_EVIDENCE_KEYS[0]]
+    call_command("rotate_evidence_key")
+    settings.MLSEC_EVIDENCE_KEYS = settings.MLSEC_EVIDENCE_KEYS[:1]  # the old key is gone
+    after = api(org.auditor).get(f"/api/v1/reports/{report.pk}/download/")
+    assert after.status_code == 200 and b"".join(after.streaming_content) == b"".join(before.streaming_content)
+    event = AuditEvent.objects.filter(action="evidence.rotate_key").latest("seq")
+    assert event.changes["after"]["reports"] == 1

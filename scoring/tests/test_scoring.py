@@ -138,6 +138,19 @@ def test_a_snapshot_day_is_rewritten_not_duplicated(org):
     assert ScoreSnapshot.objects.filter(day=timezone.localdate()).count() == first
 
 
+def test_scoring_prunes_its_own_snapshots_older_than_the_retention(org):
+    from mlsec_portal.schedules import default_schedules
+    from scoring.services import prune_snapshots
+
+    make_assessment(org.project, levels=2, status=AssessmentStatus.APPROVED)
+    today, old = timezone.localdate(), timezone.localdate() - dt.timedelta(days=500)
+    kept, pruned = snapshot_scores(day=today), snapshot_scores(day=old)
+    assert prune_snapshots(retention_days=400) == pruned
+    assert not ScoreSnapshot.objects.filter(day=old).exists()
+    assert ScoreSnapshot.objects.filter(day=today).count() == kept
+    assert ("Prune old score snapshots", "scoring.tasks.prune_snapshots_task", "35 4 * * *", []) in default_schedules()
+
+
 def test_the_scorecard_api_is_scoped(org, api):
     make_assessment(org.project, levels=2, status=AssessmentStatus.APPROVED)
     make_assessment(org.other_project, levels=4, status=AssessmentStatus.APPROVED)

@@ -1,10 +1,9 @@
 from django.core.management.base import BaseCommand
 
 from audit.services import audit_record
-from evidence import storage
+from evidence import rotation, storage
 from evidence.models import Evidence
 from notifications.models import TeamChannel
-from reports.models import Report
 
 
 class Command(BaseCommand):
@@ -12,13 +11,15 @@ class Command(BaseCommand):
             "key first, keep the old one after it, run this, then remove the old key (docs/operations.md).")
 
     def handle(self, *args, **options):
-        files = reports = 0
+        counts, nouns = {"evidence_files": 0}, {"evidence_files": "evidence files"}
         for name in Evidence.objects.exclude(storage_name="").values_list("storage_name", flat=True).iterator():
             storage.rotate(name)
-            files += 1
-        for name in Report.objects.exclude(storage_name="").values_list("storage_name", flat=True).iterator():
-            storage.rotate(name, framed=True)
-            reports += 1
+            counts["evidence_files"] += 1
+        for kind in rotation.registered_files():  # the reports, and any other app's encrypted files
+            counts[kind.key], nouns[kind.key] = 0, kind.noun
+            for name in kind.names():
+                storage.rotate(name, framed=kind.framed)
+                counts[kind.key] += 1
         channels = 0
         for channel in TeamChannel.objects.all().iterator():  # webhook URLs and signing secrets (docs/workflow.md)
             channel.url_encrypted = storage.encrypt(storage.decrypt(bytes(channel.url_encrypted)))
@@ -26,7 +27,7 @@ class Command(BaseCommand):
                 channel.secret_encrypted = storage.encrypt(storage.decrypt(bytes(channel.secret_encrypted)))
             channel.save(update_fields=["url_encrypted", "secret_encrypted"])
             channels += 1
-        audit_record(actor=None, action="evidence.rotate_key", object_type="evidence", object_id="*",
-                     after={"evidence_files": files, "reports": reports, "notification_channels": channels})
-        self.stdout.write(f"re-encrypted {files} evidence files, {reports} reports and {channels} notification "
-                          "channels with the first key")
+        counts["notification_channels"], nouns["notification_channels"] = channels, "notification channels"
+        audit_record(actor=None, action="evidence.rotate_key", object_type="evidence", object_id="*", after=counts)
+        parts = [f"{count} {nouns[key]}" for key, count in counts.items()]
+        self.stdout.write(f"re-encrypted {', '.join(parts[:-1])} and {parts[-1]} with the first key")

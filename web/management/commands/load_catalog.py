@@ -9,6 +9,8 @@ from frameworks.loader import frameworks_load
 
 
 class Command(BaseCommand):
+    # In web, the top of the layers (docs/architecture.md): it loads the catalogue (controls), then links the
+    # checks and the frameworks to its practices.
     help = "Load the practice catalogue from its versioned data file (idempotent)."
 
     def add_arguments(self, parser):

@@ -1,19 +1,24 @@
-""""My work": what waits for the signed-in person, each list in their scope, a fixed number of queries."""
+""""My work": what waits for the signed-in person, each list in their scope, a fixed number of queries.
+
+Composed in web, above actions, assessments and campaigns (docs/architecture.md); the template stays with the
+actions' pages (actions/my_work.html).
+"""
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
+from actions.models import Action
 from assessments.choices import EDITABLE_STATUSES
 from assessments.models import Assessment
-
-from .models import Action
+from campaigns.models import Campaign
 
 
 def my_work_for(user) -> dict:
     """Their open actions, their teams' open assessments (campaign drafts too), and the running campaigns."""
-    from campaigns.models import Campaign
-
     today = timezone.localdate()
     actions = list(Action.objects.visible_to(user).open().filter(owner=user).for_lists().order_by("due_on", "pk"))
     for action in actions:
@@ -30,3 +35,9 @@ def my_work_for(user) -> dict:
         assessment.campaign = campaigns.get(assessment.cycle)
     return {"actions": actions, "overdue_count": sum(a.overdue for a in actions), "assessments": assessments,
             "campaigns": list(campaigns.values()), "today": today}
+
+
+@login_required
+@scoped_view
+def my_work(request: HttpRequest) -> HttpResponse:
+    return render(request, "actions/my_work.html", my_work_for(request.user))
