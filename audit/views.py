@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.scope import scoped, scoped_view
+from mlsec_portal.scope import scoped, scoped_view
 
 from .filtersets import AuditEventFilter
 from .models import AuditEvent

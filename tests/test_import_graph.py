@@ -32,7 +32,8 @@ LAYERS: list[list[str]] = [
     ["assessments"],  # projects, assessments, answers, risk acceptances
     ["evidence"],  # evidence attached to a project's practices
     ["checks"],  # automated checks, their runs (filed as evidence) and baselines
-    ["sources", "ingest"],  # where checks fetch from; results the teams' pipelines push
+    ["sources"],  # where checks fetch from: Git, S3, MLflow; the inventory of assets
+    ["ingest"],  # results the teams' pipelines push (linked to the sources' asset versions by digest)
     ["actions"],  # remediation actions following verdicts and reviews
     ["scoring"],  # scores, rollups and snapshots of everything below
     ["campaigns"],  # organisation-wide review campaigns
@@ -73,7 +74,7 @@ KNOWN_KNOTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "checks-sources": (
         "a run executes through sources.runs and rescans read asset versions; sources is built on the checks",
         [("checks.rescan", "sources.assets"), ("checks.rescan", "sources.choices"), ("checks.rescan", "sources.models"),
-         ("checks.services", "sources.runs")],
+         ("checks.services", "sources.runs"), ("checks.baselines", "sources.runs")],
     ),
     "checks-run-page-actions": (
         "a check run's page lists the open actions of its check",

@@ -45,6 +45,8 @@ ALLOWED = {
     "accounts.views.mfa_enrol": "the signed-in person's own second factor",
     "accounts.views.mfa_recovery_codes": "the signed-in person's own recovery codes",
     "accounts.api.auth.ObtainTokenView": "exchanges a password (and code) for the caller's own API token",
+    "ingest.api.views.CIIdentityExchangeView": "a CI identity token (no user) exchanged for an ingest key bound to "
+                                               "the one project its rule names; no team data is read",
     "accounts.api.auth.TotpStartView": "the caller's own second factor",
     "accounts.api.auth.TotpConfirmView": "the caller's own second factor",
     "django.contrib.auth.views.LogoutView": "signs out",
@@ -59,6 +61,7 @@ ALLOWED = {
     "identity.pages.person_update": "a person's organisation role; administrators only",
     "identity.pages.identity_settings": "identity providers, group rules, SCIM tokens; administrators only",
     "identity.pages.identity_delete": "identity providers, group rules, SCIM tokens; administrators only",
+    "identity.pages.invitation_revoke_page": "invitations are organisation-wide; administrators only",
     "identity.api.ScimTokenViewSet": "SCIM tokens are organisation-wide; administrators only (IsOrgAdmin)",
     "identity.scim.app.scim_view": "SCIM has its own bearer-token authentication and provisions the organisation",
     # The signed-in person's own settings.
@@ -298,7 +301,8 @@ def test_scoping_a_model_that_belongs_to_no_team_is_an_error(org):
 
 
 def test_the_page_mark_survives_the_decorators_stacked_above_it():
-    from assessments.views import acceptance_decide, project_detail
+    from assessments.views import acceptance_decide
+    from web.project_page import project_detail
 
     assert view_is_scoped(project_detail) and view_is_scoped(acceptance_decide)
     assert not view_is_scoped(_hand_scoped_page)

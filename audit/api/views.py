@@ -1,6 +1,6 @@
 from rest_framework import mixins, permissions, serializers, viewsets
 
-from accounts.scope import ScopedViewSetMixin
+from mlsec_portal.scope import ScopedViewSetMixin
 
 from ..filtersets import AuditEventFilter
 from ..models import AuditEvent
