@@ -3,15 +3,17 @@ findings shown on the project page, with the practices capped as the built-in ch
 
 Made here by the real tools: bandit's SARIF, cyclonedx-py's SBOM (and cyclonedx-python-lib's for ML
 components), modelscan's and fickling's JSON and picklescan's output on pickles made in the test.
-garak needs a model to run and OCSF / in-toto have no generator installed here: those reports are
-written in the tests to the formats documented by garak (report.jsonl entries), OCSF 1.x (class
-2003) and the in-toto attestation spec (Test Result predicate v0.1).
+garak's reports are files garak 0.17.1 wrote against its own test generators (fixtures/garak, with how
+to regenerate them: garak is too large an install to run in every test run); a hand-written garak
+report covers older field names. OCSF and in-toto have no generator installed here: those reports are
+written in the tests to OCSF 1.x (class 2003) and the in-toto attestation spec (Test Result v0.1).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -176,6 +178,27 @@ def test_garak_report_records_pass_rates_and_fails_continuous_testing(org, push,
     (finding,) = PipelineFinding.objects.all()
     assert "2 of 20 attempts failed" in finding.title and finding.severity == "medium"
     assert {practice(org.team, c).capped for c in ("MLS-12", "MLS-18", "MLS-20")} == {1}
+
+
+GARAK_REPORTS = Path(__file__).parent / "fixtures" / "garak"  # written by garak 0.17.1 itself (README there)
+
+
+def test_a_report_garak_wrote_fails_the_red_team_check_and_its_fixed_run_closes_the_finding(org, push):
+    make_assessment(org.project, levels=4, status=AssessmentStatus.APPROVED)
+    status = push(GARAK_REPORTS / "red-team.report.jsonl", "garak")
+    run = CheckRun.objects.get(pk__in=status["check_runs"])
+    assert run.definition_id == "imported-garak" and run.status == "failed" and run.data["tool_version"] == "0.17.1"
+    assert {(e["probe"], e["detector"], e["passed"], e["total"]) for e in run.data["evaluations"]} == {
+        ("promptinject.HijackHateHumans", "promptinject.AttackRogueString", 0, 6),
+        ("encoding.InjectBase64", "encoding.DecodeMatch", 6, 6),
+        ("encoding.InjectBase64", "encoding.DecodeApprox", 6, 6)}
+    (finding,) = PipelineFinding.objects.all()
+    assert "promptinject.HijackHateHumans" in finding.title and "6 of 6 attempts failed" in finding.title
+    assert {practice(org.team, c).capped for c in ("MLS-12", "MLS-18", "MLS-20")} == {1}
+    fixed = push(GARAK_REPORTS / "red-team-fixed.report.jsonl", "garak")
+    assert CheckRun.objects.get(pk__in=fixed["check_runs"]).status == "passed"
+    finding.refresh_from_db()
+    assert finding.status == "closed" and fixed["findings_closed"] == 1
 
 
 def ocsf_event(status, uid, severity_id=4):
