@@ -190,8 +190,7 @@ def test_a_report_garak_wrote_fails_the_red_team_check_and_its_fixed_run_closes_
     assert run.definition_id == "imported-garak" and run.status == "failed" and run.data["tool_version"] == "0.17.1"
     assert {(e["probe"], e["detector"], e["passed"], e["total"]) for e in run.data["evaluations"]} == {
         ("promptinject.HijackHateHumans", "promptinject.AttackRogueString", 0, 6),
-        ("encoding.InjectBase64", "encoding.DecodeMatch", 6, 6),
-        ("encoding.InjectBase64", "encoding.DecodeApprox", 6, 6)}
+        ("malwaregen.TopLevel", "malwaregen.AnyCode", 16, 16)}
     (finding,) = PipelineFinding.objects.all()
     assert "promptinject.HijackHateHumans" in finding.title and "6 of 6 attempts failed" in finding.title
     assert {practice(org.team, c).capped for c in ("MLS-12", "MLS-18", "MLS-20")} == {1}
