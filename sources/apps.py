@@ -13,6 +13,18 @@ class SourcesConfig(AppConfig):
         from assessments.signals import check_targets_changed
 
         check_targets_changed.connect(_mirror_check_targets, dispatch_uid="sources-mirror-check-targets")
+        from evidence import rotation
+
+        # Credentials are sealed with the evidence keys (sources/crypto.py): key rotation re-seals them.
+        rotation.register_sealed("source_credentials", "source credentials", _reseal_credentials)
+
+
+def _reseal_credentials() -> int:
+    from evidence.rotation import reseal_field
+
+    from .models import Source
+
+    return reseal_field(Source.objects.all(), "credential_encrypted")
 
 
 def _mirror_check_targets(sender, project, **kwargs) -> None:

@@ -3,11 +3,13 @@ from django.core.management.base import BaseCommand
 from audit.services import audit_record
 from evidence import rotation, storage
 from evidence.models import Evidence
+from identity.crypto import reseal_provider_secrets
 from notifications.models import TeamChannel
 
 
 class Command(BaseCommand):
-    help = ("Re-encrypt every stored evidence file, report and notification channel with the FIRST key of MLSEC_EVIDENCE_KEY. Put the new "
+    help = ("Re-encrypt every stored evidence file, report, pipeline report, source credential, identity provider "
+            "secret and notification channel with the FIRST key of MLSEC_EVIDENCE_KEY. Put the new "
             "key first, keep the old one after it, run this, then remove the old key (docs/operations.md).")
 
     def handle(self, *args, **options):
@@ -20,6 +22,10 @@ class Command(BaseCommand):
             for name in kind.names():
                 storage.rotate(name, framed=kind.framed)
                 counts[kind.key] += 1
+        for kind in rotation.registered_sealed():  # source credentials, identity provider secrets, …
+            counts[kind.key], nouns[kind.key] = kind.reseal(), kind.noun
+        counts["identity_provider_secrets"] = reseal_provider_secrets()
+        nouns["identity_provider_secrets"] = "identity provider secrets"
         channels = 0
         for channel in TeamChannel.objects.all().iterator():  # webhook URLs and signing secrets (docs/workflow.md)
             channel.url_encrypted = storage.encrypt(storage.decrypt(bytes(channel.url_encrypted)))
