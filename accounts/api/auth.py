@@ -26,7 +26,15 @@ TokenResponse = inline_serializer("TokenResponse", {
     "token": serializers.CharField(), "expiry": serializers.DateTimeField(),
     "mfa_enrollment_required": serializers.BooleanField(required=False),
 })
-RefusedResponse = inline_serializer("SignInRefused", {"detail": serializers.CharField()})
+RefusedResponse = inline_serializer("SignInRefused", {
+    # A refused sign-in says only `detail` (the same for a wrong password and a wrong code); a body
+    # missing a field or with one of the wrong type names the fields instead, as every 400 of the API does.
+    "detail": serializers.CharField(required=False),
+    "username": serializers.ListField(child=serializers.CharField(), required=False),
+    "password": serializers.ListField(child=serializers.CharField(), required=False),
+    "otp": serializers.ListField(child=serializers.CharField(), required=False),
+    "non_field_errors": serializers.ListField(child=serializers.CharField(), required=False),
+})
 
 
 class ObtainTokenView(APIView):

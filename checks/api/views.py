@@ -55,6 +55,10 @@ class ProjectChecksViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     """
 
     queryset = Project.objects.active().select_related("team")
+    filter_backends = []  # one project by its id: the list filters and ordering do not apply
+
+    def get_serializer_class(self):  # what OPTIONS describes (DRF's metadata asks for it)
+        return RunChecksSerializer if self.action == "run_checks" else BaselineStateSerializer
 
     @extend_schema(request=RunChecksSerializer, responses={202: RunChecksResponseSerializer})
     def run_checks(self, request, pk=None):

@@ -35,6 +35,12 @@ class PreferenceSerializer(serializers.Serializer):
     delivery = serializers.ChoiceField(choices=Delivery.choices)
 
 
+class PreferencesResponseSerializer(serializers.Serializer):
+    """What GET, PATCH and PUT answer: every event with how the person hears of it."""
+
+    preferences = PreferenceSerializer(many=True)
+
+
 class PreferencesSerializer(serializers.Serializer):
     """GET: every event with its delivery. PATCH/PUT: `{"preferences": {"<event>": "immediate"|"digest"|"off"}}`."""
 

@@ -17,7 +17,7 @@ from ..models import Notification, TeamChannel
 from .serializers import (
     MarkedSerializer,
     NotificationSerializer,
-    PreferenceSerializer,
+    PreferencesResponseSerializer,
     PreferencesSerializer,
     TeamChannelSerializer,
     UnreadSerializer,
@@ -63,11 +63,11 @@ class NotificationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 class PreferencesView(APIView):
     """How the signed-in person hears of each event by e-mail: immediately, in a daily digest, or not."""
 
-    @extend_schema(responses=PreferenceSerializer(many=True))
+    @extend_schema(responses=PreferencesResponseSerializer)
     def get(self, request):
         return Response({"preferences": services.preferences_for(request.user)})
 
-    @extend_schema(request=PreferencesSerializer, responses=PreferenceSerializer(many=True))
+    @extend_schema(request=PreferencesSerializer, responses=PreferencesResponseSerializer)
     def patch(self, request):
         choices = request.data.get("preferences") if isinstance(request.data, dict) else None
         return Response({"preferences": services.preferences_update(user=request.user, choices=choices)})
