@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import csv
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +16,7 @@ from accounts.models import Team
 from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from audit.models import AuditEvent
 from checks.models import CheckRun
-from mlsec_portal.api import error_text, errors_to_form
+from mlsec_portal.api import action_done, form_saved
 from reports.renderers.csv import safe_cell
 
 from . import services
@@ -38,14 +37,10 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
-        if form.is_valid():
-            try:
-                services.action_update(actor=request.user, action=action, **form.changes(action))
-            except ValidationError as exc:
-                errors_to_form(form, exc)
-            else:
-                messages.success(request, "Action updated.")
-                return redirect("action-detail", pk=pk)
+        if form.is_valid() and form_saved(
+                request, form, lambda: services.action_update(actor=request.user, action=action, **form.changes(action)),
+                "Action updated."):
+            return redirect("action-detail", pk=pk)
     history = AuditEvent.objects.filter(object_type="actions.action", object_id=str(action.pk)).select_related(
         "actor").order_by("seq")
     return render(request, "actions/detail.html", {
@@ -59,12 +54,8 @@ def promote_check_run(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_scoped_or_404(request, CheckRun, pk=pk)
     form = PromoteForm(request.POST)
     due_on = form.cleaned_data.get("due_on") if form.is_valid() else None
-    try:
-        opened = services.action_promote_check(actor=request.user, run=run, due_on=due_on)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"{len(opened)} action{'s' if len(opened) != 1 else ''} opened for this check.")
+    action_done(request, lambda: services.action_promote_check(actor=request.user, run=run, due_on=due_on),
+                lambda opened: f"{len(opened)} action{'s' if len(opened) != 1 else ''} opened for this check.")
     return redirect("check-run-detail", pk=pk)
 
 

@@ -17,7 +17,7 @@ from accounts.duties import is_reviewer
 from accounts.models import Membership, Team
 from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from evidence.models import Evidence, EvidenceKind
-from mlsec_portal.api import error_text, errors_to_form, validation_error_body
+from mlsec_portal.api import action_done, error_text, errors_to_form, validation_error_body
 
 from . import services
 from .choices import AssessmentStatus
@@ -257,12 +257,8 @@ def acceptance_propose(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose the practice, a justification and an expiry date.")
         return redirect(f"/projects/{pk}/#acceptances")
-    try:
-        services.acceptance_propose(actor=request.user, project=project, **form.cleaned_data)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, "Risk acceptance proposed; a security officer will decide on it.")
+    action_done(request, lambda: services.acceptance_propose(actor=request.user, project=project, **form.cleaned_data),
+                "Risk acceptance proposed; a security officer will decide on it.")
     return redirect(f"/projects/{pk}/#acceptances")
 
 
@@ -275,10 +271,7 @@ def acceptance_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose approve or reject.")
     else:
-        try:
-            services.acceptance_decide(actor=request.user, acceptance=acceptance, **form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, error_text(exc))
-        else:
-            messages.success(request, f"Risk acceptance {form.cleaned_data['status']}.")
+        action_done(request, lambda: services.acceptance_decide(actor=request.user, acceptance=acceptance,
+                                                                **form.cleaned_data),
+                    f"Risk acceptance {form.cleaned_data['status']}.")
     return redirect(f"/projects/{acceptance.project_id}/#acceptances")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Team
 from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Project
+from mlsec_portal.api import action_done, form_saved
 
 from . import services
 from .choices import RunStatus
@@ -72,14 +73,12 @@ def check_runs(request: HttpRequest) -> HttpResponse:
 def project_run_checks(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
     keys = [k for k in request.POST.getlist("check") if k] or None
-    try:
-        runs = services.queue_runs(project=project, keys=keys, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        queued = sum(r.status in (RunStatus.QUEUED, RunStatus.RUNNING) for r in runs)
-        messages.success(request, f"{queued} check{'s' if queued != 1 else ''} queued; results appear here as the "
-                                  "workers finish them.")
+
+    def queued(runs) -> str:
+        count = sum(r.status in (RunStatus.QUEUED, RunStatus.RUNNING) for r in runs)
+        return f"{count} check{'s' if count != 1 else ''} queued; results appear here as the workers finish them."
+
+    action_done(request, lambda: services.queue_runs(project=project, keys=keys, actor=request.user), queued)
     return redirect(f"/projects/{project.pk}/#checks")
 
 
@@ -89,15 +88,9 @@ def project_run_checks(request: HttpRequest, pk: int) -> HttpResponse:
 def project_approve_baseline(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the re-approval: a worker hashes the artifacts (never this request)."""
     project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
-    try:
-        services.baseline_approval_request(actor=request.user, project=project)
-    except PermissionDenied:
-        raise
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Re-approval queued: a worker hashes the artifacts as they are now, and "
-                                  "model-integrity compares against the new baseline from its next run.")
+    action_done(request, lambda: services.baseline_approval_request(actor=request.user, project=project),
+                "Re-approval queued: a worker hashes the artifacts as they are now, and "
+                "model-integrity compares against the new baseline from its next run.")
     return redirect(f"/projects/{project.pk}/#checks")
 
 
@@ -121,8 +114,6 @@ def check_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @scoped_view
 def scan_allowances(request: HttpRequest) -> HttpResponse:
     """The teams' reviewed scan allowances in the user's scope; officers add and remove them."""
-    from mlsec_portal.api import errors_to_form
-
     from . import policy_services
     from .forms import ScanAllowanceForm
     from .models import ScanAllowance
@@ -134,14 +125,9 @@ def scan_allowances(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("Only a security officer or an administrator reviews scan allowances.")
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                allowance = policy_services.scan_allowance_create(actor=request.user, team=data["team"],
-                                                                  kind=data["kind"], name=data["name"],
-                                                                  reason=data["reason"])
-            except ValidationError as exc:
-                errors_to_form(form, exc)
-            else:
-                messages.success(request, f"{allowance.name} is allowed for {allowance.team.name}.")
+            if form_saved(request, form, lambda: policy_services.scan_allowance_create(
+                    actor=request.user, team=data["team"], kind=data["kind"], name=data["name"], reason=data["reason"]),
+                    lambda allowance: f"{allowance.name} is allowed for {allowance.team.name}."):
                 return redirect("scan-allowances")
     allowances = scoped(request, ScanAllowance).select_related("team", "reviewed_by")
     return render(request, "checks/scan_allowances.html", {"allowances": allowances, "form": form,

@@ -8,7 +8,6 @@ the first encrypts, all decrypt (MultiFernet), so keys rotate without downtime (
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -25,6 +24,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
+
+from mlsec_portal.streams import HashingWriter
 
 from . import fernet_stream
 from .markup import find_markup
@@ -181,10 +182,11 @@ FRAME = 1 << 20
 _LENGTH = struct.Struct(">I")
 
 
-class EncryptedWriter(io.RawIOBase):
+class EncryptedWriter(HashingWriter):
     """A binary stream that encrypts what is written to it, frame by frame, and hashes the plaintext."""
 
     def __init__(self, subdir: str = "reports"):
+        super().__init__()
         relative = Path(subdir) / f"{secrets.token_hex(16)}.bin"
         self.storage_name = relative.as_posix()
         target = root() / relative
@@ -192,20 +194,11 @@ class EncryptedWriter(io.RawIOBase):
         self._file = open(target, "wb")  # noqa: SIM115 - closed in close()
         os.chmod(target, 0o600)
         self._buffer = bytearray()
-        self._sha256 = hashlib.sha256()
-        self.size = 0
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        data = bytes(data)
-        self._sha256.update(data)
-        self.size += len(data)
+    def _pass_on(self, data: bytes) -> None:
         self._buffer += data
         while len(self._buffer) >= FRAME:
             self._emit(FRAME)
-        return len(data)
 
     def _emit(self, count: int) -> None:
         token = encrypt(bytes(self._buffer[:count]))
@@ -214,7 +207,7 @@ class EncryptedWriter(io.RawIOBase):
 
     @property
     def sha256(self) -> str:
-        return self._sha256.hexdigest()
+        return self.digest.hexdigest()
 
     def close(self) -> None:
         if not self.closed:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Answer, Project
 from controls.models import Practice
-from mlsec_portal.api import error_text, errors_to_form
+from mlsec_portal.api import action_done, errors_to_form
 
 from . import services, sharing
 from .downloads import attachment_response
@@ -109,12 +109,8 @@ def evidence_review(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose accept or reject.")
         return redirect("evidence-detail", pk=pk)
-    try:
-        services.evidence_review(actor=request.user, evidence=evidence, **form.cleaned_data)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"Evidence {form.cleaned_data['status']}.")
+    action_done(request, lambda: services.evidence_review(actor=request.user, evidence=evidence, **form.cleaned_data),
+                f"Evidence {form.cleaned_data['status']}.")
     return redirect("evidence-detail", pk=pk)
 
 
@@ -175,12 +171,9 @@ def evidence_link(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("evidence-detail", pk=pk)
     project = get_scoped_or_404(request, Project, pk=form.cleaned_data["project"])
     practice = get_object_or_404(Practice.objects.active(), code=form.cleaned_data["practice"])
-    try:
-        sharing.evidence_link(actor=request.user, evidence=evidence, project=project, practice=practice)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"Linked to {project} for {practice.code}.")
+    action_done(request, lambda: sharing.evidence_link(actor=request.user, evidence=evidence, project=project,
+                                                       practice=practice),
+                f"Linked to {project} for {practice.code}.")
     return redirect("evidence-detail", pk=pk)
 
 

@@ -18,7 +18,7 @@ from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Project
 from assessments.services import project_update
 from controls.models import Practice
-from mlsec_portal.api import error_text, errors_to_form
+from mlsec_portal.api import action_done, error_text, errors_to_form
 from scoring.services import parse_as_of, scorecard_for
 
 from .choices import AI_ACT
@@ -100,10 +100,6 @@ def ai_act_classify(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a role and a risk class from the lists.")
         return redirect(target)
-    try:
-        project_update(actor=request.user, project=project, **form.cleaned_data)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"{project.name}: EU AI Act classification saved.")
+    action_done(request, lambda: project_update(actor=request.user, project=project, **form.cleaned_data),
+                f"{project.name}: EU AI Act classification saved.")
     return redirect(target)

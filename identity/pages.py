@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import services as account_services
 from accounts.models import Membership, Team, User
 from accounts.scope import get_scoped_or_404, scoped_view
-from mlsec_portal.api import error_text, errors_to_form
+from mlsec_portal.api import action_done, error_text, errors_to_form, form_saved
 
 from . import services
 from .forms import (
@@ -52,14 +52,10 @@ def people(request: HttpRequest) -> HttpResponse:
     _admin_only(request.user)
     invite = InviteForm(request.POST or None)
     if request.method == "POST" and invite.is_valid():
-        try:
-            invitation_create(actor=request.user, email=invite.cleaned_data["email"],
-                              org_role=invite.cleaned_data["org_role"],
-                              link_for=lambda key: request.build_absolute_uri(reverse("invitation-accept", args=[key])))
-        except ValidationError as exc:
-            errors_to_form(invite, exc)
-        else:
-            messages.success(request, f"Invitation sent to {invite.cleaned_data['email']}.")
+        if form_saved(request, invite, lambda: invitation_create(
+                actor=request.user, email=invite.cleaned_data["email"], org_role=invite.cleaned_data["org_role"],
+                link_for=lambda key: request.build_absolute_uri(reverse("invitation-accept", args=[key]))),
+                f"Invitation sent to {invite.cleaned_data['email']}."):
             return redirect("people")
     users = User.objects.order_by("username").only("username", "first_name", "last_name", "email", "org_role",
                                                     "is_active", "identity_source", "is_superuser")
@@ -74,12 +70,8 @@ def people(request: HttpRequest) -> HttpResponse:
 def invitation_revoke_page(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_only(request.user)
     invitation = get_object_or_404(Invitation, pk=pk)
-    try:
-        invitation_revoke(actor=request.user, invitation=invitation)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"The invitation for {invitation.email} no longer works.")
+    action_done(request, lambda: invitation_revoke(actor=request.user, invitation=invitation),
+                f"The invitation for {invitation.email} no longer works.")
     return redirect("people")
 
 
@@ -92,12 +84,8 @@ def person_update(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a role.")
         return redirect("people")
-    try:
-        account_services.user_update(actor=request.user, user=person, **form.cleaned_data)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"{person.get_username()} updated.")
+    action_done(request, lambda: account_services.user_update(actor=request.user, user=person, **form.cleaned_data),
+                f"{person.get_username()} updated.")
     return redirect("people")
 
 
@@ -108,12 +96,8 @@ def invitation_accept_page(request: HttpRequest, key: str) -> HttpResponse:
         return render(request, "identity/invitation.html", {"invalid": INVALID}, status=404)
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            invitation_accept(key=key, **form.cleaned_data)
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, "Your account is ready: sign in.")
+        if form_saved(request, form, lambda: invitation_accept(key=key, **form.cleaned_data),
+                      "Your account is ready: sign in."):
             return redirect("login")
     return render(request, "identity/invitation.html", {"form": form, "invitation": invitation})
 

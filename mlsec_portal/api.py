@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -52,17 +55,29 @@ def errors_to_form(form, exc: DjangoValidationError) -> None:
             form.add_error(target, message)
 
 
-def form_saved(request, form, save, success: str) -> bool:
-    """Run a page's service call `save()`: its refusal lands on the bound form (False), or `success` is
-    flashed (True) and the page redirects."""
+def form_saved(request, form, save: Callable[[], Any], success: str | Callable[[Any], str]) -> bool:
+    """Run a page's service call `save()`: its refusal lands on the bound form (False), or `success` (a text,
+    or a function of what `save` returned) is flashed (True) and the page redirects."""
+    return _done(request, save, success, lambda exc: errors_to_form(form, exc))
+
+
+def action_done(request, act: Callable[[], Any], success: str | Callable[[Any], str]) -> bool:
+    """Run a page button's service call `act()` (a POST whose page redirects either way): its refusal is
+    flashed as an error (False), or `success` (a text, or a function of what `act` returned) (True)."""
+    from django.contrib import messages
+
+    return _done(request, act, success, lambda exc: messages.error(request, error_text(exc)))
+
+
+def _done(request, call, success, refused) -> bool:
     from django.contrib import messages
 
     try:
-        save()
+        result = call()
     except DjangoValidationError as exc:
-        errors_to_form(form, exc)
+        refused(exc)
         return False
-    messages.success(request, success)
+    messages.success(request, success(result) if callable(success) else success)
     return True
 
 def exception_handler(exc, context):

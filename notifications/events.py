@@ -109,42 +109,48 @@ def _where(e) -> str:
     return f"shared by {team.name}" if team is not None else "shared by the organisation"
 
 
+def _evidence(e, title: str, body: str) -> tuple[str, str, str]:
+    """An evidence message: `title` and the evidence's title, the body after what the evidence is and whose."""
+    return f"{title}: {e.title}", f"{e.practice.code} {e.title} ({_where(e)}) {body}", f"/evidence/{e.pk}/"
+
+
 def _evidence_reviewed(e, context):
     note = f"\n\nNote: {e.review_note}" if e.review_note else ""
-    return (f"Evidence {e.status}: {e.title}",
-            f"{e.practice.code} {e.title} ({_where(e)}) was {e.status} by a security officer.{note}",
-            f"/evidence/{e.pk}/")
+    return _evidence(e, f"Evidence {e.status}", f"was {e.status} by a security officer.{note}")
 
 
 def _evidence_expiring(e, context):
-    return (f"Evidence expires on {_day(e.valid_until)}: {e.title}",
-            f"{e.practice.code} {e.title} ({_where(e)}) expires on {_day(e.valid_until)}. Renew it before "
-            "then, or the practice it supports is marked stale.", f"/evidence/{e.pk}/")
+    return _evidence(e, f"Evidence expires on {_day(e.valid_until)}",
+                     f"expires on {_day(e.valid_until)}. Renew it before then, or the practice it supports is "
+                     "marked stale.")
 
 
 def _evidence_expired(e, context):
-    return (f"Evidence expired: {e.title}",
-            f"{e.practice.code} {e.title} ({_where(e)}) expired on {_day(e.valid_until)}: the practice it "
-            "supports now counts as stale. Upload a current version.", f"/evidence/{e.pk}/")
+    return _evidence(e, "Evidence expired", f"expired on {_day(e.valid_until)}: the practice it supports now counts "
+                                            "as stale. Upload a current version.")
+
+
+def _acceptance(r, title: str, body: str) -> tuple[str, str, str]:
+    """A risk acceptance message: `title`, the project and the practice; the body; the project page."""
+    return f"{title}: {r.project.name} {r.practice.code}", body, f"/projects/{r.project_id}/"
 
 
 def _acceptance_proposed(r, context):
-    return (f"Risk acceptance proposed: {r.project.name} {r.practice.code}",
-            f"The team proposes to accept the gap on {r.practice.code} for {r.project.name} until "
-            f"{_day(r.expires_on)}.\n\n{r.justification}", f"/projects/{r.project_id}/")
+    return _acceptance(r, "Risk acceptance proposed",
+                       f"The team proposes to accept the gap on {r.practice.code} for {r.project.name} until "
+                       f"{_day(r.expires_on)}.\n\n{r.justification}")
 
 
 def _acceptance_decided(r, context):
     note = f"\n\nNote: {r.decision_note}" if r.decision_note else ""
-    return (f"Risk acceptance {r.status}: {r.project.name} {r.practice.code}",
-            f"The risk acceptance of {r.practice.code} for {r.project.name} was {r.status}.{note}",
-            f"/projects/{r.project_id}/")
+    return _acceptance(r, f"Risk acceptance {r.status}",
+                       f"The risk acceptance of {r.practice.code} for {r.project.name} was {r.status}.{note}")
 
 
 def _acceptance_expiring(r, context):
-    return (f"Risk acceptance ends on {_day(r.expires_on)}: {r.project.name} {r.practice.code}",
-            f"The accepted risk on {r.practice.code} for {r.project.name} ends on {_day(r.expires_on)}. Close "
-            "the gap or propose a new acceptance.", f"/projects/{r.project_id}/")
+    return _acceptance(r, f"Risk acceptance ends on {_day(r.expires_on)}",
+                       f"The accepted risk on {r.practice.code} for {r.project.name} ends on {_day(r.expires_on)}. "
+                       "Close the gap or propose a new acceptance.")
 
 
 def _check_failing(run, context):

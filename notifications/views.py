@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from accounts.scope import get_scoped_or_404, scoped, scoped_view
-from mlsec_portal.api import errors_to_form
+from mlsec_portal.api import form_saved
 
 from . import services
 from .forms import PreferencesForm, TeamChannelForm
@@ -53,14 +53,11 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, current=services.preferences_for(request.user))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.preferences_update(user=request.user, choices={k: v for k, v in form.cleaned_data.items() if v})
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, "Your notification preferences are saved.")
-            return redirect("notification-preferences")
+    if request.method == "POST" and form.is_valid() and form_saved(
+            request, form, lambda: services.preferences_update(
+                user=request.user, choices={k: v for k, v in form.cleaned_data.items() if v}),
+            "Your notification preferences are saved."):
+        return redirect("notification-preferences")
     return render(request, "notifications/preferences.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -73,14 +70,10 @@ def team_channels(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if not can_manage:
             raise PermissionDenied("Only the team's leads and security officers can set its notification channels.")
-        if form.is_valid():
-            try:
-                channel = services.team_channel_create(actor=request.user, team=team, **form.cleaned_data)
-            except ValidationError as exc:
-                errors_to_form(form, exc)
-            else:
-                messages.success(request, f"{channel.name} will receive {team.name}'s notifications.")
-                return redirect("team-channels", slug=team.slug)
+        if form.is_valid() and form_saved(
+                request, form, lambda: services.team_channel_create(actor=request.user, team=team, **form.cleaned_data),
+                lambda channel: f"{channel.name} will receive {team.name}'s notifications."):
+            return redirect("team-channels", slug=team.slug)
     channels = scoped(request, TeamChannel).filter(team=team)
     return render(request, "notifications/team_channels.html",
                   {"team": team, "channels": channels, "form": form, "can_manage": can_manage},

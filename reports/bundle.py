@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -42,6 +41,8 @@ from typing import Any, BinaryIO
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from mlsec_portal.streams import HashingWriter
 
 from .renderers.registry import bundled_formats
 from .renderers.ziplayout import MODE, check_layout, read_member
@@ -151,21 +152,15 @@ def evidence_member_path(evidence_id: int, original_name: str) -> str:
 
 # --- writing ----------------------------------------------------------------------------------------
 
-class _Hashing(io.RawIOBase):
+class _Hashing(HashingWriter):
     """A write-only stream that passes bytes on to a ZIP member while hashing and counting them."""
 
     def __init__(self, target: BinaryIO):
-        self.target, self.sha256, self.size = target, hashlib.sha256(), 0
+        super().__init__()
+        self.target = target
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        data = bytes(data)
-        self.sha256.update(data)
-        self.size += len(data)
+    def _pass_on(self, data: bytes) -> None:
         self.target.write(data)
-        return len(data)
 
 
 class _Packed:
@@ -245,7 +240,7 @@ def build_bundle(dataset: dict, evidence_files: Mapping[str, Callable[[], bytes 
                 sink = _Hashing(raw)
                 render(sink)
             if record:
-                entries.append({"path": path, "sha256": sink.sha256.hexdigest(), "size": sink.size})
+                entries.append({"path": path, "sha256": sink.digest.hexdigest(), "size": sink.size})
 
         for fmt in bundled_formats():
             export = fmt()

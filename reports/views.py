@@ -17,7 +17,7 @@ from accounts.scope import get_scoped_or_404, scoped, scoped_view
 from assessments.models import Project
 from checks.models import Advisory
 from controls.models import CatalogRelease
-from mlsec_portal.api import error_text, errors_to_form
+from mlsec_portal.api import error_text, form_saved
 
 from . import services
 from .downloads import download_response
@@ -48,13 +48,10 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.POST or None, user=request.user, initial={"scope": "team" if not request.user.sees_everything else "org"})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            report = services.report_request(actor=request.user, scope=data["scope"], format=data["format"],
-                                             team=data.get("team"), project=data.get("project"), as_of=data.get("as_of"))
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, f"Export queued: {report.get_format_display()} of {report.scope_label}.")
+        if form_saved(request, form, lambda: services.report_request(
+                actor=request.user, scope=data["scope"], format=data["format"], team=data.get("team"),
+                project=data.get("project"), as_of=data.get("as_of")),
+                lambda report: f"Export queued: {report.get_format_display()} of {report.scope_label}."):
             return redirect("reports")
     reports = scoped(request, Report).select_related("requested_by", "team", "project")[:30]
     return render(request, "reports/index.html", {"form": form, "reports": reports,

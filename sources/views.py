@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.scope import get_scoped_or_404, scoped_view
 from assessments.models import Project
-from mlsec_portal.api import error_text, form_saved
+from mlsec_portal.api import action_done, form_saved
 
 from . import services
 from .forms import SourceForm
@@ -96,10 +96,6 @@ def project_sync(request: HttpRequest, pk: int) -> HttpResponse:
     from .assets import project_sync_request
 
     project = get_scoped_or_404(request, Project.objects.active(), pk=pk)
-    try:
-        ids = project_sync_request(actor=request.user, project=project)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"Sync queued for {len(ids)} source(s); new versions are scanned as they are found.")
+    action_done(request, lambda: project_sync_request(actor=request.user, project=project),
+                lambda ids: f"Sync queued for {len(ids)} source(s); new versions are scanned as they are found.")
     return redirect("project-detail", pk=pk)

@@ -12,6 +12,7 @@ result (failed) wins over an undecided one (error), which wins over passed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -122,8 +123,19 @@ class CheckContext:
         return now
 
 
+def configured(target: str | Iterable[str]) -> bool:
+    """Whether a check target (a path or URL, or a list of them) names anything: what ``applies`` asks."""
+    if isinstance(target, str):
+        return bool(target.strip())
+    return any(item.strip() for item in target)
+
+
 class BaseCheck:
-    """A check class: metadata as class attributes, behaviour in ``run``."""
+    """A check class: metadata as class attributes, behaviour in ``run``.
+
+    The target kinds' shared openings (``checks.runners.common``: ``SourceTreeCheck``, ``FileTargetsCheck``,
+    ``EndpointCheck``) declare ``target`` and the source kinds for a check of that kind.
+    """
 
     key: ClassVar[str]
     title: ClassVar[str]
@@ -149,9 +161,14 @@ class BaseCheck:
     # before it is stored; `finish_hook(run, result)` runs in the transaction that stores the verdict.
     after_run: ClassVar[str] = ""
     finish_hook: ClassVar[str] = ""
+    # The field of CheckTargets the check reads ("source_path", "dependency_files", "model_artifacts",
+    # "datasets", "endpoint_url"): `applies` asks whether it names anything. "": the check declares `applies`.
+    target: ClassVar[str] = ""
 
-    def applies(self, targets: CheckTargets) -> bool:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def applies(self, targets: CheckTargets) -> bool:
+        if not self.target:  # pragma: no cover - a check without a target declares its own
+            raise NotImplementedError
+        return configured(getattr(targets, self.target))
 
     def run(self, ctx: CheckContext) -> CheckResult:  # pragma: no cover - overridden
         raise NotImplementedError

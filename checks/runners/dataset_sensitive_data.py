@@ -23,20 +23,18 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator
-from typing import ClassVar
 
 from .base import (
     SEVERITIES,
-    BaseCheck,
     CheckContext,
     CheckResult,
-    CheckTargets,
     Finding,
     SandboxLimits,
     combine_status,
     plural,
 )
-from .common import configured, expand_targets
+from .common import FileTargetsCheck
+from .paths import Expansion, PathPolicy
 from .pii import DETECTORS, detect
 from .redaction import label, looks_random
 
@@ -52,25 +50,24 @@ class DatasetError(ValueError):
     """The file cannot be sampled (corrupt, unsupported, dependency missing)."""
 
 
-class DatasetSensitiveDataCheck(BaseCheck):
-    key: ClassVar[str] = "dataset-sensitive-data"
-    title: ClassVar[str] = "Sensitive data in datasets"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-06", "MLS-16")
-    default_schedule: ClassVar[str] = "20 5 * * 0"
-    time_limit_s: ClassVar[int] = 600
-    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3")
-    sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
-    description: ClassVar[str] = (
+class DatasetSensitiveDataCheck(FileTargetsCheck):
+    key = "dataset-sensitive-data"
+    title = "Sensitive data in datasets"
+    practices = ("MLS-06", "MLS-16")
+    default_schedule = "20 5 * * 0"
+    time_limit_s = 600
+    target = "datasets"
+    noun = "dataset"
+    source_kinds = ("path", "git", "s3")
+    sandbox = SandboxLimits()  # parses the team's files: a child process with limits
+    description = (
         "Samples up to 5,000 rows of each dataset file (CSV, JSON lines, JSON, Parquet) for unmasked e-mail "
         "addresses, payment card numbers passing Luhn, national identifiers and phone numbers. Any unmasked "
         "value fails the check; findings give counts per column, never the values."
     )
 
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.datasets)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        _policy, expansion, findings = expand_targets(ctx, ctx.targets.datasets, "dataset")
+    def run_files(self, ctx: CheckContext, policy: PathPolicy, expansion: Expansion,
+                  findings: list[Finding]) -> CheckResult:
         pii: list[Finding] = []
         undecided = expansion.undecided
         files: dict[str, dict] = {}

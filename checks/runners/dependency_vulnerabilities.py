@@ -26,11 +26,9 @@ Decisions (docs/checks.md, MLS-03):
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import ClassVar
 
 from . import sandbox
-from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, combine_status, plural
-from .common import configured
+from .base import BaseCheck, CheckContext, CheckResult, Finding, combine_status, plural
 from .lockfiles import parse_dependency_file
 from .osv import fixed_versions, is_affected, record_severity
 from .paths import PathPolicy
@@ -42,22 +40,20 @@ _ISSUE_TITLE = {"unpinned": "unpinned requirement", "unverifiable": "unverifiabl
 
 
 class DependencyVulnerabilityCheck(BaseCheck):
-    key: ClassVar[str] = "dependency-vulnerabilities"
-    title: ClassVar[str] = "Dependency vulnerabilities"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-03",)
-    default_schedule: ClassVar[str] = "17 2 * * *"
-    time_limit_s: ClassVar[int] = 300
-    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git")
-    context_needs: ClassVar[frozenset[str]] = frozenset({"advisories"})
-    description: ClassVar[str] = (
+    key = "dependency-vulnerabilities"
+    title = "Dependency vulnerabilities"
+    practices = ("MLS-03",)
+    default_schedule = "17 2 * * *"
+    time_limit_s = 300
+    target = "dependency_files"
+    source_kinds = ("path", "git")
+    context_needs = frozenset({"advisories"})
+    description = (
         "Parses the project's requirements and lock files (includes, extras, markers, hashes) and matches "
         "every exactly pinned version against the imported OSV advisories. Fails when a pinned package is "
         "affected; unpinned requirements are listed but cannot be verified; missing advisory data or an "
         "unreadable dependency file is an error."
     )
-
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.dependency_files)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         advisories = ctx.advisories

@@ -29,18 +29,15 @@ from __future__ import annotations
 import logging
 import re
 import ssl
-from typing import ClassVar
 from urllib.parse import urlsplit
 
-from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding
-from .common import configured
+from .base import CheckContext, CheckResult, Finding
+from .common import EndpointCheck
 from .netguard import AddressRefused, parse_networks, request
 from .netutil import (
     USER_AGENT,
     Endpoint,
-    EndpointError,
     describe_network_error,
-    parse_endpoint,
     verifying_context,
 )
 
@@ -51,28 +48,20 @@ _LOGIN_HINT = re.compile(r"log-?in|sign-?in|auth|sso|saml|openid|oidc|idp|sessio
 REFUSED, NOT_APPLICABLE, ACCEPTED, UNDECIDED = "refused", "not-applicable", "accepted", "undecided"
 
 
-class EndpointAuthenticationCheck(BaseCheck):
-    key: ClassVar[str] = "endpoint-authentication"
-    title: ClassVar[str] = "Endpoint authentication"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-02", "MLS-04", "MLS-07")
-    default_schedule: ClassVar[str] = "25 1 * * *"
-    time_limit_s: ClassVar[int] = 60
-    source_kinds: ClassVar[tuple[str, ...]] = ("endpoint",)
-    description: ClassVar[str] = (
+class EndpointAuthenticationCheck(EndpointCheck):
+    key = "endpoint-authentication"
+    title = "Endpoint authentication"
+    practices = ("MLS-02", "MLS-04", "MLS-07")
+    default_schedule = "25 1 * * *"
+    time_limit_s = 60
+    description = (
         "Sends an unauthenticated GET and HEAD to the serving endpoint without credentials, cookies or "
         "redirect following, after refusing internal addresses. Fails when either is answered with 2xx; passes "
         "when they are refused (401/403 or a redirect to a login page); 5xx or an unreachable endpoint is an "
         "error."
     )
 
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.endpoint_url)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        try:
-            endpoint = parse_endpoint(ctx.targets.endpoint_url)
-        except EndpointError as exc:
-            return CheckResult("error", str(exc))
+    def run_endpoint(self, ctx: CheckContext, endpoint: Endpoint) -> CheckResult:
         context = None
         if endpoint.scheme == "https":
             try:

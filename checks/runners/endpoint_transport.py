@@ -20,15 +20,13 @@ from __future__ import annotations
 import logging
 import ssl
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
 
-from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding
-from .common import configured
+from .base import CheckContext, CheckResult, Finding
+from .common import EndpointCheck
 from .netguard import Deadline, GuardError, Resolved, open_tls, parse_networks, resolve_allowed
 from .netutil import (
-    EndpointError,
+    Endpoint,
     describe_network_error,
-    parse_endpoint,
     unverified_context,
     verify_reason,
     verifying_context,
@@ -39,27 +37,19 @@ EXPIRY_WARNING = timedelta(days=14)
 LEGACY_VERSIONS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
 
 
-class EndpointTransportCheck(BaseCheck):
-    key: ClassVar[str] = "endpoint-transport"
-    title: ClassVar[str] = "Endpoint transport security"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-01", "MLS-07", "MLS-22")
-    default_schedule: ClassVar[str] = "5 1 * * *"
-    time_limit_s: ClassVar[int] = 60
-    source_kinds: ClassVar[tuple[str, ...]] = ("endpoint",)
-    description: ClassVar[str] = (
+class EndpointTransportCheck(EndpointCheck):
+    key = "endpoint-transport"
+    title = "Endpoint transport security"
+    practices = ("MLS-01", "MLS-07", "MLS-22")
+    default_schedule = "5 1 * * *"
+    time_limit_s = 60
+    description = (
         "Connects to the serving endpoint and inspects its TLS handshake and certificate. Fails on plain HTTP, "
         "a certificate that does not verify (expired, self-signed, wrong host, untrusted) or expires within "
         "14 days, and TLS older than 1.2; an unreachable endpoint is an error."
     )
 
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.endpoint_url)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        try:
-            endpoint = parse_endpoint(ctx.targets.endpoint_url)
-        except EndpointError as exc:
-            return CheckResult("error", str(exc))
+    def run_endpoint(self, ctx: CheckContext, endpoint: Endpoint) -> CheckResult:
         data: dict = {"endpoint": endpoint.display, "scheme": endpoint.scheme}
         if endpoint.scheme == "http":
             return CheckResult("failed", "endpoint uses plain HTTP: traffic and credentials travel unencrypted",

@@ -13,36 +13,30 @@ reports them) or absolute; both are normalised before comparing.
 from __future__ import annotations
 
 import os
-from typing import ClassVar
 
-from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, combine_status, plural
-from .common import configured, expand_targets
-from .paths import PathPolicy, sha256_file
+from .base import CheckContext, CheckResult, Finding, combine_status, plural
+from .common import ModelArtifactsCheck
+from .paths import Expansion, PathPolicy, sha256_file
 
 
-class ModelIntegrityCheck(BaseCheck):
-    key: ClassVar[str] = "model-integrity"
-    title: ClassVar[str] = "Model artifact integrity"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-23",)
-    default_schedule: ClassVar[str] = "10 4 * * *"
-    time_limit_s: ClassVar[int] = 900
-    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3", "mlflow")
-    context_needs: ClassVar[frozenset[str]] = frozenset({"baseline", "signing"})
-    records_baseline: ClassVar[bool] = True
-    after_run: ClassVar[str] = "checks.baselines.after_run"
-    finish_hook: ClassVar[str] = "checks.baselines.record_first_baseline"
-    heavy: ClassVar[bool] = True
-    description: ClassVar[str] = (
+class ModelIntegrityCheck(ModelArtifactsCheck):
+    key = "model-integrity"
+    title = "Model artifact integrity"
+    practices = ("MLS-23",)
+    default_schedule = "10 4 * * *"
+    time_limit_s = 900
+    context_needs = frozenset({"baseline", "signing"})
+    records_baseline = True
+    after_run = "checks.baselines.after_run"
+    finish_hook = "checks.baselines.record_first_baseline"
+    description = (
         "Computes the SHA-256 of every configured model artifact and compares it with the approved baseline; "
         "the first run records the baseline. Fails when an artifact was changed, added or removed since the "
         "baseline was approved; an unreadable artifact is an error."
     )
 
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.model_artifacts)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        policy, expansion, findings = expand_targets(ctx, ctx.targets.model_artifacts, "artifact")
+    def run_files(self, ctx: CheckContext, policy: PathPolicy, expansion: Expansion,
+                  findings: list[Finding]) -> CheckResult:
         artifacts: dict[str, str] = {}
         unreadable: list[str] = []
         for item in expansion.files:

@@ -20,46 +20,37 @@ handed to the policy walk, picklescan, modelscan or fickling.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from .artifact_scan import Allowances, FileReport, scan_artifact, scan_versions
 from .base import (
-    BaseCheck,
     CheckContext,
     CheckResult,
-    CheckTargets,
     Finding,
     ResourceLimits,
     SandboxLimits,
     combine_status,
     plural,
 )
-from .common import configured, expand_targets
-from .paths import sha256_file
+from .common import ModelArtifactsCheck
+from .paths import Expansion, PathPolicy, sha256_file
 
 
-class ModelSerializationCheck(BaseCheck):
-    key: ClassVar[str] = "model-serialization"
-    title: ClassVar[str] = "Model serialization safety"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-11", "MLS-13", "MLS-23")
-    default_schedule: ClassVar[str] = "40 3 * * *"
-    time_limit_s: ClassVar[int] = 900
-    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git", "s3", "mlflow")
-    context_needs: ClassVar[frozenset[str]] = frozenset({"allowances"})
-    heavy: ClassVar[bool] = True
-    sandbox: ClassVar[SandboxLimits] = SandboxLimits()
-    description: ClassVar[str] = (
+class ModelSerializationCheck(ModelArtifactsCheck):
+    key = "model-serialization"
+    title = "Model serialization safety"
+    practices = ("MLS-11", "MLS-13", "MLS-23")
+    default_schedule = "40 3 * * *"
+    time_limit_s = 900
+    context_needs = frozenset({"allowances"})
+    sandbox = SandboxLimits()
+    description = (
         "Scans the configured model artifacts without ever loading them: pickle-based files (pickle, joblib, "
         "PyTorch, NumPy) against an allow-list of safe reconstructors with picklescan, modelscan and fickling as "
         "second opinions; Keras, HDF5, SavedModel, ONNX, GGUF and safetensors by their own readers. Fails on any "
         "import outside the allow-list or code-carrying construct; a file nothing can fully parse is an error."
     )
 
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.model_artifacts)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        _policy, expansion, findings = expand_targets(ctx, ctx.targets.model_artifacts, "artifact")
+    def run_files(self, ctx: CheckContext, policy: PathPolicy, expansion: Expansion,
+                  findings: list[Finding]) -> CheckResult:
         artifacts: dict[str, str] = {}
         files: dict[str, dict] = {}
         bad: list[str] = []

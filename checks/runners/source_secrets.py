@@ -17,11 +17,10 @@ is meant for process-based workers (Celery prefork), not for threads.
 from __future__ import annotations
 
 from collections import Counter
-from typing import ClassVar
 
-from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, SandboxLimits, combine_status, plural
-from .common import configured, source_tree
-from .paths import walk_files
+from .base import CheckContext, CheckResult, Finding, combine_status, plural
+from .common import SourceTreeCheck
+from .paths import PathPolicy, walk_files
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -31,30 +30,22 @@ def is_binary(path: str) -> bool:
         return b"\0" in handle.read(8192)
 
 
-class SourceSecretsCheck(BaseCheck):
-    key: ClassVar[str] = "source-secrets"
-    title: ClassVar[str] = "Secrets in source code"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-13", "MLS-01")
-    default_schedule: ClassVar[str] = "35 2 * * *"
-    time_limit_s: ClassVar[int] = 300
-    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git")
-    sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
-    description: ClassVar[str] = (
+class SourceSecretsCheck(SourceTreeCheck):
+    key = "source-secrets"
+    title = "Secrets in source code"
+    practices = ("MLS-13", "MLS-01")
+    default_schedule = "35 2 * * *"
+    time_limit_s = 300
+    description = (
         "Scans the project's source tree with detect-secrets (all built-in plugins) for committed credentials "
         "such as cloud keys, tokens and private keys. Any detected secret fails the check; findings name the "
         "file, line and kind of secret, never the secret itself."
     )
 
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.source_path)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
+    def run_tree(self, ctx: CheckContext, policy: PathPolicy, root: str) -> CheckResult:
         from detect_secrets import SecretsCollection
         from detect_secrets.settings import default_settings
 
-        policy, root, unusable = source_tree(ctx)
-        if unusable is not None:
-            return unusable
         findings: list[Finding] = []
         hits: set[tuple[str, int, str]] = set()
         undecided = False

@@ -24,11 +24,10 @@ import re
 import subprocess
 import sys
 import time
-from typing import ClassVar
 
-from .base import BaseCheck, CheckContext, CheckResult, CheckTargets, Finding, SandboxLimits, combine_status
-from .common import configured, source_tree
-from .paths import walk_files
+from .base import CheckContext, CheckResult, Finding, combine_status
+from .common import SourceTreeCheck
+from .paths import PathPolicy, walk_files
 
 MAX_LISTED = 50
 BATCH = 1000  # files per bandit invocation, well below the kernel's argument-size limit
@@ -42,27 +41,19 @@ def redact(text: str) -> str:
     return scrub(_QUOTED.sub("'<redacted>'", text), limit=400)
 
 
-class SourceStaticAnalysisCheck(BaseCheck):
-    key: ClassVar[str] = "source-static-analysis"
-    title: ClassVar[str] = "Static analysis (bandit)"
-    practices: ClassVar[tuple[str, ...]] = ("MLS-13",)
-    default_schedule: ClassVar[str] = "50 2 * * 1"
-    time_limit_s: ClassVar[int] = 300
-    source_kinds: ClassVar[tuple[str, ...]] = ("path", "git")
-    sandbox: ClassVar[SandboxLimits] = SandboxLimits()  # parses the team's files: a child process with limits
-    description: ClassVar[str] = (
+class SourceStaticAnalysisCheck(SourceTreeCheck):
+    key = "source-static-analysis"
+    title = "Static analysis (bandit)"
+    practices = ("MLS-13",)
+    default_schedule = "50 2 * * 1"
+    time_limit_s = 300
+    description = (
         "Runs bandit over the Python files of the project's source tree. High-severity issues such as "
         "shell=True subprocess calls, eval of input or unsafe deserialisation fail the check; medium and "
         "low issues are reported without failing; a tree without Python code is an error."
     )
 
-    def applies(self, targets: CheckTargets) -> bool:
-        return configured(targets.source_path)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        policy, root, unusable = source_tree(ctx)
-        if unusable is not None:
-            return unusable
+    def run_tree(self, ctx: CheckContext, policy: PathPolicy, root: str) -> CheckResult:
         files: list[str] = []
         outside: list[Finding] = []
         for rel, _real, issue in walk_files(policy, root, prune=True):
