@@ -45,9 +45,11 @@ class Project(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=64, validators=[slug_validator])
+    slug = models.SlugField(max_length=64, validators=[slug_validator],
+                            help_text="Short address, lower-case letters, digits and hyphens.")
     description = models.TextField(blank=True, max_length=4000)
-    risk_tier = models.CharField(max_length=8, choices=RiskTier.choices, default=RiskTier.MEDIUM)
+    risk_tier = models.CharField(max_length=8, choices=RiskTier.choices, default=RiskTier.MEDIUM,
+                                 help_text="Weighs the project in its team's score (low 1 … critical 4).")
     lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.DEVELOPMENT)
     data_classification = models.CharField(
         max_length=12, choices=DataClassification.choices, default=DataClassification.INTERNAL
