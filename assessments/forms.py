@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from accounts.models import Team
 from controls.models import Practice
 
-from .models import Answer, Project
+from .models import ANSWER_FIELDS, Answer, Project
+from .validators import answer_is_answered, validate_answer_applicability
 
 LEVEL_CHOICES = [("", "—"), *[(str(i), str(i)) for i in range(5)]]
 
@@ -100,7 +101,7 @@ class AnswerForm(forms.Form):
     target_level = forms.TypedChoiceField(choices=LEVEL_CHOICES, coerce=int, required=False, empty_value=None)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    FIELDS = ("level", "not_applicable", "justification", "notes", "owner", "target_level", "due_date")
+    FIELDS = ANSWER_FIELDS
 
     def __init__(self, *args, answer: Answer, **kwargs):
         self.answer = answer
@@ -110,11 +111,11 @@ class AnswerForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("not_applicable"):
-            if data.get("level") is not None:
-                self.add_error("level", "Choose a level or not applicable, not both.")
-            if not (data.get("justification") or "").strip():
-                self.add_error("justification", "Not applicable needs a justification.")
+        try:
+            validate_answer_applicability(not_applicable=data.get("not_applicable"), level=data.get("level"),
+                                          justification=data.get("justification"))
+        except ValidationError as exc:
+            self.add_error(None, exc)
         return data
 
     def changes(self) -> dict:
@@ -122,9 +123,8 @@ class AnswerForm(forms.Form):
 
     def is_answered(self) -> bool:
         """As the form shows it: the values typed in (bound) or the stored answer."""
-        if self["not_applicable"].value():
-            return bool((self["justification"].value() or "").strip())
-        return self["level"].value() not in (None, "")
+        return answer_is_answered(not_applicable=self["not_applicable"].value(), level=self["level"].value(),
+                                  justification=self["justification"].value())
 
     def error_summary(self) -> str:
         """Every message of this practice's form as one sentence, for the banner."""

@@ -28,7 +28,15 @@ from .choices import (
     Lifecycle,
     RiskTier,
 )
-from .validators import cycle_rank, cycle_start, validate_check_opt_outs, validate_check_targets, validate_cycle
+from .validators import (
+    answer_is_answered,
+    cycle_rank,
+    cycle_start,
+    validate_answer_applicability,
+    validate_check_opt_outs,
+    validate_check_targets,
+    validate_cycle,
+)
 
 LEVEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(4)]
 
@@ -235,6 +243,11 @@ class AnswerQuerySet(ScopedQuerySet):
     team_path = "assessment__project__team"
 
 
+# What a team writes in an answer: the assessment form, the API (`AnswerSerializer`), `answer_update`, the
+# copy into a new cycle and campaigns read this one list.
+ANSWER_FIELDS = ("level", "not_applicable", "justification", "notes", "owner", "target_level", "due_date")
+
+
 class Answer(models.Model):
     """One practice's answer in an assessment: a level 0–4, or not applicable with a justification."""
 
@@ -272,11 +285,15 @@ class Answer(models.Model):
     def __str__(self) -> str:
         return f"{self.assessment} {self.practice.code}"
 
+    def clean(self) -> None:
+        super().clean()
+        validate_answer_applicability(not_applicable=self.not_applicable, level=self.level,
+                                      justification=self.justification)
+
     @property
     def is_answered(self) -> bool:
-        if self.not_applicable:
-            return bool(self.justification.strip())
-        return self.level is not None
+        return answer_is_answered(not_applicable=self.not_applicable, level=self.level,
+                                  justification=self.justification)
 
 
 class RiskAcceptanceQuerySet(ScopedQuerySet):
