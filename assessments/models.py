@@ -19,7 +19,6 @@ from controls.models import Practice
 from .choices import (
     EDITABLE_STATUSES,
     RISK_TIER_WEIGHTS,
-    STATUS_BADGES,
     AcceptanceStatus,
     AiActRiskClass,
     AiActRole,
@@ -193,7 +192,7 @@ class Assessment(models.Model):
 
     @property
     def badge(self) -> str:
-        return STATUS_BADGES[self.status]
+        return AssessmentStatus.badge_for(self.status)
 
     @property
     def is_editable(self) -> bool:
@@ -333,6 +332,14 @@ class RiskAcceptance(models.Model):
 
     def can_be_proposed_by(self, user) -> bool:
         return user.is_lead_of(self.project.team_id)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == AcceptanceStatus.APPROVED and self.expires_on < timezone.localdate()
+
+    @property
+    def badge(self) -> str:
+        return "neutral" if self.is_expired else AcceptanceStatus.badge_for(self.status)
 
     @property
     def is_decided(self) -> bool:
