@@ -56,9 +56,15 @@ class ProjectForm(forms.ModelForm):
                 }
         elif team is not None:
             kwargs.setdefault("instance", Project(team=team))
+        new = "instance" not in kwargs or kwargs["instance"].pk is None
         super().__init__(*args, **kwargs)
         if project is not None:
             self.fields["slug"].disabled = True
+        if new and "initial" not in kwargs:
+            # The page has always offered the first choice of each list, not the model's defaults (the API's).
+            for name in ("risk_tier", "lifecycle", "data_classification"):
+                self.initial.pop(name, None)
+                self.fields[name].initial = None
 
     def clean(self):
         data = super().clean()

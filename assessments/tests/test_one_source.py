@@ -83,3 +83,13 @@ def test_validating_the_edit_form_leaves_the_project_as_it_was(org):
     assert form.is_valid(), form.errors
     assert (project.name, project.risk_tier) != ("Renamed", "critical")
     assert form.service_fields()["risk_tier"] == "critical"
+
+
+def test_the_new_project_form_shows_what_it_always_showed():
+    """Labels and help text from the model; no choice preselected (the page never offered the API's defaults)."""
+    form = forms.ProjectForm()
+    assert [form[name].label for name in ("name", "risk_tier", "source_path", "endpoint_url")] == [
+        "Name", "Risk tier", "Source tree", "Serving endpoint URL"]
+    assert list(form.fields)[:6] == forms.ProjectForm.Meta.fields
+    for name in ("risk_tier", "lifecycle", "data_classification"):
+        assert "selected" not in str(form[name])
