@@ -1,11 +1,15 @@
 from django.db import models
 
+from mlsec_portal.choices import BadgeChoices
 
-class ActionStatus(models.TextChoices):
+
+class ActionStatus(BadgeChoices):
     OPEN = "open", "Open"
     IN_PROGRESS = "in_progress", "In progress"
     DONE = "done", "Done"
     ACCEPTED = "accepted", "Accepted risk"
+
+    __badges__ = {"open": "warning", "in_progress": "info", "done": "success", "accepted": "neutral"}
 
 
 class ActionSource(models.TextChoices):
@@ -16,7 +20,6 @@ class ActionSource(models.TextChoices):
 OPEN_STATUSES = frozenset({ActionStatus.OPEN, ActionStatus.IN_PROGRESS})
 # Statuses a person may set; done and accepted follow from approvals, check verdicts and risk acceptances.
 SETTABLE_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
-STATUS_BADGES = {"open": "warning", "in_progress": "info", "done": "success", "accepted": "neutral"}
 
 # Days an action gets when its answer has no due date (from the approval), and per finding severity for
 # a failing check: the worse the finding, the sooner.

@@ -1,4 +1,5 @@
-"""One filter set for the actions list page, its CSV, and the API."""
+"""The filters of actions: `GET /api/v1/actions/`, and the `?team=` of the open and overdue actions work lists
+(pages and their CSV, actions/worklists.py), which narrow through this FilterSet's `team`."""
 
 import django_filters
 from django.utils import timezone

@@ -12,7 +12,7 @@ from accounts.scope import ScopedQuerySet
 from assessments.models import Answer, Project
 from controls.models import Practice
 
-from .choices import OPEN_STATUSES, STATUS_BADGES, ActionSource, ActionStatus
+from .choices import OPEN_STATUSES, ActionSource, ActionStatus
 
 # A fixed order (a frozenset's is not): the constraints' conditions, and so the migration, stay the same.
 OPEN_ORDERED = sorted(OPEN_STATUSES)
@@ -82,7 +82,7 @@ class Action(models.Model):
 
     @property
     def badge(self) -> str:
-        return STATUS_BADGES[self.status]
+        return ActionStatus.badge_for(self.status)
 
     @property
     def is_open(self) -> bool:

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from assessments.filtersets import ProjectFilter
+from checks.filtersets import CheckRunFilter
+
+from .filtersets import ActionFilter
+
 
 @dataclass(frozen=True)
 class Column:
@@ -28,7 +33,9 @@ class WorkList:
     description: str
     rows: Callable  # (user, today) -> queryset in the user's scope
     columns: tuple[Column, ...]
-    team_path: str  # lookup from a row to its team's slug, for the team filter
+    team_path: str = ""  # lookup from a row to its team's slug, for the team filter of a list without a FilterSet
+    # The API's FilterSet of the rows: `?team=` narrows through its `team` filter, as `GET /api/v1/…?team=` does.
+    filterset: Callable | None = None
 
 
 def _date(value) -> str:
@@ -98,9 +105,9 @@ EVIDENCE_COLUMNS = (
 
 WORK_LISTS = {w.slug: w for w in (
     WorkList("open-actions", "Open actions", "Every open remediation action, soonest due first.",
-             _actions, ACTION_COLUMNS, "project__team__slug"),
+             _actions, ACTION_COLUMNS, filterset=ActionFilter),
     WorkList("overdue-actions", "Overdue actions", "Open actions past their due date.",
-             lambda u, t: _actions(u, t, overdue=True), ACTION_COLUMNS, "project__team__slug"),
+             lambda u, t: _actions(u, t, overdue=True), ACTION_COLUMNS, filterset=ActionFilter),
     WorkList("evidence-to-review", "Evidence to review", "Current evidence waiting for an officer, oldest first.",
              _pending_evidence, EVIDENCE_COLUMNS, "project__team__slug"),
     WorkList("evidence-expiring", "Evidence expiring", "Evidence whose validity ends in the next 30 days.",
@@ -113,17 +120,21 @@ WORK_LISTS = {w.slug: w for w in (
         Column("Team", lambda r: r.project.team.name),
         Column("Summary", lambda r: r.summary[:200]),
         Column("Since", lambda r: _date(r.finished_at.date() if r.finished_at else None)),
-    ), "project__team__slug"),
+    ), filterset=CheckRunFilter),
     WorkList("projects-without-approval", "Projects without an approved assessment",
              "Active projects whose posture nobody has signed off yet.", _unassessed_projects, (
         Column("Project", lambda p: p.name, lambda p: f"/projects/{p.pk}/"),
         Column("Team", lambda p: p.team.name),
         Column("Risk tier", lambda p: p.get_risk_tier_display()),
         Column("Lifecycle", lambda p: p.get_lifecycle_display()),
-    ), "team__slug"),
+    ), filterset=ProjectFilter),
 )}
 
 
 def work_list_rows(work_list: WorkList, user, *, team: str | None = None, today: dt.date | None = None):
     rows = work_list.rows(user, today or timezone.localdate())
-    return rows.filter(**{work_list.team_path: team}) if team else rows
+    if not team:
+        return rows
+    if work_list.filterset is not None:
+        return work_list.filterset({"team": team}, queryset=rows).qs
+    return rows.filter(**{work_list.team_path: team})  # the evidence lists: EvidenceFilter has no team filter

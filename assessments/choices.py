@@ -1,5 +1,7 @@
 from django.db import models
 
+from mlsec_portal.choices import BadgeChoices
+
 
 class RiskTier(models.TextChoices):
     LOW = "low", "Low"
@@ -27,23 +29,26 @@ class DataClassification(models.TextChoices):
     RESTRICTED = "restricted", "Restricted"
 
 
-class AssessmentStatus(models.TextChoices):
+class AssessmentStatus(BadgeChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"
     RETURNED = "returned", "Returned"
     APPROVED = "approved", "Approved"
 
+    __badges__ = {"draft": "neutral", "submitted": "info", "returned": "warning", "approved": "success"}
+
 
 EDITABLE_STATUSES = frozenset({AssessmentStatus.DRAFT, AssessmentStatus.RETURNED})
 OPEN_STATUSES = frozenset({AssessmentStatus.DRAFT, AssessmentStatus.SUBMITTED, AssessmentStatus.RETURNED})
-# CSS modifier for each status badge (the colour lives with the status, not in templates).
-STATUS_BADGES = {"draft": "neutral", "submitted": "info", "returned": "warning", "approved": "success"}
 
 
-class AcceptanceStatus(models.TextChoices):
+class AcceptanceStatus(BadgeChoices):
     PROPOSED = "proposed", "Proposed"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
+
+    # An approved acceptance past its expiry shows as neutral (`RiskAcceptance.badge`).
+    __badges__ = {"proposed": "warning", "approved": "info", "rejected": "danger"}
 
 
 class AiActRole(models.TextChoices):

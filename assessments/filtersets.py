@@ -1,4 +1,6 @@
-"""Filters shared by the pages and the API."""
+"""The filters of the projects, assessments and risk acceptances API. Of the pages, the work list of projects
+without an approved assessment narrows its `?team=` through `ProjectFilter` (actions/worklists.py); no other
+page filters these lists."""
 
 import django_filters
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from django import forms
+import copy
 
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from accounts.models import Team
 from controls.models import Practice
 
-from .choices import DataClassification, Lifecycle, RiskTier
-from .models import Answer, Project
+from .models import ANSWER_FIELDS, Answer, Project
+from .validators import answer_is_answered, validate_answer_applicability
 
 LEVEL_CHOICES = [("", "—"), *[(str(i), str(i)) for i in range(5)]]
 
@@ -16,13 +20,12 @@ def _lines(value: str) -> list[str]:
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
-class ProjectForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    slug = forms.SlugField(max_length=64, help_text="Short address, lower-case letters, digits and hyphens.")
-    description = forms.CharField(required=False, widget=forms.Textarea, max_length=4000)
-    risk_tier = forms.ChoiceField(choices=RiskTier.choices, help_text="Weighs the project in its team's score (low 1 … critical 4).")
-    lifecycle = forms.ChoiceField(choices=Lifecycle.choices)
-    data_classification = forms.ChoiceField(choices=DataClassification.choices)
+class ProjectForm(forms.ModelForm):
+    """A project's own fields as the model declares them (labels, help text, choices, lengths, validators),
+    then its check targets, one per line, gathered into `Project.check_targets` and validated by the model
+    (`validate_check_targets`, and the team's check directories in `Project.clean`) before the service
+    validates them again."""
+
     source_path = forms.CharField(required=False, max_length=1024, label="Source tree",
                                   help_text="Absolute path on the check workers inside your team's check directory, "
                                             "e.g. /srv/check-targets/fraud/fraud-model")
@@ -35,35 +38,61 @@ class ProjectForm(forms.Form):
                                help_text="One path or glob per line (CSV, JSON lines, Parquet).")
     endpoint_url = forms.CharField(required=False, max_length=2048, label="Serving endpoint URL")
 
-    def __init__(self, *args, project: Project | None = None, **kwargs):
-        if project is not None and "initial" not in kwargs:
-            targets = project.check_targets or {}
-            kwargs["initial"] = {
-                "name": project.name, "slug": project.slug, "description": project.description,
-                "risk_tier": project.risk_tier, "lifecycle": project.lifecycle,
-                "data_classification": project.data_classification,
-                "source_path": targets.get("source_path", ""), "endpoint_url": targets.get("endpoint_url", ""),
-                "dependency_files": "\n".join(targets.get("dependency_files", [])),
-                "model_artifacts": "\n".join(targets.get("model_artifacts", [])),
-                "datasets": "\n".join(targets.get("datasets", [])),
-            }
+    class Meta:
+        model = Project
+        fields = ["name", "slug", "description", "risk_tier", "lifecycle", "data_classification"]
+
+    def __init__(self, *args, project: Project | None = None, team: Team | None = None, **kwargs):
+        if project is not None:
+            # A copy: validating the form must not change the project the service compares its audit with.
+            kwargs.setdefault("instance", copy.copy(project))
+            if "initial" not in kwargs:
+                targets = project.check_targets or {}
+                kwargs["initial"] = {
+                    "source_path": targets.get("source_path", ""), "endpoint_url": targets.get("endpoint_url", ""),
+                    "dependency_files": "\n".join(targets.get("dependency_files", [])),
+                    "model_artifacts": "\n".join(targets.get("model_artifacts", [])),
+                    "datasets": "\n".join(targets.get("datasets", [])),
+                }
+        elif team is not None:
+            kwargs.setdefault("instance", Project(team=team))
+        new = "instance" not in kwargs or kwargs["instance"].pk is None
         super().__init__(*args, **kwargs)
         if project is not None:
             self.fields["slug"].disabled = True
+        if new and "initial" not in kwargs:
+            # The page has always offered the first choice of each list, not the model's defaults (the API's).
+            for name in ("risk_tier", "lifecycle", "data_classification"):
+                self.initial.pop(name, None)
+                self.fields[name].initial = None
 
-    def service_fields(self) -> dict:
+    def clean(self):
+        data = super().clean()
+        self.instance.check_targets = self._check_targets()
+        return data
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        exclude.discard("check_targets")  # gathered from the target fields: the model validates it too
+        return exclude
+
+    def _update_errors(self, errors):
+        # The model's errors on `check_targets` (a field the page spreads over several) go on the form.
+        if hasattr(errors, "error_dict") and "check_targets" in errors.error_dict:
+            errors.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(errors.error_dict.pop("check_targets"))
+        super()._update_errors(errors)
+
+    def _check_targets(self) -> dict:
         data = self.cleaned_data
         targets = {
-            "source_path": data["source_path"].strip(), "endpoint_url": data["endpoint_url"].strip(),
-            "dependency_files": _lines(data["dependency_files"]), "model_artifacts": _lines(data["model_artifacts"]),
-            "datasets": _lines(data["datasets"]),
+            "source_path": data.get("source_path", "").strip(), "endpoint_url": data.get("endpoint_url", "").strip(),
+            "dependency_files": _lines(data.get("dependency_files", "")),
+            "model_artifacts": _lines(data.get("model_artifacts", "")), "datasets": _lines(data.get("datasets", "")),
         }
-        return {
-            "name": data["name"], "slug": data["slug"], "description": data["description"],
-            "risk_tier": data["risk_tier"], "lifecycle": data["lifecycle"],
-            "data_classification": data["data_classification"],
-            "check_targets": {k: v for k, v in targets.items() if v},
-        }
+        return {k: v for k, v in targets.items() if v}
+
+    def service_fields(self) -> dict:
+        return {**{name: self.cleaned_data[name] for name in self._meta.fields}, "check_targets": self._check_targets()}
 
 
 class AnswerForm(forms.Form):
@@ -78,7 +107,7 @@ class AnswerForm(forms.Form):
     target_level = forms.TypedChoiceField(choices=LEVEL_CHOICES, coerce=int, required=False, empty_value=None)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    FIELDS = ("level", "not_applicable", "justification", "notes", "owner", "target_level", "due_date")
+    FIELDS = ANSWER_FIELDS
 
     def __init__(self, *args, answer: Answer, **kwargs):
         self.answer = answer
@@ -88,11 +117,11 @@ class AnswerForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("not_applicable"):
-            if data.get("level") is not None:
-                self.add_error("level", "Choose a level or not applicable, not both.")
-            if not (data.get("justification") or "").strip():
-                self.add_error("justification", "Not applicable needs a justification.")
+        try:
+            validate_answer_applicability(not_applicable=data.get("not_applicable"), level=data.get("level"),
+                                          justification=data.get("justification"))
+        except ValidationError as exc:
+            self.add_error(None, exc)
         return data
 
     def changes(self) -> dict:
@@ -100,9 +129,8 @@ class AnswerForm(forms.Form):
 
     def is_answered(self) -> bool:
         """As the form shows it: the values typed in (bound) or the stored answer."""
-        if self["not_applicable"].value():
-            return bool((self["justification"].value() or "").strip())
-        return self["level"].value() not in (None, "")
+        return answer_is_answered(not_applicable=self["not_applicable"].value(), level=self["level"].value(),
+                                  justification=self["justification"].value())
 
     def error_summary(self) -> str:
         """Every message of this practice's form as one sentence, for the banner."""

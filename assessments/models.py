@@ -19,7 +19,6 @@ from controls.models import Practice
 from .choices import (
     EDITABLE_STATUSES,
     RISK_TIER_WEIGHTS,
-    STATUS_BADGES,
     AcceptanceStatus,
     AiActRiskClass,
     AiActRole,
@@ -28,7 +27,15 @@ from .choices import (
     Lifecycle,
     RiskTier,
 )
-from .validators import cycle_rank, cycle_start, validate_check_opt_outs, validate_check_targets, validate_cycle
+from .validators import (
+    answer_is_answered,
+    cycle_rank,
+    cycle_start,
+    validate_answer_applicability,
+    validate_check_opt_outs,
+    validate_check_targets,
+    validate_cycle,
+)
 
 LEVEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(4)]
 
@@ -45,9 +52,11 @@ class Project(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=64, validators=[slug_validator])
+    slug = models.SlugField(max_length=64, validators=[slug_validator],
+                            help_text="Short address, lower-case letters, digits and hyphens.")
     description = models.TextField(blank=True, max_length=4000)
-    risk_tier = models.CharField(max_length=8, choices=RiskTier.choices, default=RiskTier.MEDIUM)
+    risk_tier = models.CharField(max_length=8, choices=RiskTier.choices, default=RiskTier.MEDIUM,
+                                 help_text="Weighs the project in its team's score (low 1 … critical 4).")
     lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.DEVELOPMENT)
     data_classification = models.CharField(
         max_length=12, choices=DataClassification.choices, default=DataClassification.INTERNAL
@@ -183,7 +192,7 @@ class Assessment(models.Model):
 
     @property
     def badge(self) -> str:
-        return STATUS_BADGES[self.status]
+        return AssessmentStatus.badge_for(self.status)
 
     @property
     def is_editable(self) -> bool:
@@ -233,6 +242,11 @@ class AnswerQuerySet(ScopedQuerySet):
     team_path = "assessment__project__team"
 
 
+# What a team writes in an answer: the assessment form, the API (`AnswerSerializer`), `answer_update`, the
+# copy into a new cycle and campaigns read this one list.
+ANSWER_FIELDS = ("level", "not_applicable", "justification", "notes", "owner", "target_level", "due_date")
+
+
 class Answer(models.Model):
     """One practice's answer in an assessment: a level 0–4, or not applicable with a justification."""
 
@@ -270,11 +284,15 @@ class Answer(models.Model):
     def __str__(self) -> str:
         return f"{self.assessment} {self.practice.code}"
 
+    def clean(self) -> None:
+        super().clean()
+        validate_answer_applicability(not_applicable=self.not_applicable, level=self.level,
+                                      justification=self.justification)
+
     @property
     def is_answered(self) -> bool:
-        if self.not_applicable:
-            return bool(self.justification.strip())
-        return self.level is not None
+        return answer_is_answered(not_applicable=self.not_applicable, level=self.level,
+                                  justification=self.justification)
 
 
 class RiskAcceptanceQuerySet(ScopedQuerySet):
@@ -314,6 +332,14 @@ class RiskAcceptance(models.Model):
 
     def can_be_proposed_by(self, user) -> bool:
         return user.is_lead_of(self.project.team_id)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == AcceptanceStatus.APPROVED and self.expires_on < timezone.localdate()
+
+    @property
+    def badge(self) -> str:
+        return "neutral" if self.is_expired else AcceptanceStatus.badge_for(self.status)
 
     @property
     def is_decided(self) -> bool:

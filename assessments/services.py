@@ -19,13 +19,12 @@ from notifications.services import notify
 
 from . import signals
 from .choices import EDITABLE_STATUSES, AcceptanceStatus, AssessmentStatus
-from .models import Answer, Assessment, Project, RiskAcceptance
+from .models import ANSWER_FIELDS, Answer, Assessment, Project, RiskAcceptance
 
 PROJECT_FIELDS = (
     "name", "slug", "description", "risk_tier", "lifecycle", "data_classification", "check_targets", "check_opt_outs",
     "ai_act_role", "ai_act_risk_class",
 )
-ANSWER_FIELDS = ("level", "not_applicable", "justification", "notes", "owner", "target_level", "due_date")
 ACCEPTANCE_MAX_DAYS = 366
 
 
@@ -121,12 +120,7 @@ def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool
 
 
 def _validate_answer(answer: Answer, *, due_date_before: dt.date | None) -> None:
-    errors = {}
-    if answer.not_applicable:
-        if answer.level is not None:
-            errors["level"] = ["Choose a level or not applicable, not both."]
-        if not answer.justification.strip():
-            errors["justification"] = ["Not applicable needs a justification."]
+    errors = {}  # the not-applicable rule is the model's (Answer.clean, run by full_clean below)
     if answer.level is not None and answer.target_level is not None and answer.target_level < answer.level:
         errors["target_level"] = [f"The target level cannot be below the current level ({answer.level})."]
     # A due date carried over from an earlier cycle may have passed; a date entered now may not.

@@ -78,6 +78,32 @@ def validate_check_opt_outs(value) -> None:
             raise ValidationError(f"{key}: give a reason of at least 10 characters.")
 
 
+NA_WITH_LEVEL = "Choose a level or not applicable, not both."
+NA_WITHOUT_JUSTIFICATION = "Not applicable needs a justification."
+
+
+def validate_answer_applicability(*, not_applicable, level, justification) -> None:
+    """The not-applicable rule, the one definition read by `Answer.clean` (so the service), the assessment
+    form and the API serializer: an answer marked not applicable has no level and says why."""
+    if not not_applicable:
+        return
+    errors = {}
+    if level is not None:
+        errors["level"] = [NA_WITH_LEVEL]
+    if not (justification or "").strip():
+        errors["justification"] = [NA_WITHOUT_JUSTIFICATION]
+    if errors:
+        raise ValidationError(errors)
+
+
+def answer_is_answered(*, not_applicable, level, justification) -> bool:
+    """Answered: a level, or not applicable with a justification (the database's twin is
+    `AssessmentQuerySet.with_completion`)."""
+    if not_applicable:
+        return bool((justification or "").strip())
+    return level not in (None, "")
+
+
 def validate_cycle(value: str) -> None:
     if not isinstance(value, str) or not _CYCLE.match(value):
         raise ValidationError("A cycle looks like 2026-Q4, 2026-H2 or 2026-FY.")

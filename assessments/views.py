@@ -38,7 +38,7 @@ def project_create(request: HttpRequest, team_slug: str) -> HttpResponse:
     team = get_scoped_or_404(request, Team, slug=team_slug)
     if not team.can_add_project(request.user):
         raise PermissionDenied
-    form = ProjectForm(request.POST or None)
+    form = ProjectForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         try:
             project = services.project_create(actor=request.user, team=team, **form.service_fields())

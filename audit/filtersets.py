@@ -1,3 +1,5 @@
+"""Shared by `GET /api/v1/audit-events/` and the audit log page (audit/views.py): the same query parameters."""
+
 import django_filters
 
 from .models import AuditEvent

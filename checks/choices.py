@@ -1,7 +1,9 @@
 from django.db import models
 
+from mlsec_portal.choices import BadgeChoices
 
-class RunStatus(models.TextChoices):
+
+class RunStatus(BadgeChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     PASSED = "passed", "Passed"
@@ -9,13 +11,14 @@ class RunStatus(models.TextChoices):
     ERROR = "error", "Error"
     SKIPPED = "skipped", "Skipped"
 
+    __badges__ = {"queued": "neutral", "running": "info", "passed": "success", "failed": "danger",
+                  "error": "warning", "skipped": "neutral"}
+
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 # Only a decided run (passed or failed) replaces the previous verdict; error and skipped say nothing.
 DECIDED_STATUSES = (RunStatus.PASSED, RunStatus.FAILED)
 FINISHED_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR, RunStatus.SKIPPED)
-STATUS_BADGES = {"queued": "neutral", "running": "info", "passed": "success", "failed": "danger",
-                 "error": "warning", "skipped": "neutral"}
 
 
 class Trigger(models.TextChoices):

@@ -7,7 +7,7 @@ from .models import CheckRun
 
 
 class CheckRunFilter(django_filters.FilterSet):
-    """Shared by `GET /api/v1/check-runs/` and the check runs page."""
+    """Shared by `GET /api/v1/check-runs/`, the check runs page and the `?team=` of the failing-checks work list."""
 
     project = IdFilter(field_name="project_id")
     check = django_filters.CharFilter(field_name="definition_id")

@@ -10,8 +10,9 @@ from django.db.models import Q
 from accounts.scope import ScopedQuerySet
 from assessments.models import Project
 from controls.models import Practice
+from mlsec_portal.choices import BadgeChoices
 
-from .choices import ACTIVE_STATUSES, STATUS_BADGES, AllowanceKind, RunStatus, SignerKind, Trigger
+from .choices import ACTIVE_STATUSES, AllowanceKind, RunStatus, SignerKind, Trigger
 
 
 class CheckDefinition(models.Model):
@@ -94,7 +95,7 @@ class CheckRun(models.Model):
 
     @property
     def badge(self) -> str:
-        return STATUS_BADGES[self.status]
+        return RunStatus.badge_for(self.status)
 
 
 class BaselineQuerySet(ScopedQuerySet):
@@ -128,11 +129,13 @@ class BaselineApproval(models.Model):
     request done or failed with a sentence saying why.
     """
 
-    class Status(models.TextChoices):
+    class Status(BadgeChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+
+        __badges__ = {"queued": "info", "running": "info", "done": "success", "failed": "warning"}
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="baseline_approvals")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -154,6 +157,10 @@ class BaselineApproval(models.Model):
 
     def __str__(self) -> str:
         return f"baseline approval for {self.project} ({self.status})"
+
+    @property
+    def badge(self) -> str:
+        return self.Status.badge_for(self.status)
 
 
 class TeamCheckRoot(models.Model):

@@ -1,3 +1,6 @@
+"""The filters of `GET /api/v1/evidence/`. The evidence work lists (actions/worklists.py) narrow by `?team=`
+along the project's team themselves: this FilterSet has no team filter."""
+
 import django_filters
 
 from mlsec_portal.filters import IdFilter

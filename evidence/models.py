@@ -12,6 +12,7 @@ from accounts.duties import independence_refusal
 from accounts.scope import ScopedQuerySet
 from assessments.models import Answer, Project
 from controls.models import Practice
+from mlsec_portal.choices import BadgeChoices
 
 
 class EvidenceKind(models.TextChoices):
@@ -21,13 +22,12 @@ class EvidenceKind(models.TextChoices):
     CHECK = "check", "Automated check result"
 
 
-class EvidenceStatus(models.TextChoices):
+class EvidenceStatus(BadgeChoices):
     PENDING = "pending", "Pending review"
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
 
-
-STATUS_BADGES = {"pending": "neutral", "accepted": "success", "rejected": "danger"}
+    __badges__ = {"pending": "neutral", "accepted": "success", "rejected": "danger"}
 
 
 class EvidenceQuerySet(ScopedQuerySet):
@@ -152,7 +152,7 @@ class Evidence(models.Model):
 
     @property
     def badge(self) -> str:
-        return STATUS_BADGES[self.status]
+        return EvidenceStatus.badge_for(self.status)
 
     @property
     def download_name(self) -> str:

@@ -1,9 +1,9 @@
 """Constants of the frameworks app: the Statement of Applicability's implementation statuses."""
 
-from django.db import models
+from mlsec_portal.choices import BadgeChoices
 
 
-class ImplementationStatus(models.TextChoices):
+class ImplementationStatus(BadgeChoices):
     """How far a control is implemented, from its readiness (docs/frameworks.md, "Statement of Applicability")."""
 
     IMPLEMENTED = "implemented", "Implemented"
@@ -13,15 +13,14 @@ class ImplementationStatus(models.TextChoices):
     NOT_APPLICABLE = "not-applicable", "Not applicable"
     NOT_COVERED = "not-covered", "Not covered by the catalogue"
 
+    __badges__ = {
+        "implemented": "success", "partially-implemented": "warning", "not-implemented": "danger",
+        "not-assessed": "neutral", "not-applicable": "neutral", "not-covered": "info",
+    }
+
 
 # Readiness at or above this is "implemented" (level 3 of 4: measured and reported); above 0 "partially".
 IMPLEMENTED_FROM = 75.0
-
-# CSS modifier of each status badge, kept beside the statuses.
-STATUS_BADGES = {
-    "implemented": "success", "partially-implemented": "warning", "not-implemented": "danger",
-    "not-assessed": "neutral", "not-applicable": "neutral", "not-covered": "info",
-}
 
 # The framework whose Annex A controls make up the Statement of Applicability.
 SOA_FRAMEWORK = "iso-42001"

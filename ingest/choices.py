@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from mlsec_portal.choices import BadgeChoices
+
 
 class ReportFormat(models.TextChoices):
     SARIF = "sarif", "SARIF 2.1.0"
@@ -14,7 +16,7 @@ class ReportFormat(models.TextChoices):
     IN_TOTO = "in-toto", "in-toto Test Result attestation"
 
 
-class UploadStatus(models.TextChoices):
+class UploadStatus(BadgeChoices):
     QUEUED = "queued", "Queued"
     PROCESSING = "processing", "Processing"
     DONE = "done", "Done"
@@ -23,12 +25,16 @@ class UploadStatus(models.TextChoices):
     # no run, no finding closed; the gate does not count it as a scan (docs/ci.md, "The gate").
     EMPTY = "empty", "Empty (nothing was scanned)"
 
+    __badges__ = {"queued": "info", "processing": "info", "done": "success", "failed": "warning", "empty": "warning"}
 
-class Origin(models.TextChoices):
+
+class Origin(BadgeChoices):
     """Who produced a result: shown wherever it appears, so trust is visible."""
 
     PIPELINE = "pipeline", "Pushed by a pipeline (ingest token)"
     PERSON = "person", "Uploaded by a person"
+
+    __badges__ = {"pipeline": "info", "person": "neutral"}
 
 
 class FindingStatus(models.TextChoices):

@@ -111,6 +111,14 @@ class ResultUpload(models.Model):
     def __str__(self) -> str:
         return f"{self.format} results for {self.project} ({self.status})"
 
+    @property
+    def badge(self) -> str:
+        return UploadStatus.badge_for(self.status)
+
+    @property
+    def origin_badge(self) -> str:
+        return Origin.badge_for(self.origin)
+
 
 class PipelineFindingQuerySet(ScopedQuerySet):
     team_path = "project__team"

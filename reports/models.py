@@ -11,6 +11,7 @@ from django.db.models import Q
 from accounts.models import Team
 from accounts.scope import member_team_ids
 from assessments.models import Project
+from mlsec_portal.choices import BadgeChoices
 
 from .renderers.registry import format_choices, get_format
 
@@ -21,14 +22,13 @@ class ReportScope(models.TextChoices):
     PROJECT = "project", "Project"
 
 
-class ReportStatus(models.TextChoices):
+class ReportStatus(BadgeChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
 
-
-STATUS_BADGES = {"queued": "neutral", "running": "info", "ready": "success", "failed": "danger"}
+    __badges__ = {"queued": "neutral", "running": "info", "ready": "success", "failed": "danger"}
 
 
 class ReportQuerySet(models.QuerySet):
@@ -78,7 +78,7 @@ class Report(models.Model):
 
     @property
     def badge(self) -> str:
-        return STATUS_BADGES[self.status]
+        return ReportStatus.badge_for(self.status)
 
     @property
     def scope_label(self) -> str:

@@ -1,5 +1,7 @@
 from django.db import models
 
+from mlsec_portal.choices import BadgeChoices
+
 
 class SourceKind(models.TextChoices):
     GIT = "git", "Git repository"
@@ -12,10 +14,12 @@ class SourceKind(models.TextChoices):
 REMOTE_KINDS = (SourceKind.GIT, SourceKind.S3, SourceKind.MLFLOW)
 
 
-class SourceStatus(models.TextChoices):
+class SourceStatus(BadgeChoices):
     OK = "ok", "OK"
     ERROR = "error", "Error"
     NEVER = "never", "Never used"
+
+    __badges__ = {"ok": "success", "error": "warning", "never": "neutral"}
 
 
 class AssetKind(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from accounts.scope import ScopedQuerySet
+from checks.choices import RunStatus
 
 from .choices import AssetKind, SourceKind, SourceStatus
 
@@ -46,6 +47,10 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name}"
+
+    @property
+    def badge(self) -> str:
+        return SourceStatus.badge_for(self.status)
 
     @staticmethod
     def changes_are_shown_to(user) -> bool:
@@ -132,3 +137,10 @@ class AssetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset} {self.version}"
+
+    @property
+    def verdict_badges(self) -> list[tuple[str, str, str]]:
+        """`(check key, status, badge)` of each verdict, coloured as the check runs are (`RunStatus`)."""
+        return [(key, verdict.get("status"),
+                 RunStatus.badge_for(verdict["status"]) if verdict.get("status") in RunStatus.values else "warning")
+                for key, verdict in self.verdicts.items()]

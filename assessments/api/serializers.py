@@ -1,9 +1,11 @@
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 from accounts.models import Team
 from controls.models import Practice
 
-from ..models import Answer, Assessment, Project, RiskAcceptance
+from ..models import ANSWER_FIELDS, Answer, Assessment, Project, RiskAcceptance
+from ..validators import validate_answer_applicability
 
 
 def _user(request):
@@ -56,10 +58,23 @@ class AnswerSerializer(serializers.ModelSerializer):
                   "owner_user", "target_level", "due_date", "updated_at", "updated_by"]
         read_only_fields = ["updated_at"]
 
+    def validate(self, attrs):
+        """The not-applicable rule of the model (`validate_answer_applicability`), over the answer as it will be:
+        a PATCH keeps the fields it leaves out, a PUT resets them (`ANSWER_DEFAULTS`)."""
+        attrs = super().validate(attrs)
+        base = ANSWER_DEFAULTS if not self.partial or self.instance is None else {
+            name: getattr(self.instance, name) for name in ANSWER_FIELDS}
+        values = {**base, **attrs}
+        try:
+            validate_answer_applicability(not_applicable=values["not_applicable"], level=values["level"],
+                                          justification=values["justification"])
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
 
-# The values a PUT resets when a field is left out (PUT replaces the whole answer).
-ANSWER_DEFAULTS = {"level": None, "not_applicable": False, "justification": "", "notes": "", "owner": "",
-                   "target_level": None, "due_date": None}
+
+# The values a PUT resets when a field is left out (PUT replaces the whole answer): the model's defaults.
+ANSWER_DEFAULTS = {name: Answer._meta.get_field(name).get_default() for name in ANSWER_FIELDS}
 
 
 class AssessmentSerializer(serializers.ModelSerializer):
