@@ -9,6 +9,7 @@ import django.apps
 from mlsec_portal.choices import BadgeChoices
 
 ROOT = Path(__file__).resolve().parents[1]
+from tests.project_files import project_files  # noqa: E402
 
 
 def _subclasses(cls):
@@ -29,13 +30,13 @@ def test_every_badge_choices_declares_a_badge_for_each_of_its_values():
 
 def test_no_template_maps_a_status_to_a_colour():
     pattern = re.compile(r'badge-\{%\s*if\s+[^%]*status')
-    offenders = [str(p.relative_to(ROOT)) for p in ROOT.glob("**/templates/**/*.html")
+    offenders = [str(p.relative_to(ROOT)) for p in (p for p in project_files("*.html") if "templates" in p.parts)
                  if ".venv" not in p.parts and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
 
 
 def test_no_module_keeps_its_own_badge_table():
-    offenders = [str(p.relative_to(ROOT)) for p in ROOT.glob("*/**/*.py")
+    offenders = [str(p.relative_to(ROOT)) for p in project_files("*.py")
                  if ".venv" not in p.parts and "tests" not in p.parts
                  and re.search(r"^\s*STATUS_BADGES\s*=", p.read_text(encoding="utf-8"), re.M)]
     assert offenders == []

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from tests.project_files import project_files
+
 ROOT = Path(__file__).resolve().parent.parent
 ROLE_ATTRIBUTES = {"is_officer", "is_org_admin", "is_auditor"}
 ROLE_METHODS = {"is_lead_of", "belongs_to", "belonged_to", "role_in"}
@@ -29,21 +31,9 @@ ALLOWED = {
 }
 
 
-def _project_files(pattern: str):
-    """The project's own files (tracked, or new and not ignored): never what git ignores, such as the
-    copies of the repository the demo seeds under check-targets/ or a virtualenv."""
-    import subprocess
-
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "--", pattern], cwd=ROOT,
-                            capture_output=True, text=True, check=False)
-    if listed.returncode != 0:  # not a git checkout (an archive): every file below the root
-        return sorted(ROOT.rglob(pattern))
-    return sorted(ROOT / line for line in listed.stdout.splitlines() if (ROOT / line).is_file())
-
-
 def _source_files():
     skipped = (".venv", ".git", "node_modules", "loadtest", "tests")
-    for path in _project_files("*.py"):
+    for path in project_files("*.py"):
         parts = path.relative_to(ROOT).parts
         if any(part in skipped or part == "migrations" for part in parts):
             continue
@@ -113,7 +103,7 @@ TEMPLATE_ROLE = re.compile(r"\.(?:" + "|".join(sorted(ROLE_ATTRIBUTES | ROLE_MET
 
 def test_no_template_compares_roles():
     offenders = []
-    for path in _project_files("*.html"):
+    for path in project_files("*.html"):
         rel = path.relative_to(ROOT).as_posix()
         if rel.startswith((".venv/", "node_modules/")) or "/templates/" not in f"/{rel}":
             continue

@@ -14,6 +14,8 @@ from assessments.models import ANSWER_FIELDS, Answer, Project
 from assessments.tests.factories import make_assessment
 
 ROOT = Path(__file__).resolve().parents[2]
+from tests.project_files import project_files  # noqa: E402
+
 NA_CASES = [
     # (the answer as typed, the field refused, its message)
     ({"not_applicable": True, "justification": ""}, "justification", validators.NA_WITHOUT_JUSTIFICATION),
@@ -52,7 +54,7 @@ def test_the_not_applicable_rule_refuses_alike_on_the_page_the_api_and_the_servi
 
 def test_the_not_applicable_rule_is_written_once():
     """Its messages appear in one module; the form, the serializer and the model call its one function."""
-    hits = [path.relative_to(ROOT) for path in ROOT.glob("*/**/*.py")
+    hits = [path.relative_to(ROOT) for path in project_files("*.py")
             if ".venv" not in path.parts and "tests" not in path.parts
             and any(m in path.read_text(encoding="utf-8") for m in ("Not applicable needs", "or not applicable, not"))]
     assert hits == [Path("assessments/validators.py")]
