@@ -68,3 +68,55 @@ def test_a_change_rolled_back_leaves_no_audit_event(org):
     submitted.refresh_from_db()
     assert submitted.status == AssessmentStatus.SUBMITTED
     assert not AuditEvent.objects.filter(action="assessment.approve", object_id=str(submitted.pk)).exists()
+
+
+def _atomic_of(function) -> transaction.Atomic | None:
+    """The Atomic a function is decorated with (`@transaction.atomic…` keeps it in the wrapper's closure)."""
+    cells = [cell.cell_contents for cell in getattr(function, "__closure__", None) or ()]
+    return next((cell for cell in cells if isinstance(cell, transaction.Atomic)), None)
+
+
+TOP_LEVEL = {  # called by pages, the API, tasks or commands, never by another service
+    "accounts.services": ["user_create", "user_update", "team_create", "team_update", "membership_set",
+                          "membership_remove"],
+    "accounts.mfa": ["totp_start", "totp_confirm", "recovery_codes_regenerate"],
+    "accounts.tokens": ["token_issue", "token_revoke"],
+    "identity.services": ["scim_token_create", "scim_token_revoke", "provider_save", "provider_delete",
+                          "rule_create", "rule_delete"],
+    "identity.invitations": ["invitation_create", "invitation_revoke", "invitation_accept"],
+    "assessments.services": ["project_create", "project_update", "project_archive", "assessment_start",
+                             "answer_update", "assessment_submit", "assessment_approve", "assessment_return",
+                             "acceptance_propose", "acceptance_update", "acceptance_decide"],
+    "evidence.services": ["evidence_review"],
+    "evidence.sharing": ["evidence_link", "evidence_unlink"],
+    "checks.services": ["queue_runs", "baseline_approval_request"],
+    "checks.policy_services": ["scan_allowance_create", "scan_allowance_delete", "signing_policy_set"],
+    "controls.services": ["catalog_load", "practice_create_custom"],
+    "notifications.services": ["preferences_update", "team_channel_create", "team_channel_update",
+                               "team_channel_delete"],
+    "sources.services": ["source_create", "source_update", "source_delete"],
+    "sources.assets": ["project_sync_request"],
+    "ingest.tokens": ["ingest_token_create", "ingest_token_revoke", "ci_identity_exchange"],
+    "actions.services": ["action_promote_check", "action_update"],
+    "campaigns.services": ["campaign_launch", "campaign_close"],
+    "scoring.services": ["snapshot_scores"],
+}
+COMPOSABLE = {  # called by other services or signal receivers, inside their transaction
+    "accounts.tokens": ["tokens_revoke_all"],
+    "identity.rules": ["apply_groups"],
+    "checks.services": ["finish_run", "sync_check_definitions"],
+    "scoring.rollup": ["rebuild"],
+    "frameworks.loader": ["framework_load"],
+}
+
+
+@pytest.mark.parametrize(("module", "kind"), [(m, "top") for m in TOP_LEVEL] + [(m, "composable") for m in COMPOSABLE])
+def test_top_level_actions_are_durable_and_composable_ones_are_not(module, kind):
+    import importlib
+
+    loaded = importlib.import_module(module)
+    names = (TOP_LEVEL if kind == "top" else COMPOSABLE)[module]
+    atomics = {name: _atomic_of(getattr(loaded, name)) for name in names}
+    assert all(atomics.values()), [name for name, atomic in atomics.items() if atomic is None]
+    wrong = [name for name, atomic in atomics.items() if atomic.durable != (kind == "top")]
+    assert not wrong, f"{module}: {wrong} should {'' if kind == 'top' else 'not '}be durable"
