@@ -58,7 +58,7 @@ def _require_verified_to_replace(user, verified: bool) -> None:
         raise PermissionDenied(REPLACE_NEEDS_VERIFIED)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def totp_start(*, user, verified: bool) -> TOTPDevice:
     """A fresh, unconfirmed TOTP device; any earlier unconfirmed one is discarded.
 
@@ -72,7 +72,7 @@ def totp_start(*, user, verified: bool) -> TOTPDevice:
     return device
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def totp_confirm(*, user, code: str, verified: bool) -> list[str] | None:
     """Activate the pending device if `code` matches; return new recovery codes (shown once) or None.
 
@@ -86,25 +86,29 @@ def totp_confirm(*, user, code: str, verified: bool) -> list[str] | None:
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    codes = recovery_codes_regenerate(user=user, audit=False)
+    codes = _new_recovery_codes(user)
     audit_record(actor=user, action="mfa.totp_confirm", object_type="accounts.user", object_id=str(user.pk),
                  object_repr=user.get_username())
     return codes
 
 
-@transaction.atomic
-def recovery_codes_regenerate(*, user, audit: bool = True) -> list[str]:
+@transaction.atomic(durable=True)
+def recovery_codes_regenerate(*, user) -> list[str]:
     """Replace the user's recovery codes with ten new single-use ones."""
+    codes = _new_recovery_codes(user)
+    audit_record(actor=user, action="mfa.recovery_codes", object_type="accounts.user", object_id=str(user.pk),
+                 object_repr=user.get_username())
+    return codes
+
+
+def _new_recovery_codes(user) -> list[str]:
+    """Ten new single-use codes in place of the user's old ones; the caller's transaction and audit event."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
     # 16 hex characters (django-otp stores at most 16), shown in groups of four for reading aloud.
     raw = [secrets.token_hex(8) for _ in range(RECOVERY_CODE_COUNT)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in raw)
-    codes = ["-".join(c[i:i + 4] for i in range(0, 16, 4)) for c in raw]
-    if audit:
-        audit_record(actor=user, action="mfa.recovery_codes", object_type="accounts.user", object_id=str(user.pk),
-                     object_repr=user.get_username())
-    return codes
+    return ["-".join(c[i:i + 4] for i in range(0, 16, 4)) for c in raw]
 
 
 #: Session key: this session was opened without a second factor by someone who holds an authenticator

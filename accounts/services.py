@@ -26,7 +26,7 @@ def _require_admin(actor) -> None:
         raise PermissionDenied("Only administrators manage users.")
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def user_create(*, actor, password: str | None = None, **fields) -> User:
     _require_admin(actor)
     user = User(**{k: v for k, v in fields.items() if k in USER_FIELDS})
@@ -41,7 +41,7 @@ def user_create(*, actor, password: str | None = None, **fields) -> User:
     return user
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def user_update(*, actor, user: User, password: str | None = None, **fields) -> User:
     _require_admin(actor)
     before = snapshot(user, USER_FIELDS)
@@ -68,7 +68,7 @@ def user_update(*, actor, user: User, password: str | None = None, **fields) -> 
     return user
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def team_create(*, actor, **fields) -> Team:
     if not Team.can_be_created_by(actor):
         raise PermissionDenied("Only administrators and security officers create teams.")
@@ -79,7 +79,7 @@ def team_create(*, actor, **fields) -> Team:
     return team
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def team_update(*, actor, team: Team, **fields) -> Team:
     if not team.can_be_managed_by(actor):
         raise PermissionDenied("Only administrators and security officers edit teams.")
@@ -95,7 +95,7 @@ def team_update(*, actor, team: Team, **fields) -> Team:
     return team
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def membership_set(*, actor, team: Team, user: User, role: str) -> Membership:
     """Add `user` to `team` with `role`, or change their role if they are already in it."""
     refusal = team.membership_change_refusal(actor, user)
@@ -123,7 +123,7 @@ def membership_set(*, actor, team: Team, user: User, role: str) -> Membership:
     return membership
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def membership_remove(*, actor, team: Team, user: User) -> None:
     """Take `user` out of `team`; their membership history stays (separation of duties reads it)."""
     refusal = team.membership_change_refusal(actor, user)

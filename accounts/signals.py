@@ -13,7 +13,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.services import audit_record
+from audit.services import audit_alone
 
 from .models import User
 
@@ -88,15 +88,15 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
         "locked_out": bool(getattr(request, "axes_locked_out", False)),
     }
     # An unknown username is not recorded: it is often a password typed into the wrong field.
-    audit_record(actor=None, action="auth.login_failed", object_type="accounts.user",
-                 object_id=str(user.pk) if user else "", object_repr=username if user else "(unknown username)",
-                 extra=extra)
+    audit_alone(actor=None, action="auth.login_failed", object_type="accounts.user",
+                object_id=str(user.pk) if user else "", object_repr=username if user else "(unknown username)",
+                extra=extra)
 
 
 def audit_locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
     user = User.objects.filter(username=username).first() if username else None
-    audit_record(actor=None, action="auth.locked_out", object_type="accounts.user",
-                 object_id=str(user.pk) if user else "", object_repr=username if user else "(unknown username)")
+    audit_alone(actor=None, action="auth.locked_out", object_type="accounts.user",
+                object_id=str(user.pk) if user else "", object_repr=username if user else "(unknown username)")
 
 
 def connect() -> None:

@@ -35,7 +35,7 @@ def token_outlived(token: APIToken, now: dt.datetime) -> bool:
     return token.created + absolute_lifetime() <= now
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def token_issue(*, user, mfa_verified: bool) -> tuple[APIToken, str]:
     """A new token for `user`; returns the row and the key (shown to the caller once, never stored)."""
     now = timezone.now()
@@ -46,7 +46,7 @@ def token_issue(*, user, mfa_verified: bool) -> tuple[APIToken, str]:
     return token, key
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def token_revoke(*, actor, token: APIToken) -> None:
     # The event names the owner and the issue time: no part of the key or of its digest.
     user, issued = token.user, token.created

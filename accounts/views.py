@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.services import audit_record
+from audit.services import audit_alone
 
 from .admin_site import session_complete
 from .authentication import credential_verified
@@ -47,8 +47,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         auth_login(request, user)
         if form.device is not None:
             otp_login(request, form.device)
-        audit_record(actor=user, action="auth.login", object_type="accounts.user", object_id=str(user.pk),
-                     object_repr=user.get_username(), extra={"channel": "form", "mfa": form.device is not None})
+        audit_alone(actor=user, action="auth.login", object_type="accounts.user", object_id=str(user.pk),
+                    object_repr=user.get_username(), extra={"channel": "form", "mfa": form.device is not None})
         if must_enrol(user):
             messages.warning(request, "Your role requires a second factor: set up your authenticator app to continue.")
             return redirect("mfa-enrol")

@@ -167,7 +167,7 @@ def _future_date(value) -> dt.date:
     return value
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def action_promote_check(*, actor, run, owner_id=None, due_on=None) -> list[Action]:
     """An officer or the team's lead turns a failing check into actions, one per practice it covers."""
     from checks.models import CheckRun
@@ -186,7 +186,7 @@ def action_promote_check(*, actor, run, owner_id=None, due_on=None) -> list[Acti
     return opened
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def action_update(*, actor, action: Action, **fields) -> Action:
     """Change owner, due date or status (open / in progress); a refusal changes nothing."""
     action = Action.objects.select_for_update().select_related("project").get(pk=action.pk)

@@ -30,7 +30,7 @@ ACCEPTANCE_MAX_DAYS = 366
 
 # --- projects -----------------------------------------------------------------------------------
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def project_create(*, actor, team: Team, **fields) -> Project:
     """A new project in `team`; its lead, an officer or an administrator may create it."""
     if not team.can_add_project(actor):
@@ -44,7 +44,7 @@ def project_create(*, actor, team: Team, **fields) -> Project:
     return project
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def project_update(*, actor, project: Project, **fields) -> Project:
     if not project.can_be_edited_by(actor):
         raise PermissionDenied("Only the team's lead, a security officer or an administrator can edit this project.")
@@ -64,7 +64,7 @@ def project_update(*, actor, project: Project, **fields) -> Project:
     return project
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def project_archive(*, actor, project: Project) -> Project:
     """Archive rather than delete: approved assessments and evidence stay for the auditors."""
     if not project.can_be_archived_by(actor):
@@ -78,7 +78,7 @@ def project_archive(*, actor, project: Project) -> Project:
 
 # --- assessments --------------------------------------------------------------------------------
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def assessment_start(*, actor, project: Project, cycle: str, copy_previous: bool = True) -> Assessment:
     """Open a cycle's assessment with one answer per active practice.
 
@@ -136,7 +136,7 @@ def _validate_answer(answer: Answer, *, due_date_before: dt.date | None) -> None
         raise ValidationError(errors)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def answer_update(*, actor, answer: Answer, **fields) -> Answer:
     """Change an answer while its assessment is a draft or returned; a refusal leaves `answer` as it was."""
     assessment = Assessment.objects.select_for_update().select_related("project").get(pk=answer.assessment_id)
@@ -204,7 +204,7 @@ def missing_answers(assessment: Assessment) -> list[str]:
     return [a.practice.code for a in assessment.answers.select_related("practice") if not a.is_answered]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
     """The team lead sends a complete assessment for review."""
     assessment = Assessment.objects.select_for_update().select_related("project").get(pk=assessment.pk)
@@ -240,7 +240,7 @@ def _lock_project(project_id: int) -> Project:
     return Project.objects.select_for_update().get(pk=project_id)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> Assessment:
     """Approve: the assessment becomes immutable and, unless a newer cycle is already approved, the one
     that counts for the project's score (the previous one is superseded at the same instant)."""
@@ -268,7 +268,7 @@ def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> A
     return assessment
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def assessment_return(*, actor, assessment: Assessment, comment: str) -> Assessment:
     """Send back to the team for changes; the comment says what to change."""
     if not (comment or "").strip():
@@ -298,7 +298,7 @@ def _validate_acceptance(justification: str, expires_on: dt.date) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def acceptance_propose(*, actor, project: Project, practice: Practice, justification: str, expires_on: dt.date) -> RiskAcceptance:
     """The team lead asks an officer to accept a gap on one practice until a date."""
     acceptance = RiskAcceptance(project=project, practice=practice, justification=(justification or "").strip(),
@@ -313,7 +313,7 @@ def acceptance_propose(*, actor, project: Project, practice: Practice, justifica
     return acceptance
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def acceptance_update(*, actor, acceptance: RiskAcceptance, **fields) -> RiskAcceptance:
     """The lead may reword or shorten a proposal until an officer decides on it."""
     if not acceptance.can_be_proposed_by(actor):
@@ -331,7 +331,7 @@ def acceptance_update(*, actor, acceptance: RiskAcceptance, **fields) -> RiskAcc
     return acceptance
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def acceptance_decide(*, actor, acceptance: RiskAcceptance, status: str, note: str = "") -> RiskAcceptance:
     """An officer (outside the team) approves or rejects a proposed acceptance."""
     acceptance = RiskAcceptance.objects.select_for_update().select_related("project").get(pk=acceptance.pk)

@@ -6,6 +6,7 @@ password hash, a device key) before anything is written.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.forms.models import model_to_dict
 
 from .services import _json_safe, audit_record, diff
@@ -35,8 +36,9 @@ class AuditedAdminMixin:
         )
 
     def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
+        with transaction.atomic():  # the admin's "delete selected" action opens none: all deleted and audited, or none
+            for obj in queryset:
+                self.delete_model(request, obj)
 
 
 class ReadOnlyAdminMixin:

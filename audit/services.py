@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -57,7 +58,17 @@ def diff(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-@transaction.atomic
+class AuditOutsideTransaction(RuntimeError):
+    """An audit event written outside the transaction of its change (docs/architecture.md, "Transactions")."""
+
+
+def _in_transaction(using: str | None = None) -> bool:
+    """Inside an atomic block of the code, not only one a test case opened around the whole test."""
+    connection = transaction.get_connection(using)
+    return connection.in_atomic_block and any(
+        not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
 def audit_record(
     *,
     actor,
@@ -70,11 +81,36 @@ def audit_record(
     object_repr: str = "",
     extra: dict | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. Call it inside the transaction that makes the change.
+    """Append one event to the chain, inside the transaction that makes the change.
+
+    Called outside any transaction it refuses (AuditOutsideTransaction) under DEBUG and in the tests
+    (`MLSEC_AUDIT_STRICT`); in production it logs the mistake and writes the event in a transaction of
+    its own, since the change has already committed. An event with no change to join (a sign-in, a
+    refused sign-in) goes through `audit_alone`.
 
     Secrets in the values (password hashes, tokens, keys, one-time secrets) are masked before the
     event is written; the client address is kept only if it parses as an IP address.
     """
+    if not _in_transaction():
+        if settings.DEBUG or getattr(settings, "MLSEC_AUDIT_STRICT", False):
+            raise AuditOutsideTransaction(f"audit event {action} written outside the transaction of its change")
+        log.error("audit event %s written outside the transaction of its change", action)
+        with transaction.atomic():
+            return _append(actor=actor, action=action, obj=obj, before=before, after=after, object_type=object_type,
+                           object_id=object_id, object_repr=object_repr, extra=extra)
+    return _append(actor=actor, action=action, obj=obj, before=before, after=after, object_type=object_type,
+                   object_id=object_id, object_repr=object_repr, extra=extra)
+
+
+def audit_alone(**fields) -> AuditEvent:
+    """An event that records no change of its own (a sign-in, a refused sign-in, a mismatch found):
+    written in a transaction of its own. Any other event goes through `audit_record`, in its change's."""
+    with transaction.atomic():
+        return audit_record(**fields)
+
+
+def _append(*, actor, action: str, obj: models.Model | None, before: dict | None, after: dict | None,
+            object_type: str, object_id: str, object_repr: str, extra: dict | None) -> AuditEvent:
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)

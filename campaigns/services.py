@@ -54,7 +54,7 @@ def _leads_by_team(team_ids) -> dict[int, list[User]]:
     return leads
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def campaign_launch(*, actor, cycle: str, deadline: dt.date, teams: list[Team] | None = None,
                     title: str = "") -> Campaign:
     """Start `cycle` for `teams` (None: every team): each active project without an assessment of that
@@ -193,7 +193,7 @@ def _escalate(campaign: Campaign) -> int:
     return 1
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def campaign_close(*, actor, campaign: Campaign) -> Campaign:
     """End a campaign: no more reminders; its assessments go on as any others."""
     if not Campaign.can_be_launched_by(actor):

@@ -27,7 +27,7 @@ def _reviewer(actor) -> None:
         raise PermissionDenied("Only a security officer or an administrator reviews scan allowances.")
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def scan_allowance_create(*, actor, team, kind: str, name: str, reason: str) -> ScanAllowance:
     _reviewer(actor)
     name = (name or "").strip()
@@ -43,7 +43,7 @@ def scan_allowance_create(*, actor, team, kind: str, name: str, reason: str) -> 
     return allowance
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def scan_allowance_delete(*, actor, allowance: ScanAllowance) -> None:
     _reviewer(actor)
     before = {"team": allowance.team_id, "kind": allowance.kind, "name": allowance.name, "reason": allowance.reason}
@@ -65,7 +65,7 @@ def _fingerprint(material: str) -> str:
     return "sha256:" + hashlib.sha256(material.strip().encode()).hexdigest()[:16]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def signing_policy_set(*, actor, project: Project, required: bool, signers: list[dict]) -> SigningPolicy:
     """Replace the project's signing policy. ``signers``: [{name, kind, material, identities?}]."""
     if not SigningPolicy.can_be_set_by(actor, project):

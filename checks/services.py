@@ -75,6 +75,7 @@ def _skip_reason(project: Project, key: str) -> str | None:
     return None
 
 
+@transaction.atomic(durable=True)
 def queue_runs(*, project: Project, keys: list[str] | None = None, actor=None, trigger: str = Trigger.MANUAL,
                record_skips: bool = True) -> list[CheckRun]:
     """Queue one run per check (all registered checks by default) and return them.
@@ -352,7 +353,7 @@ def prune_history(*, retention_days: int, now: dt.datetime | None = None) -> dic
 
 # --- baselines ----------------------------------------------------------------------------------
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def baseline_approval_request(*, actor, project: Project) -> BaselineApproval:
     """Queue the re-approval of the project's model artifacts as they are now (hashed on a worker).
 

@@ -28,7 +28,7 @@ def read_catalog(path: Path = CATALOG_FILE) -> tuple[dict, str]:
     return data, hashlib.sha256(raw).hexdigest()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def catalog_load(*, path: Path = CATALOG_FILE, actor=None) -> dict:
     """Bring the database in line with the catalogue file; a second run with the same file changes nothing.
 
@@ -105,7 +105,7 @@ def _sync_mappings(practice: Practice, items: list[dict], frameworks: dict[str, 
     return changes
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def practice_create_custom(*, actor, title: str, category: str, description: str, levels: list, weight: int = 2,
                            evidence_guidance: str = "") -> Practice:
     """An organisation's own practice, coded ORG-01, ORG-02 … and numbered after the catalogue."""

@@ -128,7 +128,7 @@ def evidence_add(*, actor, project: Project | None, practice: Practice, kind: st
     stored = storage.write(data) if upload is not None else ""
     carried = False
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             if supersedes is not None:
                 locked = Evidence.objects.select_for_update().get(pk=supersedes.pk)
                 if locked.superseded_at is not None:
@@ -154,7 +154,7 @@ def evidence_add(*, actor, project: Project | None, practice: Practice, kind: st
     return evidence
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def evidence_review(*, actor, evidence: Evidence, status: str, note: str = "") -> Evidence:
     """An officer (outside the team) accepts or rejects evidence, with a note."""
     evidence = Evidence.objects.select_for_update(of=("self",)).select_related("project", "team").get(pk=evidence.pk)

@@ -18,7 +18,7 @@ from controls.models import Practice
 from .models import Evidence, EvidenceKind, EvidenceLink
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def evidence_link(*, actor, evidence: Evidence, project: Project, practice: Practice) -> EvidenceLink:
     """Make shared `evidence` count for `project` × `practice`; refusals change nothing."""
     evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
@@ -43,7 +43,7 @@ def evidence_link(*, actor, evidence: Evidence, project: Project, practice: Prac
     return link
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def evidence_unlink(*, actor, link: EvidenceLink) -> EvidenceLink:
     link = EvidenceLink.objects.select_for_update().select_related("evidence", "project", "practice").get(pk=link.pk)
     if not link.evidence.can_be_linked_by(actor, link.project):

@@ -21,7 +21,7 @@ VALID_FOR = dt.timedelta(hours=72)
 INVALID = "This invitation link is not valid: it was used already, has expired, or was mistyped. Ask for a new one."
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def invitation_create(*, actor, email: str, org_role: str, link_for) -> Invitation:
     """Send an invitation; `link_for(key)` makes the absolute URL of the acceptance page."""
     if not actor.is_org_admin:
@@ -62,7 +62,7 @@ def invitation_for(key: str) -> Invitation | None:
     return invitation
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
     if not actor.is_org_admin:
         raise PermissionDenied("Only administrators revoke invitations.")
@@ -75,7 +75,7 @@ def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
     return invitation
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def invitation_accept(*, key: str, username: str, password: str) -> User:
     invitation = invitation_for(key)
     if invitation is None:

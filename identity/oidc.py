@@ -23,7 +23,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 
 from accounts.choices import IdentitySource, MembershipSource
-from audit.services import audit_record
+from audit.services import audit_alone, audit_record
 
 from .models import ExternalIdentity
 from .providers import ProviderConfig, ProviderUnavailable, discovery, provider_by_slug
@@ -112,9 +112,9 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         except (requests.RequestException, SuspiciousOperation, jwt.PyJWTError, ProviderUnavailable,
                 SignInFailed, ValueError, KeyError) as exc:
             logger.warning("OIDC sign-in through %s refused: %s", provider.slug, type(exc).__name__)
-            audit_record(actor=None, action="auth.sso_failed", object_type="identity.provider",
-                         object_id=provider.slug, object_repr=provider.label,
-                         extra={"reason": type(exc).__name__, "detail": str(exc)[:200]})
+            audit_alone(actor=None, action="auth.sso_failed", object_type="identity.provider",
+                        object_id=provider.slug, object_repr=provider.label,
+                        extra={"reason": type(exc).__name__, "detail": str(exc)[:200]})
             return None
 
     def _use(self, provider: ProviderConfig) -> None:
@@ -169,6 +169,7 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         user._sso_mfa = self.provider.proves_mfa(payload)
         return user
 
+    @transaction.atomic  # composable: in get_or_create_user's transaction
     def _user_for(self, claims: dict):
         issuer, subject = self.metadata["issuer"], str(claims["sub"])
         link = ExternalIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
@@ -210,6 +211,7 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
                                                         external_identities__isnull=True)[:2])
         return candidates[0] if len(candidates) == 1 else None
 
+    @transaction.atomic  # composable: in get_or_create_user's transaction
     def _refresh_profile(self, user, claims: dict) -> None:
         changed = {}
         for field, claim in (("email", "email"), ("first_name", "given_name"), ("last_name", "family_name")):

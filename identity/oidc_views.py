@@ -22,7 +22,7 @@ from mozilla_django_oidc.views import (
 
 from accounts.forms import OTPConfirmForm
 from accounts.mfa import CODE_OWED, has_confirmed_device, verify_code
-from audit.services import audit_record
+from audit.services import audit_alone
 
 from .models import IdentityProviderMFA
 from .oidc import STATE_PROVIDERS
@@ -82,9 +82,9 @@ class OIDCCallbackView(OIDCAuthenticationCallbackView):
             device, _ = IdentityProviderMFA.objects.get_or_create(
                 user=user, name=f"sso:{provider.slug}"[:64], defaults={"confirmed": True})
             otp_login(request, device)
-        audit_record(actor=user, action="auth.login", object_type="accounts.user", object_id=str(user.pk),
-                     object_repr=user.get_username(),
-                     extra={"channel": "oidc", "provider": provider.slug, "mfa": "provider" if proven else False})
+        audit_alone(actor=user, action="auth.login", object_type="accounts.user", object_id=str(user.pk),
+                    object_repr=user.get_username(),
+                    extra={"channel": "oidc", "provider": provider.slug, "mfa": "provider" if proven else False})
         if not proven and has_confirmed_device(user):
             # An authenticator is held (by role or by choice): its code, as a password sign-in asks.
             request.session[CODE_OWED] = True
@@ -124,8 +124,8 @@ def mfa_verify(request) -> HttpResponse:
         if device is not None:
             otp_login(request, device)
             request.session.pop(CODE_OWED, None)
-            audit_record(actor=user, action="auth.mfa_verified", object_type="accounts.user", object_id=str(user.pk),
-                         object_repr=user.get_username(), extra={"channel": "oidc"})
+            audit_alone(actor=user, action="auth.mfa_verified", object_type="accounts.user", object_id=str(user.pk),
+                        object_repr=user.get_username(), extra={"channel": "oidc"})
             return redirect(request.session.get("oidc_login_next") or "home")
         # Counted like a wrong password (django-axes locks the username out after repeated failures).
         user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request,

@@ -24,7 +24,7 @@ def _require_admin(actor) -> None:
         raise PermissionDenied(ADMINS_ONLY)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def scim_token_create(*, actor, name: str) -> tuple[ScimToken, str]:
     """A new SCIM bearer token; the key is returned once and only its SHA-256 is kept."""
     _require_admin(actor)
@@ -37,7 +37,7 @@ def scim_token_create(*, actor, name: str) -> tuple[ScimToken, str]:
     return token, key
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def scim_token_revoke(*, actor, token: ScimToken) -> None:
     _require_admin(actor)
     if token.revoked_at is None:
@@ -53,7 +53,7 @@ def _clean_provider(provider: IdentityProvider) -> None:
         raise ValidationError({"scopes": ["The scopes must include “openid”."]})
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def provider_save(*, actor, provider: IdentityProvider | None = None, client_secret: str | None = None,
                   **fields) -> IdentityProvider:
     """Create (`provider` None) or update a provider; an empty `client_secret` keeps the stored one."""
@@ -78,7 +78,7 @@ def provider_save(*, actor, provider: IdentityProvider | None = None, client_sec
     return provider
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def provider_delete(*, actor, provider: IdentityProvider) -> None:
     _require_admin(actor)
     before = snapshot(provider, PROVIDER_FIELDS)
@@ -86,7 +86,7 @@ def provider_delete(*, actor, provider: IdentityProvider) -> None:
                  object_repr=before["label"])
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def rule_create(*, actor, group: str, org_role: str = "", team=None, team_role: str = "") -> GroupRule:
     _require_admin(actor)
     rule = GroupRule(group=(group or "").strip(), org_role=org_role or "", team=team, team_role=team_role or "")
@@ -102,7 +102,7 @@ def rule_create(*, actor, group: str, org_role: str = "", team=None, team_role: 
     return rule
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def rule_delete(*, actor, rule: GroupRule) -> None:
     _require_admin(actor)
     before = snapshot(rule, RULE_FIELDS)

@@ -30,7 +30,7 @@ def can_manage_tokens(user, project) -> bool:
     return bool(user.is_active and (user.is_officer or user.is_lead_of(project.team_id)))
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ingest_token_create(*, actor, project, name: str, expires_on: dt.date) -> tuple[IngestToken, str]:
     """A new token for `project`'s pipeline; returns the row and the key (never stored, shown once)."""
     if not can_manage_tokens(actor, project):
@@ -50,7 +50,7 @@ def ingest_token_create(*, actor, project, name: str, expires_on: dt.date) -> tu
     return token, key
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ingest_token_revoke(*, actor, token: IngestToken) -> IngestToken:
     if not can_manage_tokens(actor, token.project):
         raise PermissionDenied("Only the team's lead or a security officer revokes ingest tokens.")
@@ -62,7 +62,7 @@ def ingest_token_revoke(*, actor, token: IngestToken) -> IngestToken:
     return token
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ci_identity_exchange(identity) -> tuple[IngestToken, str]:
     """An ingest key for a CI identity token used up by this exchange: the same project, the same reach,
     and valid exactly as long as the token was (never past its `exp`). Audited."""

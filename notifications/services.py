@@ -129,7 +129,7 @@ def preferences_for(user) -> list[dict]:
              "delivery": chosen.get(e.key, Delivery.IMMEDIATE)} for e in events.EVENTS.values()]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def preferences_update(*, user, choices: dict) -> list[dict]:
     """Set how `user` hears of each event: {"event": "immediate" | "digest" | "off"}. All or nothing."""
     if not isinstance(choices, dict) or not choices:
@@ -195,7 +195,7 @@ def _set_url_and_secret(channel: TeamChannel, url: str | None, secret: str | Non
         errors["secret"] = ["A JSON webhook needs a signing secret (the receiver checks the HMAC)."]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def team_channel_create(*, actor, team, kind: str, name: str, url: str, secret: str = "",
                         events: list | None = None, active: bool = True) -> TeamChannel:
     """A lead of the team, an officer or an administrator adds a Slack, Teams or signed JSON webhook."""
@@ -219,7 +219,7 @@ def team_channel_create(*, actor, team, kind: str, name: str, url: str, secret: 
     return channel
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def team_channel_update(*, actor, channel: TeamChannel, **fields) -> TeamChannel:
     """Rename, re-point, re-key, switch on or off, or change the events of a channel."""
     channel = TeamChannel.objects.select_for_update().select_related("team").get(pk=channel.pk)
@@ -251,7 +251,7 @@ def team_channel_update(*, actor, channel: TeamChannel, **fields) -> TeamChannel
     return channel
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def team_channel_delete(*, actor, channel: TeamChannel) -> None:
     if not TeamChannel.can_be_managed_by(actor, channel.team):
         raise PermissionDenied("Only the team's leads and security officers can set its notification channels.")

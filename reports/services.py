@@ -83,7 +83,7 @@ def report_request(*, actor, scope: str, format: str, team: Team | None = None, 
     if as_of is not None and as_of > timezone.localdate():
         raise ValidationError({"as_of": ["as_of cannot be in the future."]})
     resolve_scope(user=actor, scope=scope, team=team, project=project)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         report = Report.objects.create(requested_by=actor, scope=scope, format=format, as_of=as_of,
                                        team=team if scope == ReportScope.TEAM else None,
                                        project=project if scope == ReportScope.PROJECT else None)
@@ -184,7 +184,7 @@ def report_retry(*, actor, report: Report) -> Report:
     if report.status != ReportStatus.FAILED:
         raise ValidationError(f"Only a failed export can be retried; this one is {report.get_status_display().lower()}.")
     resolve_scope(user=actor, scope=report.scope, team=report.team, project=report.project)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         retried = Report.objects.filter(pk=report.pk, status=ReportStatus.FAILED).update(
             status=ReportStatus.QUEUED, progress=0, started_at=None, finished_at=None, error="", storage_name="",
             filename="", size=0, sha256="")

@@ -183,7 +183,7 @@ def inputs_from_snapshots(day: dt.date, team_ids: list[int]) -> ScoreInputs | No
     return inputs
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def snapshot_scores(*, day: dt.date | None = None) -> int:
     """Store `day`'s scores (today: as of now; a past day: as it stood at the end of it). Re-runs replace."""
     today = timezone.localdate()

@@ -182,6 +182,7 @@ def source_sync_guarded(source) -> list[AssetVersion]:
         return []
 
 
+@transaction.atomic(durable=True)
 def project_sync_request(*, actor, project) -> list[int]:
     """"Sync now": queue the sync of the project's remote sources; returns their ids."""
     from .tasks import sync_project_task

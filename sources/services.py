@@ -43,7 +43,7 @@ def _require_editor(actor, project) -> None:
         raise PermissionDenied("Only the team's lead, a security officer or an administrator can change sources.")
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def source_create(*, actor, project, kind: str, name: str, config: dict, credential: dict | None = None,
                   from_check_targets: bool = False) -> Source:
     """Add a source to `project` (ValidationError naming the field when anything is wrong)."""
@@ -67,7 +67,7 @@ def source_create(*, actor, project, kind: str, name: str, config: dict, credent
     return source
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def source_update(*, actor, source: Source, name: str | None = None, config: dict | None = None,
                   credential: dict | None = None, clear_credential: bool = False) -> Source:
     """Change a source; a credential not given stays as it is (write-only), `clear_credential` removes it.
@@ -111,7 +111,7 @@ def source_update(*, actor, source: Source, name: str | None = None, config: dic
     return source
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def source_delete(*, actor, source: Source) -> None:
     """Remove a source. Its runs stay (they name its id and revision); verdicts are not lifted by it."""
     _require_editor(actor, source.project)

@@ -309,14 +309,14 @@ def test_the_migration_recovers_past_memberships_from_the_audit_trail(org):
 
     from accounts.models import MembershipPeriod
     from audit.models import AuditEvent
-    from audit.services import audit_record
+    from audit.services import audit_alone
 
     account_services.membership_set(actor=org.admin, team=org.team, user=org.officer, role=TeamRole.MEMBER)
     account_services.membership_remove(actor=org.admin, team=org.team, user=org.officer)
     # The team admin's inline records the user id and "user (role) in Team" only.
-    audit_record(actor=org.admin, action="admin:membership.delete", object_type="accounts.membership",
-                 object_id="999", object_repr=f"{org.nobody} (lead) in {org.other_team}",
-                 before={"role": "lead", "user": org.nobody.pk})
+    audit_alone(actor=org.admin, action="admin:membership.delete", object_type="accounts.membership",
+                object_id="999", object_repr=f"{org.nobody} (lead) in {org.other_team}",
+                before={"role": "lead", "user": org.nobody.pk})
     removed_at = AuditEvent.objects.get(action="membership.remove").at
     MembershipPeriod.objects.all().delete()  # as before the migration
 

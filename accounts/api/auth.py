@@ -6,7 +6,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.services import audit_record
+from audit.services import audit_alone
 from mlsec_portal.throttling import ScopedRateThrottle
 
 from ..authentication import credential_verified
@@ -75,8 +75,8 @@ class ObtainTokenView(APIView):
         token, key = token_issue(user=user, mfa_verified=signed_in.mfa_verified)
         # As a session sign-in does: django-axes resets the failures, Django records last_login.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
-        audit_record(actor=user, action="auth.login", obj=user,
-                     extra={"channel": "api", "mfa": signed_in.mfa_verified})
+        audit_alone(actor=user, action="auth.login", obj=user,
+                    extra={"channel": "api", "mfa": signed_in.mfa_verified})
         body = {"token": key, "expiry": token.expiry}
         if must_enrol(user):
             body["mfa_enrollment_required"] = True

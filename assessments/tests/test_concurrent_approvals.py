@@ -8,10 +8,11 @@ reason; CI runs it on PostgreSQL.
 """
 
 import threading
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 
 from assessments import services
 from assessments.choices import AssessmentStatus
@@ -39,16 +40,26 @@ def _in_thread(target, outcome: dict, key: str) -> threading.Thread:
 
 
 def _race(first_approval, second_approval) -> dict:
-    """Run `first_approval` in a transaction that stays open until `second_approval` ends (or HOLD_SECONDS)."""
+    """Run `first_approval` with its transaction held open until `second_approval` ends (or HOLD_SECONDS).
+
+    An approval is a top-level action (durable): no outer transaction may wrap it, so the first one is
+    held from inside its own, once it has written its audit event.
+    """
     outcome: dict = {}
     first_done, release, second_done = threading.Event(), threading.Event(), threading.Event()
+    holder = threading.local()
+    record = services.audit_record
 
-    def first():
-        with transaction.atomic():
-            result = first_approval()
+    def record_then_hold(**fields):
+        event = record(**fields)
+        if getattr(holder, "first", False):
             first_done.set()
             release.wait(timeout=10)
-        return result
+        return event
+
+    def first():
+        holder.first = True
+        return first_approval()
 
     def second():
         try:
@@ -56,13 +67,14 @@ def _race(first_approval, second_approval) -> dict:
         finally:
             second_done.set()
 
-    one = _in_thread(first, outcome, "first")
-    assert first_done.wait(timeout=10), outcome
-    two = _in_thread(second, outcome, "second")
-    second_done.wait(timeout=HOLD_SECONDS)
-    release.set()
-    one.join(timeout=30)
-    two.join(timeout=30)
+    with mock.patch.object(services, "audit_record", record_then_hold):
+        one = _in_thread(first, outcome, "first")
+        assert first_done.wait(timeout=10), outcome
+        two = _in_thread(second, outcome, "second")
+        second_done.wait(timeout=HOLD_SECONDS)
+        release.set()
+        one.join(timeout=30)
+        two.join(timeout=30)
     assert not one.is_alive() and not two.is_alive()
     return outcome
 

@@ -15,7 +15,7 @@ import pytest
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from audit.models import AuditChainHead, AuditEvent
-from audit.services import audit_record, seal_pending, verify_chain
+from audit.services import audit_alone, audit_record, seal_pending, verify_chain
 from audit.tests.test_trail import bypassing_the_database_guard
 from conftest import require
 
@@ -129,7 +129,7 @@ def forged_waiting_event(**overrides) -> int:
 
 
 def test_a_waiting_event_forged_in_the_database_is_never_chained_and_is_reported():
-    audit_record(actor=None, action="test.real", object_type="test", object_id="1")
+    audit_alone(actor=None, action="test.real", object_type="test", object_id="1")
     forged = forged_waiting_event()
     assert seal_pending() == 0
     assert AuditEvent.objects.get(pk=forged).seq is None  # never given a place in the chain
@@ -149,7 +149,7 @@ def test_a_waiting_event_edited_before_sealing_is_not_chained():
     holder, _ = in_thread(hold)
     assert holding.wait(30)
     try:
-        event = audit_record(actor=None, action="evidence.accept", object_type="test", object_id="2")
+        event = audit_alone(actor=None, action="evidence.accept", object_type="test", object_id="2")
         assert event.seq is None
         with connection.cursor() as cursor:  # INSERTs are allowed; changing the waiting row is not
             with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -164,7 +164,7 @@ def test_a_waiting_event_edited_before_sealing_is_not_chained():
 
 
 def test_sealing_sets_the_chain_columns_once_and_nothing_else():
-    audit_record(actor=None, action="test.one", object_type="test", object_id="1")
+    audit_alone(actor=None, action="test.one", object_type="test", object_id="1")
     event = AuditEvent.objects.get(action="test.one")
     with connection.cursor() as cursor:
         for statement in ("UPDATE audit_auditevent SET seq = seq + 10 WHERE id = %s",  # re-sealing a sealed event
@@ -175,7 +175,7 @@ def test_sealing_sets_the_chain_columns_once_and_nothing_else():
 
 def test_reordered_sealed_events_are_detected():
     for n in range(4):
-        audit_record(actor=None, action="test.order", object_type="test", object_id=str(n))
+        audit_alone(actor=None, action="test.order", object_type="test", object_id=str(n))
     events = assert_strict_chain()
     second, third = events[1].seq, events[2].seq
     with bypassing_the_database_guard() as cursor:  # swap the places of two of them

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from assessments import services
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from audit.services import audit_record, verify_chain
+from audit.services import audit_alone, verify_chain
 from audit.tests.test_trail import bypassing_the_database_guard
 
 UNKEYED = 1  # chain version of plain SHA-256 events
@@ -223,9 +223,9 @@ def test_unkeyed_events_after_keyed_ones_are_refused(trail):
 def test_a_rotated_key_keeps_older_events_verifiable_and_retiring_it_is_noticed(org, settings):
     session, old, new = settings.MLSEC_AUDIT_KEYS[0], secrets.token_urlsafe(48), secrets.token_urlsafe(48)
     settings.MLSEC_AUDIT_KEYS = [old, session]
-    first = audit_record(actor=org.admin, action="test.before_rotation")
+    first = audit_alone(actor=org.admin, action="test.before_rotation")
     settings.MLSEC_AUDIT_KEYS = [new, old, session]
-    second = audit_record(actor=org.admin, action="test.after_rotation")
+    second = audit_alone(actor=org.admin, action="test.after_rotation")
     assert first.key_id != second.key_id
     assert verify_chain().ok
     settings.MLSEC_AUDIT_KEYS = [new, session]
@@ -237,9 +237,9 @@ def test_an_event_under_a_retired_key_after_the_rotation_is_refused(org, setting
     """A leaked old key forges nothing after the rotation: events never go back to an older key."""
     session, old, new = settings.MLSEC_AUDIT_KEYS[0], secrets.token_urlsafe(48), secrets.token_urlsafe(48)
     settings.MLSEC_AUDIT_KEYS = [new, old, session]
-    audit_record(actor=org.admin, action="test.rotated")
+    audit_alone(actor=org.admin, action="test.rotated")
     settings.MLSEC_AUDIT_KEYS = [old, session]
-    audit_record(actor=org.admin, action="test.forged_with_the_old_key")
+    audit_alone(actor=org.admin, action="test.forged_with_the_old_key")
     settings.MLSEC_AUDIT_KEYS = [new, old, session]
     report = verify_chain()
     assert not report.ok and "retired" in report.reason
@@ -253,7 +253,7 @@ def test_verification_follows_events_appended_while_it_runs(trail, monkeypatch):
 
     def a_writer_appends_first():
         if not appended:
-            appended.append(audit_record(actor=None, action="test.concurrent"))
+            appended.append(audit_alone(actor=None, action="test.concurrent"))
         return read_head()
 
     monkeypatch.setattr(audit_services, "_read_head", a_writer_appends_first)

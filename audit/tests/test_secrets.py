@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import token_issue
 from audit.models import AuditChainHead, AuditEvent
-from audit.services import audit_record, verify_chain
+from audit.services import audit_alone, verify_chain
 
 HASH_PREFIXES = ("md5$", "pbkdf2_sha256$", "argon2$", "bcrypt")
 
@@ -74,7 +74,7 @@ def test_creating_a_user_in_the_admin_records_no_password_hash(admin_client):
 
 def test_no_secret_is_written_to_the_trail_whatever_it_is_called(org, secrets_of):
     token = secrets_of["token"]
-    event = audit_record(actor=org.admin, action="test.secrets", obj=token.obj, after={
+    event = audit_alone(actor=org.admin, action="test.secrets", obj=token.obj, after={
         "client_secret": "s3cr3t-value-123", "nested": {"recovery_codes": ["abc123def", "ghi456jkl"]},  # pragma: allowlist secret
         "note": "pbkdf2_sha256$720000$salt$hash=", "pem": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n",  # pragma: allowlist secret
         "setup": "otpauth://totp/mlsec:officer?secret=JBSWY3DPEHPK3PXP", "risk_tier": "high", "password": "",

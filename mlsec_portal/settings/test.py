@@ -19,6 +19,7 @@ MLSEC_REQUIRE_MFA = False
 MLSEC_EVIDENCE_KEYS = [os.environ.setdefault("MLSEC_TEST_EVIDENCE_KEY", Fernet.generate_key().decode())]  # noqa: F405
 MLSEC_SIGNING_KEY = local_signing_key(VAR_DIR / "test")
 MLSEC_AUDIT_KEYS = [os.environ.setdefault("MLSEC_TEST_AUDIT_KEY", secrets.token_urlsafe(48))]  # noqa: F405
+MLSEC_AUDIT_STRICT = True  # an audit event outside the transaction of its change fails the test (audit_record)
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="mlsec-test-media-"))
 # One check root per test session (inherited by the workers the integration tests start); each
 # team's files go under <root>/<team-slug>/ (the `team_dir` fixture). The runners' unit tests

@@ -9,7 +9,6 @@ import logging
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -105,12 +104,21 @@ def test_a_redirect_is_never_followed(org, webhook_receiver, django_capture_on_c
     assert OutboxMessage.objects.get(channel=Channel.TEAMS).last_error == "the receiver answered HTTP 302"
 
 
-def test_a_rolled_back_change_writes_and_sends_nothing(org, mail, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            submitted_assessment(org)
-            raise RuntimeError("the request failed after the submission")
+def test_a_rolled_back_change_writes_and_sends_nothing(org, mail, django_capture_on_commit_callbacks, monkeypatch):
+    # assessment_submit is a top-level action (durable): it fails inside its own transaction, after notifying.
+    from assessments import services as assessment_services
+
+    notify = assessment_services.notify
+
+    def notify_then_fail(*args, **kwargs):
+        notify(*args, **kwargs)
+        raise RuntimeError("the request failed after the submission")
+
+    monkeypatch.setattr(assessment_services, "notify", notify_then_fail)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError, match="after the submission"):
+        submitted_assessment(org)
     assert not Dispatch.objects.exists() and not OutboxMessage.objects.exists() and mail.messages == []
+    assert not AuditEvent.objects.filter(action="assessment.submit").exists()  # its event went with it
 
 
 @pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/hook",
