@@ -29,7 +29,16 @@ def _text(config: dict, name: str, limit: int = 1000) -> str:
     return value.strip()
 
 
+def has_control_characters(url: str) -> bool:
+    """Spaces and control characters: urlsplit drops some of them (a leading \\x01, a tab inside the
+    scheme) while other readers of the same string do not, so such a URL could mean one host here and
+    another to the library that fetches it."""
+    return any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url)
+
+
 def _url_problem(url: str, schemes: tuple[str, ...], query: bool = False) -> str | None:
+    if has_control_characters(url):
+        return "The URL contains spaces or control characters."
     parts = urlsplit(url)
     if (parts.query or parts.fragment) and not query:
         return "Give the URL without a query string (a credential goes in the credential field, encrypted)."

@@ -87,6 +87,10 @@ def guard_host(source, url: str, limits: Limits, default_port: int):
     """Refuse a host the checks may not reach (before anything is sent); the vetted `Resolved`
     addresses, which a caller that can should connect to instead of resolving the name again (a DNS
     answer that changes between the check and the connection must not reach a refused address)."""
+    from ..validators import has_control_characters
+
+    if has_control_characters(url):  # read differently by urlsplit and by the fetching library
+        raise FetchError(f"The URL of {source.describe()} contains spaces or control characters.")
     parts = urlsplit(url)
     try:
         return resolve_allowed(parts.hostname or "", parts.port or default_port, limits.allowed_networks)

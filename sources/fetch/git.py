@@ -11,6 +11,7 @@ import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 from ..crypto import unseal
+from ..validators import has_control_characters
 from . import FetchedFile, FetchError, Limits, Materialised, failure, guard_host, guarded_connection
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -52,7 +53,12 @@ def _client(source, limits: Limits, key_dir: str | None):
     from dulwich.client import get_transport_and_path
 
     url = source.config.get("url", "")
-    scheme = url.split("://", 1)[0].lower()
+    scheme = urlsplit(url).scheme.lower()
+    # Fail closed: only the schemes the guard vets (file:// is for administrators, checked when saved);
+    # a URL another reader could parse differently never reaches dulwich.
+    if has_control_characters(url) or (scheme not in PORTS and scheme != "file") or (
+            scheme in PORTS and not url.lower().startswith(f"{scheme}://")):
+        raise FetchError(f"The URL of {source.describe()} cannot be used: give a git://, https:// or ssh:// URL.")
     resolved = guard_host(source, url, limits, PORTS[scheme]) if scheme in PORTS else None
     credential = unseal(source.credential_encrypted)
     kwargs: dict = {}

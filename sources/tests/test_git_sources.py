@@ -256,3 +256,28 @@ def test_a_dns_answer_that_changes_after_the_guard_never_reaches_the_refused_add
     assert rebinding_dns["trapped"] == 0, "the fetch resolved the name again and connected to a refused address"
     assert run.status == "failed", run.summary  # fetched from the vetted address: the committed key was found
     assert run.revision["commit"] == vulnerable_repo.head
+
+
+@pytest.mark.parametrize("url", ["\x01{url}", "gi\tt://{host}{path}", "git:/\n/{host}{path}", "{url}\x7f"])
+def test_a_url_with_control_characters_is_refused_and_never_fetched(org, workspaces, settings, git_daemon, api, url):
+    """urlsplit drops a leading \\x01 and removes tabs and newlines, so the scheme the guard saw was not the one
+    dulwich used, and the guard was skipped: a lead reached loopback and cloud metadata (found by review)."""
+    from urllib.parse import urlsplit
+
+    from sources.models import Source
+
+    repo = git_daemon.create_repo(None, {"a.py": SAFE})
+    parts = urlsplit(repo.url)
+    hostile = url.format(url=repo.url, host=parts.netloc, path=parts.path)
+    response = api(org.lead).post(f"/api/v1/projects/{org.project.pk}/sources/",
+                                  {"kind": "git", "name": "evil", "url": hostile}, format="json")
+    assert response.status_code == 400 and "control characters" in str(response.data)
+    assert not Source.objects.filter(name="evil").exists()
+    # A value stored before this rule (or written to the database directly) is refused at fetch time.
+    settings.MLSEC_CHECK_ALLOWED_NETWORKS = []
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="old",
+                                           config={"url": "https://git.example.org/r.git"})
+    Source.objects.filter(pk=source.pk).update(config={"url": hostile})
+    run = run_now(org.project, "source-secrets")
+    assert run.status == "error" and ("control characters" in run.summary or "cannot be used" in run.summary), run.summary
+    assert run.revision.get("commit") is None
