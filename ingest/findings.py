@@ -44,7 +44,11 @@ def record_findings(item: ResultUpload, report) -> Outcome:
                 outcome.severities[parsed.severity] += 1
                 outcome.by_check[parsed.check][parsed.severity] += 1
         _write_batch(item, fresh, now, outcome)
-    for tool in report.tools:
+    for tool, check in report.tools.items():
+        if check in report.undecided:
+            # A report that could not decide (files it could not scan, statements no trusted key signed)
+            # proves no fix: the findings earlier reports recorded stay open.
+            continue
         outcome.closed += (PipelineFinding.objects
                            .filter(project_id=item.project_id, tool=tool, branch=item.branch, status=FindingStatus.OPEN)
                            .exclude(last_upload=item)

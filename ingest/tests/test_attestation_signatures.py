@@ -105,3 +105,18 @@ def test_a_policy_requiring_signatures_decides_nothing_from_an_unverified_attest
     assert gate["verdict"] == "fail"
     status = send(client, org, [signed(trusted, statement())], django_capture_on_commit_callbacks)
     assert CheckRun.objects.get(pk__in=status["check_runs"]).status == "passed"
+
+
+def test_an_unsigned_passing_attestation_closes_no_finding_a_signed_failing_one_opened(
+        org, client, policy, trusted, django_capture_on_commit_callbacks):
+    """Found by review: under a policy requiring signatures, one unsigned PASSED statement closed every open
+    finding of the signed FAILED ones (the run was `error`, but the findings were closed all the same)."""
+    from ingest.models import PipelineFinding
+
+    policy(required=True)
+    send(client, org, [signed(trusted, statement(result="FAILED"))], django_capture_on_commit_callbacks)
+    assert PipelineFinding.objects.filter(status="open").count() == 1
+    status = send(client, org, [json.loads(statement(result="PASSED"))], django_capture_on_commit_callbacks)
+    assert status["findings_closed"] == 0 and PipelineFinding.objects.filter(status="open").count() == 1
+    status = send(client, org, [signed(trusted, statement(result="PASSED"))], django_capture_on_commit_callbacks)
+    assert status["findings_closed"] == 1  # a signed passing statement still closes it
