@@ -295,6 +295,7 @@ class Answer:
 
 REDIRECTS = (301, 302, 303, 307, 308)
 STREAM_CHUNK = 1024 * 1024
+ERROR_BODY_CAP = 64 * 1024
 
 
 def request(url: str, method: str = "GET", *, allowed: Iterable[Network] = (), timeout: float = 10.0,
@@ -351,7 +352,9 @@ def _one_request(url: str, method: str, allowed: list[Network], timeout: float, 
                     sink.write(chunk)
                     streamed += len(chunk)
             else:
-                body = response.read(max_body) if method != "HEAD" else b""
+                # With a sink, only a 200 body may be large: any other answer is a short error page at most.
+                cap = min(max_body, ERROR_BODY_CAP) if sink is not None else max_body
+                body = response.read(cap) if method != "HEAD" else b""
             answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body, url, streamed)
         except ssl.SSLCertVerificationError:
             raise

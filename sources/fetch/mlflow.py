@@ -125,8 +125,10 @@ def _list_files(source, limits, path: str, depth: int = 0) -> list[tuple[str, in
     return files
 
 
-def fetch_version(source, version: dict, workspace: str, limits: Limits) -> tuple[list[FetchedFile], dict]:
-    """Download one model version's artifacts under `workspace/<name>/<version>/`."""
+def fetch_version(source, version: dict, workspace: str, limits: Limits,
+                  used: int = 0) -> tuple[list[FetchedFile], dict]:
+    """Download one model version's artifacts under `workspace/<name>/<version>/`; `used` bytes of the
+    run's budget (`limits.max_bytes`) are already spent by the versions fetched before it."""
     name, number = str(version.get("name")), _version_number(version)
     if number is None:
         raise FetchError(f"The tracking server of {source.describe()} named a model version that is not a number.")
@@ -134,7 +136,7 @@ def fetch_version(source, version: dict, workspace: str, limits: Limits) -> tupl
     root = os.path.realpath(workspace)
     revision = {"model": name, "version": number, "run_id": version.get("run_id") or "",
                 "artifact_uri": version.get("source") or ""}
-    files, total = [], 0
+    files, total = [], used
     for remote, size in _list_files(source, limits, base):
         rel_in_model = remote[len(base):].strip("/")
         parts = rel_in_model.split("/")
@@ -175,8 +177,9 @@ def fetch(source, workspace: str, limits: Limits) -> Materialised:
     root = os.path.join(workspace, "models")
     os.makedirs(root)
     files, revisions = [], []
-    for name in source.config.get("models") or []:
-        got, revision = fetch_version(source, selected(source, limits, name), root, limits)
+    for name in source.config.get("models") or []:  # one budget for the run, not one per model
+        got, revision = fetch_version(source, selected(source, limits, name), root, limits,
+                                      used=sum(f.size for f in files))
         files += got
         revisions.append(revision)
     revision = revisions[0] if len(revisions) == 1 else {"models": revisions}

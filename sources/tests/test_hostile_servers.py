@@ -161,3 +161,47 @@ def test_a_guarded_download_into_a_file_streams_it_instead_of_holding_it(underst
                                   sink=sink)
     assert (answer.status, answer.body, answer.streamed) == (200, b"", 3 * 1024 * 1024)
     assert (tmp_path / "artifact").stat().st_size == 3 * 1024 * 1024
+
+
+def test_the_download_budget_is_the_runs_not_each_models(org, workspaces, understating_mlflow):
+    """Found by review: the budget restarted for each followed model, so 50 models meant 50 budgets."""
+    uri, _ = understating_mlflow
+    source = mlflow_source(org, uri, alias="prod")
+    Source.objects.filter(pk=source.pk).update(config={**source.config, "models": ["m", "n", "o"]})
+    source.refresh_from_db()
+    workspace = workspaces / "run"
+    workspace.mkdir()
+    limits = Limits.from_settings()
+    limits.max_bytes = 20 * 1024 * 1024  # room for six of one model's five 3 MiB files, not for fifteen
+    with pytest.raises(FetchError, match="larger than the 20 MB"):
+        mlflow_fetch.fetch(source, str(workspace), limits)
+    written = sum(p.stat().st_size for p in workspace.rglob("*") if p.is_file())
+    assert written <= limits.max_bytes + 1
+
+
+def test_an_error_answer_is_never_read_past_a_short_page(tmp_path):
+    """A non-200 answer to a streamed download is an error page: at most 64 KiB of it is read into memory."""
+    from checks.runners import netguard
+
+    class Huge(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802 - the http.server interface
+            self.send_response(500)
+            self.send_header("Content-Length", str(8 * 1024 * 1024))
+            self.end_headers()
+            try:
+                self.wfile.write(b"x" * (8 * 1024 * 1024))
+            except OSError:
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with open(tmp_path / "artifact", "wb") as sink:
+            answer = netguard.request(f"http://127.0.0.1:{server.server_port}/a", sink=sink,
+                                      allowed=netguard.parse_networks(["127.0.0.0/8"]), max_body=64 * 1024 * 1024)
+    finally:
+        server.shutdown()
+    assert answer.status == 500 and len(answer.body) <= netguard.ERROR_BODY_CAP and answer.streamed == 0
