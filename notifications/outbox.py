@@ -77,6 +77,23 @@ def _unsendable(message: OutboxMessage) -> str | None:
     return None
 
 
+def _digest_still_visible(message: OutboxMessage) -> str | None:
+    """A digest retried after an outage is rebuilt from the parts its reader still sees (someone may have
+    left a team since it was folded); with none left it is not sent."""
+    if message.dispatch_id or message.channel != Channel.EMAIL or message.recipient is None:
+        return None
+    parts = list(message.parts.select_related("dispatch").order_by("dispatch__created_at", "pk"))
+    if not parts:
+        return None
+    visible = [part for part in parts if not no_longer_sees(message.recipient, part.dispatch)]
+    if not visible:
+        return "the recipient no longer sees the teams of this digest"
+    if len(visible) != len(parts):
+        message.subject, message.body = _digest_text(visible)
+        OutboxMessage.objects.filter(pk=message.pk).update(subject=message.subject, body=message.body)
+    return None
+
+
 def deliver(message_id: int, *, now: dt.datetime | None = None) -> bool:
     """Send one due row if this worker wins it; True when it was sent now."""
     now = now or timezone.now()
@@ -85,7 +102,7 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> bool:
     message = OutboxMessage.objects.select_related(
         "dispatch__team", "recipient", "team_channel").get(pk=message_id)
     claimed = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.SENDING)
-    refusal = _unsendable(message)
+    refusal = _unsendable(message) or _digest_still_visible(message)
     if refusal:
         claimed.update(status=OutboxStatus.FAILED, last_error=refusal)
         return False

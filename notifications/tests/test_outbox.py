@@ -260,3 +260,23 @@ def test_a_teams_card_shows_team_controlled_names_as_text_never_as_markdown(org,
     title = blocks[0]["inlines"][0]
     assert title["type"] == "TextRun" and title["text"].startswith("[Sign in again](https://evil.example/login)")
     assert card["actions"][0]["url"].startswith("http")  # the one link is the portal's own
+
+
+def test_a_digest_retried_after_an_outage_leaves_out_a_team_its_reader_has_left_since(org, mail):
+    """Found by review: the team was checked when the digest was folded, not when its retry was sent."""
+    from accounts.models import Membership
+    from notifications.outbox import send_digests
+    from notifications.services import preferences_update
+
+    from .helpers import approved_assessment
+
+    preferences_update(user=org.member, choices={"assessment.approved": "digest"})
+    approved_assessment(org)
+    mail.fail_next(1)
+    assert send_digests() == 1 and mail.messages == []
+    Membership.objects.filter(team=org.team, user=org.member).delete()
+    with later(120):
+        deliver_due()
+    assert org.member.email not in {r for m in mail.messages for r in m.rcpt_tos}
+    digest = OutboxMessage.objects.get(recipient=org.member, dispatch__isnull=True)
+    assert (digest.status, digest.last_error) == (OutboxStatus.FAILED, "the recipient no longer sees the teams of this digest")
