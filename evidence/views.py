@@ -81,7 +81,9 @@ def evidence_detail(request: HttpRequest, pk: int) -> HttpResponse:
         cursor = Evidence.objects.select_related("uploaded_by").get(pk=cursor.previous_id)
         chain.append(cursor)
     newer = Evidence.objects.filter(previous=evidence).first()
-    links = list(EvidenceLink.objects.filter(evidence__in=[evidence, *chain]).select_related(
+    # Organisation evidence is seen by everyone; the projects it serves only by those who see them.
+    links = list(EvidenceLink.objects.filter(evidence__in=[evidence, *chain], project__in=scoped(request, Project))
+                 .select_related(
         "project", "practice", "linked_by").order_by("linked_at", "pk"))
     linkable = []
     if evidence.project_id is None and evidence.superseded_at is None and evidence.kind != "check":

@@ -2,6 +2,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Team
+from accounts.scope import scoped
 from assessments.models import Answer, Project
 from controls.models import Practice
 
@@ -60,8 +61,22 @@ class EvidenceSerializer(serializers.ModelSerializer):
         """The projects × practices shared evidence counts for now (empty for a project's own evidence)."""
         if obj.project_id is not None:
             return []
+        visible = self._visible_projects()
         return [{"id": link.pk, "project": link.project_id, "practice": link.practice.code,
-                 "linked_at": link.linked_at} for link in obj.links.all() if link.unlinked_at is None]
+                 "linked_at": link.linked_at} for link in obj.links.all()
+                if link.unlinked_at is None and (visible is None or link.project_id in visible)]
+
+    def _visible_projects(self) -> set[int] | None:
+        """The ids of the projects the reader sees (None: every project), read once per response: shared
+        evidence is seen by everyone, the projects it serves only by those who see them."""
+        if not hasattr(self, "_visible_ids"):
+            request = self.context.get("request")
+            user = getattr(request, "user", None)
+            if user is not None and getattr(user, "sees_everything", False):
+                self._visible_ids = None
+            else:
+                self._visible_ids = set(scoped(user, Project).values_list("pk", flat=True)) if user else set()
+        return self._visible_ids
 
     def get_stale(self, obj) -> bool:
         return obj.is_stale(timezone.localdate())

@@ -255,3 +255,17 @@ def test_the_scorecard_rollup_follows_shared_evidence_through_links_versions_unl
     with time_machine.travel(timezone.now() + dt.timedelta(days=12)):
         assert expire() >= 2  # the midnight task finds the projects a shared document ended for
         assert verified() == [0, 0, 0] and rollup.differences() == []
+
+
+def test_the_organisations_document_shows_each_reader_only_the_projects_they_see(org, mls07, client, api):
+    """Found by review: its page and the API listed every team's project it served, with who linked it."""
+    document = share(org, mls07)
+    sharing.evidence_link(actor=org.other_lead, evidence=document, project=org.other_project, practice=mls07)
+    sharing.evidence_link(actor=org.lead, evidence=document, project=org.project, practice=mls07)
+    client.force_login(org.member)
+    page = client.get(f"/evidence/{document.pk}/").content.decode()
+    assert org.project.name in page and org.other_project.name not in page and "other-lead" not in page
+    links = api(org.member).get(f"/api/v1/evidence/{document.pk}/").data["links"]
+    assert [link["project"] for link in links] == [org.project.pk]
+    everyone = api(org.officer).get(f"/api/v1/evidence/{document.pk}/").data["links"]
+    assert {link["project"] for link in everyone} == {org.project.pk, org.other_project.pk}
