@@ -57,6 +57,11 @@ class IngestToken(models.Model):
     def __str__(self) -> str:
         return f"ingest token {self.name!r} of {self.project}"
 
+    @staticmethod
+    def can_be_managed_by(user, project) -> bool:
+        """Who makes and revokes a project's ingest tokens: its team's lead and security officers."""
+        return bool(user.is_active and (user.is_officer or user.is_lead_of(project.team_id)))
+
     @property
     def state(self) -> str:
         from django.utils import timezone
@@ -181,6 +186,11 @@ class GatePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"gate policy of {self.project}"
+
+    @staticmethod
+    def can_be_set_by(user) -> bool:
+        """Who sets a project's gate thresholds: security officers and administrators."""
+        return bool(user.is_active and (user.is_officer or user.is_org_admin))
 
 
 class CIIssuer(models.Model):

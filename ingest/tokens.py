@@ -27,7 +27,7 @@ def key_digest(key: str) -> str:
 
 
 def can_manage_tokens(user, project) -> bool:
-    return bool(user.is_active and (user.is_officer or user.is_lead_of(project.team_id)))
+    return IngestToken.can_be_managed_by(user, project)  # the rule lives on the model (docs/roles.md)
 
 
 @transaction.atomic(durable=True)

@@ -24,11 +24,7 @@ ROLE_ATTRIBUTES = {"is_officer", "is_org_admin", "is_auditor"}
 ROLE_METHODS = {"is_lead_of", "belongs_to", "belonged_to", "role_in"}
 RULE_MODULES = ("models.py", "accounts/duties.py")
 # (file, function): why roles are combined there, outside a model.
-ALLOWED = {
-    ("ingest/tokens.py", "can_manage_tokens"): "the rule's one definition, in ingest's own module (issue 12 reworks ingest)",
-    ("ingest/api/views.py", "put"): "the gate thresholds' one check, in the API view until ingest has a gate service "
-                                    "(issue 12)",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _source_files():

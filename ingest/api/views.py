@@ -211,7 +211,7 @@ class GatePolicyView(ScopedView, APIView):
     @extend_schema(request=GatePolicySerializer, responses=GatePolicySerializer)
     def put(self, request, pk: int):
         project = self.get_scoped_or_404(Project, pk=pk)
-        if not (request.user.is_officer or request.user.is_org_admin):
+        if not GatePolicy.can_be_set_by(request.user):
             raise PermissionDenied("Only security officers and administrators set the gate's thresholds.")
         body = GatePolicySerializer(data=request.data)
         body.is_valid(raise_exception=True)
