@@ -20,7 +20,7 @@ class CampaignViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def refine_queryset(self, queryset):
         return (queryset.select_related("created_by")
-                .prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name"))).order_by("-created_at"))
+                .prefetch_related(Prefetch("teams", queryset=self.scoped(Team).order_by("name"))).order_by("-created_at"))
 
     def create(self, request, *args, **kwargs):
         if not Campaign.can_be_launched_by(request.user):
