@@ -94,7 +94,8 @@ def test_the_lead_finds_the_campaign_draft_in_my_work(org, web):
 
 def test_a_lead_sees_only_its_own_teams_in_a_campaign_for_every_team(org, api):
     """Found by review: the API listed every team of an all-teams campaign to each lead."""
-    campaign = services.campaign_launch(actor=org.officer, cycle="2027-Q1", deadline=in_days(30))
+    campaign = services.campaign_launch(actor=org.officer, cycle="2027-Q1",
+                                        deadline=timezone.localdate() + dt.timedelta(days=30))
     body = str(api(org.lead).get(f"/api/v1/campaigns/{campaign.pk}/").data)
     assert org.team.slug in body and org.other_team.slug not in body
     assert org.other_team.slug in str(api(org.officer).get(f"/api/v1/campaigns/{campaign.pk}/").data)
