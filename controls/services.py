@@ -28,7 +28,9 @@ def read_catalog(path: Path = CATALOG_FILE) -> tuple[dict, str]:
     return data, hashlib.sha256(raw).hexdigest()
 
 
-@transaction.atomic(durable=True)
+# Composable: `load_catalog` (and the container's start-up, run inside a transaction that holds the
+# application role) loads the checks and frameworks beside it.
+@transaction.atomic
 def catalog_load(*, path: Path = CATALOG_FILE, actor=None) -> dict:
     """Bring the database in line with the catalogue file; a second run with the same file changes nothing.
 

@@ -91,7 +91,7 @@ TOP_LEVEL = {  # called by pages, the API, tasks or commands, never by another s
     "evidence.sharing": ["evidence_link", "evidence_unlink"],
     "checks.services": ["queue_runs", "baseline_approval_request"],
     "checks.policy_services": ["scan_allowance_create", "scan_allowance_delete", "signing_policy_set"],
-    "controls.services": ["catalog_load", "practice_create_custom"],
+    "controls.services": ["practice_create_custom"],
     "notifications.services": ["preferences_update", "team_channel_create", "team_channel_update",
                                "team_channel_delete"],
     "sources.services": ["source_create", "source_update", "source_delete"],
@@ -107,6 +107,7 @@ COMPOSABLE = {  # called by other services or signal receivers, inside their tra
     "checks.services": ["finish_run", "sync_check_definitions"],
     "scoring.rollup": ["rebuild"],
     "frameworks.loader": ["framework_load"],
+    "controls.services": ["catalog_load"],  # with the checks and frameworks, in load_catalog's transaction
 }
 
 
