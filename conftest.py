@@ -123,6 +123,16 @@ def org(db):
 
 
 @pytest.fixture
+def web(client):
+    """`web(user)`: the Django test client signed in as `user` (pages, not the API)."""
+    def as_user(user):
+        client.force_login(user)
+        return client
+
+    return as_user
+
+
+@pytest.fixture
 def api():
     from rest_framework.test import APIClient
 

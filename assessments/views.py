@@ -7,6 +7,7 @@ from collections import OrderedDict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -202,18 +203,20 @@ def _submit(request, assessment) -> HttpResponse:
     return redirect("project-detail", pk=assessment.project_id)
 
 
+REVIEW_QUEUE_PAGE = 50
+
+
 @login_required
 @scoped_view
 def review_queue(request: HttpRequest) -> HttpResponse:
-    """Submitted assessments waiting for an officer, oldest first."""
-    queue = list(
-        scoped(request, Assessment).review_queue()
-        .select_related("project__team", "submitted_by")
-    )
-    for item in queue:
+    """Submitted assessments waiting for an officer, oldest first, REVIEW_QUEUE_PAGE at a time."""
+    queue = scoped(request, Assessment).review_queue().select_related("project__team", "submitted_by")
+    page = Paginator(queue, REVIEW_QUEUE_PAGE).get_page(request.GET.get("page"))  # a bad page number: the nearest
+    for item in page:
         item.reviewable = item.can_be_reviewed_by(request.user)
         item.own_team = item.is_in_reviewers_own_team(request.user)
-    return render(request, "assessments/review_queue.html", {"queue": queue, "viewer_reviews": is_reviewer(request.user)})
+    return render(request, "assessments/review_queue.html",
+                  {"queue": page, "page": page, "viewer_reviews": is_reviewer(request.user)})
 
 
 @login_required

@@ -16,6 +16,9 @@ from locust import HttpUser, between, task
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "mlsec-demo-2026")
 LEADS = [name for name in os.environ.get("LOADTEST_LEADS", "lead").split(",") if name]
 TEAMS = [slug for slug in os.environ.get("LOADTEST_TEAMS", "fraud-detection").split(",") if slug]
+# Think time between a user's requests, seconds (LOADTEST_WAIT="0.5,2.0" by default). With 40 users it
+# caps the offered load: 40 / 1.25 s = 32 requests/s at most, however fast the portal answers.
+WAIT = tuple(float(x) for x in os.environ.get("LOADTEST_WAIT", "0.5,2.0").split(","))
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -30,7 +33,7 @@ def sign_in(user: HttpUser, username: str) -> None:
 
 class Officer(HttpUser):
     weight = 2
-    wait_time = between(0.5, 2.0)
+    wait_time = between(*WAIT)
 
     def on_start(self):
         sign_in(self, random.choice(["officer", "auditor"]))
@@ -58,7 +61,7 @@ class Officer(HttpUser):
 
 class Lead(HttpUser):
     weight = 3
-    wait_time = between(0.5, 2.0)
+    wait_time = between(*WAIT)
 
     def on_start(self):
         self.username = random.choice(LEADS)

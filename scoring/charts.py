@@ -12,9 +12,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import orjson
+from django.utils.html import _json_script_escapes
+
 # Red → amber → green over 0..100; cells without a score are gaps.
 SCORE_COLOURS = [[0.0, "#b3261e"], [0.35, "#e0782f"], [0.55, "#f2c14e"], [0.75, "#8cc56b"], [1.0, "#1c7c4d"]]
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12, "color": "#1b2330"}
+
+
+class EncodedFigure(str):
+    """A figure already encoded and escaped for a <script type="application/json"> (`figure_json`)."""
+
+    __slots__ = ()
+
+
+def encode(figure: dict) -> EncodedFigure:
+    """orjson, escaped exactly as Django's `json_script` escapes (<, > and & become \\u escapes)."""
+    return EncodedFigure(orjson.dumps(figure).decode().translate(_json_script_escapes))
+
+
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 

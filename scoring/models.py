@@ -98,3 +98,15 @@ class TeamRollup(RollupFields):
 
     def __str__(self) -> str:
         return f"team {self.team_id} × {self.practice_id or 'totals'}"
+
+
+class TeamScoreRevision(models.Model):
+    """Changes whenever a team's rollup rows are rewritten: today's scorecard is remembered under the
+    revisions of the teams it shows (`scoring/cache.py`). A random value, not a counter, so a restored
+    backup or a rolled-back transaction can never bring back a revision that named other figures."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    revision = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"team {self.team_id} scores revision {self.revision}"

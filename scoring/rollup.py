@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 import threading
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .engine import Cell, GroupTotals, ScoreInputs, cells_statement, score_inputs
-from .models import ProjectRollup, TeamRollup
+from .models import ProjectRollup, TeamRollup, TeamScoreRevision
 
 _local = threading.local()
 EPSILON = 1e-6
@@ -114,11 +115,43 @@ def _write_projects(cursor, project_ids: list[int] | None, moment: dt.datetime) 
     cursor.execute(INSERT_TOTALS.format(scope=scope, false=false, **tables), [t, t, t, t, t, t, *params])
 
 
+# A new random revision for every team whose rows were rewritten (the cache's key, scoring/cache.py).
+BUMP_REVISIONS = """
+INSERT INTO {rev} (team_id, revision) SELECT t.id, %s FROM {team} t WHERE 1 = 1{scope}
+ON CONFLICT (team_id) DO UPDATE SET revision = excluded.revision
+"""
+
+
+TEAM_ROWS = """SELECT team_id, practice_id, weighted_sum, weight_total, projects, covered, scored, verified, capped,
+stale, accepted FROM {tr} WHERE 1 = 1{scope}"""
+
+
+def _team_rows(cursor, tables, scope, params) -> dict[int, set]:
+    rows: dict[int, set] = {}
+    cursor.execute(TEAM_ROWS.format(scope=scope, **tables), params)  # noqa: S608 (names from models, values bound)
+    for row in cursor.fetchall():
+        rows.setdefault(row[0], set()).add(
+            (row[1], *(round(float(v), 9) for v in row[2:9]), bool(row[9]), bool(row[10])))
+    return rows
+
+
 def _write_teams(cursor, team_ids: list[int] | None) -> None:
+    """Re-add the teams' rows from their projects' rows. A team whose rows came out different gets a new
+    revision (scoring/cache.py); a re-run check with the same verdict changes nothing a reader sees, so
+    the remembered scorecard stays. A full rebuild renews every revision."""
     tables = _tables()
     scope, params = _in("team_id", team_ids)
+    before = _team_rows(cursor, tables, scope, params) if team_ids is not None else None
     cursor.execute(f"DELETE FROM {tables['tr']} WHERE 1 = 1{scope}", params)  # noqa: S608 (names from models, values bound)
     cursor.execute(INSERT_TEAMS.format(scope=scope, **tables), params)
+    if before is not None:
+        after = _team_rows(cursor, tables, scope, params)
+        team_ids = [pk for pk in team_ids if before.get(pk) != after.get(pk)]
+        if not team_ids:
+            return
+    scope, params = _in("t.id", team_ids)
+    cursor.execute(BUMP_REVISIONS.format(rev=TeamScoreRevision._meta.db_table, scope=scope, **tables),
+                   [secrets.randbits(62), *params])
 
 
 def refresh_projects(project_ids, *, moment: dt.datetime | None = None) -> None:
@@ -169,12 +202,15 @@ def _cell(row) -> Cell:
     return Cell(group_id, practice_id, wsum, wtot, covered, scored, verified, capped, bool(stale), bool(accepted))
 
 
-def _read(table_key: str, group_column: str, group_ids, *, practice_ids=None) -> ScoreInputs:
-    """One query: the cells and the totals of the groups (None: every group)."""
+def _read(table_key: str, group_column: str, group_ids, *, practice_ids=None, where_column: str | None = None) -> ScoreInputs:
+    """One query: the cells and the totals of the groups whose `where_column` (default: the group) is in
+    `group_ids` (None: every group)."""
+    where_column = where_column or group_column
     filter_in_python = group_ids is not None and len(group_ids) > 5000  # a long IN list costs more than it saves
-    scope, params = ("", []) if filter_in_python else _in(group_column, group_ids)
+    scope, params = ("", []) if filter_in_python else _in(where_column, group_ids)
     columns = "practice_id, weighted_sum, weight_total, projects, covered, scored, verified, capped, stale, accepted"
-    sql = f"SELECT {group_column}, {columns} FROM {_tables()[table_key]} WHERE 1 = 1{scope}"  # noqa: S608 (bound values)
+    select = group_column if where_column == group_column else f"{group_column}, {where_column}"
+    sql = f"SELECT {select}, {columns} FROM {_tables()[table_key]} WHERE 1 = 1{scope}"  # noqa: S608 (bound values)
     if practice_ids is not None:
         practice_sql, practice_params = _in("practice_id", practice_ids)
         sql += f" AND (practice_id IS NULL{practice_sql.replace(' AND', ' OR', 1)})"
@@ -184,14 +220,20 @@ def _read(table_key: str, group_column: str, group_ids, *, practice_ids=None) ->
     cells, totals = inputs.cells, inputs.totals
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            if keep is not None and row[0] not in keep:
-                continue
-            if row[1] is None:
-                if row[4]:
-                    totals[row[0]] = GroupTotals(projects=row[4], covered=row[5])
-            else:
-                cells[(row[0], row[1])] = _cell(row)
+        rows = cursor.fetchall()
+    if where_column != group_column:  # drop the filter column
+        if keep is not None:
+            rows = [row for row in rows if row[1] in keep]
+            keep = None
+        rows = [(row[0], *row[2:]) for row in rows]
+    for row in rows:
+        if keep is not None and row[0] not in keep:
+            continue
+        if row[1] is None:
+            if row[4]:
+                totals[row[0]] = GroupTotals(projects=row[4], covered=row[5])
+        else:
+            cells[(row[0], row[1])] = _cell(row)
     return inputs
 
 
@@ -201,22 +243,13 @@ def team_inputs(team_ids=None) -> ScoreInputs:
 
 
 def project_inputs(*, team_ids=None, project_ids=None, practice_ids=None) -> ScoreInputs:
-    """Per project × practice inputs for now, from the rollup: one query."""
-    if project_ids is not None:
-        inputs = _read("pr", "project_id", project_ids, practice_ids=practice_ids)
-    else:
-        inputs = _read("pr", "project_id", None, practice_ids=practice_ids)
-        if team_ids is not None:
-            inputs = _only_teams(inputs, team_ids)
-    return inputs
-
-
-def _only_teams(inputs: ScoreInputs, team_ids) -> ScoreInputs:
-    from assessments.models import Project
-
-    keep = set(Project.objects.filter(team_id__in=list(team_ids)).values_list("pk", flat=True))
-    return ScoreInputs({k: c for k, c in inputs.cells.items() if k[0] in keep},
-                       {k: t for k, t in inputs.totals.items() if k in keep})
+    """Per project × practice inputs for now, from the rollup: one query (the projects' or the teams' rows,
+    read by the team index; a project's row names the team it is counted in, kept in step by every move)."""
+    if project_ids is not None:  # (the caller's projects: the teams would add nothing)
+        return _read("pr", "project_id", project_ids, practice_ids=practice_ids)
+    if team_ids is not None:
+        return _read("pr", "project_id", list(team_ids), practice_ids=practice_ids, where_column="team_id")
+    return _read("pr", "project_id", None, practice_ids=practice_ids)
 
 
 # --- reconciliation -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Team
 from controls.models import CatalogRelease, Practice
 
-from . import rollup
+from . import cache, rollup
 from .engine import Cell, GroupTotals, ScoreInputs, percent, score_inputs, weighted_mean
 from .models import ScoreSnapshot
 
@@ -150,14 +150,30 @@ def parse_as_of(value: str | None) -> dt.date | None:
     return day
 
 
+def is_live(as_of: dt.date | None) -> bool:
+    return as_of is None or as_of >= timezone.localdate()
+
+
+def _live(teams: list[Team], practices: list[Practice]) -> Scorecard:
+    """Now: the rollup, kept up to date by every event (rollup.py)."""
+    inputs = rollup.team_inputs([t.pk for t in teams])
+    return assemble(inputs, teams, practices, as_of=timezone.localdate(), moment=timezone.now(), source="live")
+
+
+def remembered_live(kind: str, teams: list[Team], render):
+    """`render(today's scorecard)`, remembered until a team's rows, a practice or the day change
+    (cache.py). `kind` names what `render` makes; what it returns must pickle."""
+    practices = list(Practice.objects.active().order_by("number"))
+    key = cache.key(kind, teams, practices, catalog_version=CatalogRelease.current_version(),
+                    today=timezone.localdate())
+    return cache.remember(key, lambda: render(_live(teams, practices)))
+
+
 def scorecard_for(teams: list[Team], *, as_of: dt.date | None = None) -> Scorecard:
     """Live for today; from the snapshots for a past day (computed from history if that day has none)."""
     practices = list(Practice.objects.active().order_by("number"))
-    today = timezone.localdate()
-    if as_of is None or as_of >= today:  # now: the rollup, kept up to date by every event (rollup.py)
-        moment = timezone.now()
-        inputs = rollup.team_inputs([t.pk for t in teams])
-        return assemble(inputs, teams, practices, as_of=today, moment=moment, source="live")
+    if is_live(as_of):
+        return _live(teams, practices)
     moment = end_of_day(as_of)
     inputs = inputs_from_snapshots(as_of, [t.pk for t in teams])
     if inputs is None:

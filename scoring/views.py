@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Window
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts.models import Team
 from accounts.scope import scoped, scoped_view
@@ -17,7 +20,30 @@ from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from evidence.services import evidence_expiring
 
 from . import charts
-from .services import check_run_counts, scorecard_for, trend, trend_window
+from .services import Scorecard, check_run_counts, remembered_live, trend, trend_window
+
+
+@dataclass(frozen=True)
+class DashboardCard:
+    """What the dashboard shows of today's scorecard, the heatmap already encoded: remembered until
+    something in it changes (scoring/cache.py), so a visit does not assemble 5,000 cells again."""
+
+    catalog_version: str
+    score: float | None
+    coverage: float | None
+    verified: float | None
+    team_count: int
+    projects: int
+    covered: int
+    weakest: list
+    heatmap: charts.EncodedFigure
+
+    @classmethod
+    def of(cls, card: Scorecard) -> DashboardCard:
+        return cls(catalog_version=card.catalog_version, score=card.score, coverage=card.coverage,
+                   verified=card.verified, team_count=len(card.teams),
+                   projects=sum(t.projects for t in card.teams), covered=sum(t.covered_projects for t in card.teams),
+                   weakest=card.weakest(5), heatmap=charts.encode(charts.heatmap_figure(card)))
 
 
 @login_required
@@ -26,19 +52,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.sees_everything:
         return redirect("home")
     teams = list(scoped(request, Team).order_by("name"))
-    card = scorecard_for(teams)
+    card = remembered_live("dashboard", teams, DashboardCard.of)
     # Submitted means complete (submit refuses gaps): no completion to count here.
     queue = scoped(request, Assessment).review_queue().select_related("project__team", "submitted_by")
     # The first rows and how many there are, in one query (a window count): the page keeps to 15 queries.
     queue_items = list(queue.annotate(total=Window(Count("pk")))[:8])
     context = {
         "card": card,
-        "projects": sum(t.projects for t in card.teams),
-        "covered": sum(t.covered_projects for t in card.teams),
-        "weakest": card.weakest(5),
+        "moment": timezone.now(),
+        "projects": card.projects,
+        "covered": card.covered,
+        "weakest": card.weakest,
         "queue": queue_items,
         "queue_count": queue_items[0].total if queue_items else 0,
-        "heatmap": charts.heatmap_figure(card),
+        "heatmap": card.heatmap,
         "trend": charts.trend_figure(trend(days=90, live=(card.score, card.coverage)), window=trend_window(90)),
         "chart_config": charts.chart_config(),
     }

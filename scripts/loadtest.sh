@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # `make loadtest`: locust against gunicorn (2 workers) on the seeded 2,000-project organisation.
 # LOADTEST_DATABASE_URL picks the database (default: SQLite under var/); it is seeded once.
-# LOADTEST_USERS, LOADTEST_SPAWN_RATE and LOADTEST_DURATION shape the run. Exits non-zero on any failure.
+# LOADTEST_USERS, LOADTEST_SPAWN_RATE, LOADTEST_DURATION and LOADTEST_WAIT (think time, "min,max" seconds)
+# shape the run. LOADTEST_CHECK_WORKERS (default 2) Celery workers write check results meanwhile, on
+# CELERY_BROKER_URL, at CPU niceness LOADTEST_CHECK_NICENESS (default 10: on one machine, the closest thing
+# to workers on hosts of their own; 0 makes them compete with the web for the cores). After the run `reconcile_scores` must find the rollup equal to a full recomputation.
+# Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -10,7 +14,8 @@ export DJANGO_SETTINGS_MODULE=mlsec_portal.settings.local DJANGO_DEBUG=0 MLSEC_R
 export MLSEC_THROTTLE_USER=100000/minute MLSEC_THROTTLE_ANON=100000/minute  # measure the app, not the throttle
 PORT="${LOADTEST_PORT:-8099}"
 out=var/loadtest
-mkdir -p "$out"
+mkdir -p "$out"  # the check workers' targets go under the local settings' check-targets/<team-slug>/
+DURATION="${LOADTEST_DURATION:-90s}"
 
 $PY manage.py migrate --noinput >/dev/null
 if ! $PY manage.py shell --no-imports -c "from accounts.models import Team; import sys; sys.exit(0 if Team.objects.count() >= 200 else 1)"; then
@@ -29,13 +34,31 @@ print(','.join(Team.objects.order_by('?').values_list('slug', flat=True)[:60]))"
 GUNICORN_WORKERS=2 GUNICORN_THREADS=2 GUNICORN_BIND="127.0.0.1:${PORT}" \
   .venv/bin/gunicorn -c gunicorn.conf.py mlsec_portal.wsgi >"$out/gunicorn.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+checks=""
+trap 'kill $server 2>/dev/null; [ -n "$checks" ] && kill $checks 2>/dev/null; wait 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do
   curl -fs "http://127.0.0.1:${PORT}/healthz" >/dev/null && break
   sleep 1
 done
 
+CHECK_WORKERS="${LOADTEST_CHECK_WORKERS:-2}"
+if [ "$CHECK_WORKERS" -gt 0 ]; then
+  seconds="${DURATION%s}"
+  $PY manage.py loadtest_checks --workers "$CHECK_WORKERS" --duration "$seconds" --warm-up 0 \
+    --niceness "${LOADTEST_CHECK_NICENESS:-10}" >"$out/checks.txt" 2>&1 &
+  checks=$!
+  sleep 8  # the workers connect before locust starts
+fi
+
+status=0
 .venv/bin/locust -f loadtest/locustfile.py --headless --host "http://127.0.0.1:${PORT}" \
-  --users "${LOADTEST_USERS:-20}" --spawn-rate "${LOADTEST_SPAWN_RATE:-5}" --run-time "${LOADTEST_DURATION:-90s}" \
-  --csv "$out/result" --only-summary --exit-code-on-error 1 2>&1 | tee "$out/summary.txt"
+  --users "${LOADTEST_USERS:-20}" --spawn-rate "${LOADTEST_SPAWN_RATE:-5}" --run-time "$DURATION" \
+  --csv "$out/result" --only-summary --exit-code-on-error 1 2>&1 | tee "$out/summary.txt" || status=1
+if [ -n "$checks" ]; then
+  wait "$checks" || { echo "check workers failed:"; status=1; }
+  checks=""
+  cat "$out/checks.txt"
+fi
 echo "machine: $(uname -m), $(nproc) cores; database: ${DATABASE_URL%%:*}; results: $out/result_stats.csv"
+$PY manage.py reconcile_scores || status=1
+exit $status

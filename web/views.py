@@ -21,6 +21,7 @@ from scoring.services import (
     checks_in_progress_by_team,
     project_scores,
     projects_on_practice,
+    remembered_live,
     scorecard_for,
     trend,
     trend_window,
@@ -85,10 +86,11 @@ def teams_index(request: HttpRequest) -> HttpResponse:
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     team = get_scoped_or_404(request, Team, slug=slug)
-    # Officers compare the team with the organisation; team people see only their own teams' figures.
-    scope = list(scoped(request, Team).order_by("name")) if user.sees_everything else [team]
-    card = scorecard_for(scope)
-    team_score = next(t for t in card.teams if t.team.pk == team.pk)
+    team_score = scorecard_for([team]).teams[0]
+    # Officers compare the team with the organisation (its practices remembered until a figure changes,
+    # scoring/cache.py); team people see only their own teams' figures.
+    org_practices = (remembered_live("org-practices", list(scoped(request, Team).order_by("name")),
+                                     lambda card: card.practices) if user.sees_everything else None)
     scores = project_scores(team_ids=[team.pk])
     projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores, viewer=user)
     members = Membership.objects.filter(team=team).select_related("user").order_by("role", "user__username")
@@ -98,7 +100,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "team": team, "team_score": team_score, "projects": projects, "members": members,
         "can_add_project": can_add_project, "overdue_actions": overdue, "overdue_count": overdue_count,
         "can_manage_members": team.can_be_managed_by(user), "can_share_evidence": Evidence.can_be_added_by(user, None, team=team),
-        "polar": charts.polar_figure(team_score, card.practices if user.sees_everything else None),
+        "polar": charts.polar_figure(team_score, org_practices),
         "trend": charts.trend_figure(trend(team=team, days=90, live=(team_score.score, team_score.coverage)),
                                      window=trend_window(90)),
         "checks_running": checks_in_progress(user, team_ids=[team.pk]),

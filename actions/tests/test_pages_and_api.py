@@ -21,15 +21,6 @@ def in_days(n):
 
 
 @pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def action(org):
     approve_with(org, org.project, answers={"MLS-03": {"level": 1, "target_level": 3, "owner_user": org.member}})
     return Action.objects.get()

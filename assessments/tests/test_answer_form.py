@@ -12,16 +12,6 @@ from assessments.choices import AssessmentStatus
 from assessments.tests.factories import make_assessment
 from audit.models import AuditEvent
 
-
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 FIVE = {"MLS-01-level": "3", "MLS-02-level": "2", "MLS-03-level": "4", "MLS-04-level": "1",
         "MLS-05-not_applicable": "on", "MLS-05-justification": "", "MLS-05-notes": "Only batch scoring, no serving.",
         "MLS-05-owner": "member", "save": ""}

@@ -15,15 +15,6 @@ from controls.models import Practice
 from evidence.models import Evidence
 
 
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 def row(content: str, code: str) -> str:
     match = re.search(rf'<tr id="practice-{code}">(.*?)</tr>', content, re.S)
     assert match, f"no row for {code}"

@@ -16,15 +16,6 @@ def in_days(n):
     return (timezone.localdate() + dt.timedelta(days=n)).isoformat()
 
 
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 def test_an_officer_launches_for_all_teams_on_the_page_and_sees_the_progress(org, web):
     response = web(org.officer).post("/campaigns/", {"cycle": "2027-Q1", "deadline": in_days(30), "all_teams": "on"})
     campaign = Campaign.objects.get()

@@ -203,15 +203,6 @@ def test_archived_projects_are_not_rescanned(org, team_dir, monkeypatch):
 
 # --- the page -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 def test_the_allowances_page_lets_officers_add_and_remove_and_shows_each_team_its_own(org, web):
     page = web(org.officer).post("/checks/scan-allowances/", {
         "team": org.team.pk, "kind": "pickle-global", "name": CUSTOM, "reason": "reviewed: stores two tensors only"})

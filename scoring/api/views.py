@@ -1,3 +1,4 @@
+import orjson
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -7,7 +8,7 @@ from accounts.models import Team
 from accounts.scope import ScopedView
 from mlsec_portal.renderers import ORJSONRenderer
 
-from ..services import parse_as_of, scorecard_for
+from ..services import is_live, parse_as_of, remembered_live, scorecard_for
 from .serializers import ScorecardSerializer, scorecard_payload
 
 
@@ -28,4 +29,7 @@ class ScorecardView(ScopedView, APIView):
         teams = self.scoped(Team).order_by("name")
         slug = request.query_params.get("team")
         teams = [get_object_or_404(teams, slug=slug)] if slug else list(teams)
+        if is_live(as_of):  # today's document, encoded once per change (scoring/cache.py)
+            body = remembered_live("api", teams, lambda card: orjson.dumps(scorecard_payload(card)))
+            return Response(orjson.Fragment(body))
         return Response(scorecard_payload(scorecard_for(teams, as_of=as_of)))

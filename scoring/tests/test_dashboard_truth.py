@@ -5,7 +5,6 @@ import datetime as dt
 import json
 import re
 
-import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import TeamFactory
@@ -15,15 +14,6 @@ from assessments.tests.factories import make_assessment
 from checks.models import CheckRun
 from scoring import charts
 from scoring.services import snapshot_scores
-
-
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
 
 
 def figure(content: str, element_id: str) -> dict:

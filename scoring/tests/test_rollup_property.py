@@ -3,12 +3,13 @@
 Hypothesis draws sequences of approvals (newer and older cycles), check verdicts (passed, failed, error),
 evidence (added, accepted, rejected, superseded), risk acceptances (proposed, decided), midnights passing
 (evidence and acceptances expire), projects archived and moved, and catalogue weights changed; after
-each event it asserts `rollup.differences() == []` and that the live scorecard equals the one assembled
-from the recomputation. Every example runs in a savepoint that is rolled back.
+each event it asserts `rollup.differences() == []`, that the live scorecard equals the one assembled
+from the recomputation, and that the documents the API and the dashboard remember equal it too. Every example runs in a savepoint that is rolled back.
 """
 
 import datetime as dt
 
+import orjson
 import pytest
 from django.db import transaction
 from django.utils import timezone
@@ -28,9 +29,11 @@ from controls.models import Practice
 from evidence.models import Evidence, EvidenceKind
 from evidence.services import evidence_review
 from scoring import rollup
+from scoring.api.serializers import scorecard_payload
 from scoring.engine import score_inputs
 from scoring.reconcile import expire
-from scoring.services import assemble, scorecard_for
+from scoring.services import assemble, remembered_live, scorecard_for
+from scoring.views import DashboardCard
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +147,10 @@ class World:
         assert [(t.score, t.coverage, t.verified, t.projects) for t in live.teams] == [
             (t.score, t.coverage, t.verified, t.projects) for t in reference.teams]
         assert (live.score, live.coverage, live.verified) == (reference.score, reference.coverage, reference.verified)
+        # What the API and the dashboard remember (scoring/cache.py) is what they would build now.
+        remembered = remembered_live("api", teams, lambda card: orjson.dumps(scorecard_payload(card)))
+        assert orjson.loads(remembered) == scorecard_payload(reference)
+        assert remembered_live("dashboard", teams, DashboardCard.of) == DashboardCard.of(reference)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

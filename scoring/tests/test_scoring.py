@@ -127,7 +127,7 @@ def test_as_of_a_past_day_reads_that_days_snapshot(org, api):
     team = data["teams"][0]
     scores = {p["code"]: p["score"] for p in team["practices"]}
     assert scores["MLS-01"] == 30.0 and scores["MLS-02"] == 50.0
-    live = api(org.officer).get("/api/v1/scorecard/?team=fraud").data
+    live = api(org.officer).get("/api/v1/scorecard/?team=fraud").json()
     assert live["source"] == "live" and live["teams"][0]["score"] == 100.0
 
 
@@ -154,11 +154,11 @@ def test_scoring_prunes_its_own_snapshots_older_than_the_retention(org):
 def test_the_scorecard_api_is_scoped(org, api):
     make_assessment(org.project, levels=2, status=AssessmentStatus.APPROVED)
     make_assessment(org.other_project, levels=4, status=AssessmentStatus.APPROVED)
-    data = api(org.lead).get("/api/v1/scorecard/").data
+    data = api(org.lead).get("/api/v1/scorecard/").json()
     assert [t["team"] for t in data["teams"]] == ["fraud"]
     assert data["organisation"]["score"] == 50.0  # the lead's scope only, not the other team's 100
     assert api(org.lead).get("/api/v1/scorecard/?team=recs").status_code == 404
-    assert api(org.officer).get("/api/v1/scorecard/?team=recs").data["teams"][0]["score"] == 100.0
+    assert api(org.officer).get("/api/v1/scorecard/?team=recs").json()["teams"][0]["score"] == 100.0
 
 
 @pytest.mark.parametrize("as_of", ["yesterday", "2026-13-01", "2999-01-01", "20261101"])

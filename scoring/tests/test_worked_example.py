@@ -63,7 +63,7 @@ def example(officer):
 
 
 def test_the_worked_example_of_docs_scoring(example, officer, api):
-    data = api(officer).get("/api/v1/scorecard/").data
+    data = api(officer).get("/api/v1/scorecard/").json()
     teams = {t["team"]: t for t in data["teams"]}
     assert set(teams) == {"fraud-x", "recs-x"}
     fraud = teams["fraud-x"]

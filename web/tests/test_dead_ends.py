@@ -14,15 +14,6 @@ from assessments.tests.factories import ProjectFactory, make_assessment
 from checks.models import CheckRun
 
 
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 def failed(project, key="source-secrets", summary="1 secret found"):
     return CheckRun.objects.create(project=project, definition_id=key, status="failed", summary=summary,
                                    finished_at=timezone.now())

@@ -6,23 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from accounts.choices import TeamRole
 from accounts.models import Membership
 from assessments.choices import AssessmentStatus
 from assessments.tests.factories import make_assessment
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
 
 
 def role_in_top_bar(content: str) -> str:

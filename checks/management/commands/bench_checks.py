@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
 import statistics
-import subprocess
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -25,8 +21,7 @@ from assessments.models import Project
 from checks.choices import ACTIVE_STATUSES
 from checks.models import CheckRun
 from checks.services import queue_runs
-
-ROOT = Path(settings.BASE_DIR)
+from checks.worker_processes import start_workers, stop_workers
 
 
 class Command(BaseCommand):
@@ -46,12 +41,7 @@ class Command(BaseCommand):
         call_command("seed_demo", teams=max(2, projects // 10), projects=projects, history_days=1, checks="queue",
                      stdout=open(os.devnull, "w"))  # noqa: SIM115 - seed_demo queues every check on every project
         CheckRun.objects.filter(status__in=ACTIVE_STATUSES).delete()  # queued while no worker listened: start clean
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "mlsec_portal.settings.local")}
-        procs = [subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-            [sys.executable, "-m", "celery", "-A", "mlsec_portal", "worker", "-Q", "checks,heavy", "--concurrency", "1",
-             "-n", f"bench{i}@%h", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for i in range(workers)]
+        procs = start_workers(workers, "bench")
         try:
             time.sleep(8)  # let the workers connect
             started = time.monotonic()
@@ -63,10 +53,7 @@ class Command(BaseCommand):
                 time.sleep(1)
             elapsed = time.monotonic() - started
         finally:
-            for proc in procs:
-                os.killpg(proc.pid, signal.SIGTERM)
-            for proc in procs:
-                proc.wait(60)
+            stop_workers(procs)
         durations = defaultdict(list)
         statuses = defaultdict(int)
         for run in CheckRun.objects.filter(pk__in=ids):

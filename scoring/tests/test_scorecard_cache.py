@@ -1,0 +1,154 @@
+"""Today's scorecard is remembered (scoring/cache.py), and never shown after something in it changed.
+
+The property test (test_rollup_property.py) drives random events and compares the remembered
+documents with fresh ones after each; these tests pin the cases it cannot draw: who is asking, names,
+the day, a restored database, and an event landing between the key and the rows.
+"""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.choices import OrgRole, TeamRole
+from accounts.models import Membership
+from accounts.tests.factories import TeamFactory, UserFactory
+from assessments import services as assessment_services
+from assessments.choices import AssessmentStatus
+from assessments.tests.factories import ProjectFactory, make_assessment
+from checks.models import CheckRun
+from checks.runners.base import CheckResult
+from checks.services import finish_run
+from controls.models import Practice
+from scoring import cache as scorecard_cache
+from scoring.models import TeamRollup, TeamScoreRevision
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db):
+    officer = UserFactory(username="cache-officer", org_role=OrgRole.OFFICER)
+    lead = UserFactory(username="cache-lead")
+    team, other = TeamFactory(slug="cache-a", name="Cache A"), TeamFactory(slug="cache-b", name="Cache B")
+    Membership.objects.create(user=lead, team=team, role=TeamRole.LEAD)
+    project, third = ProjectFactory(team=team), ProjectFactory(team=other)
+    return officer, lead, team, other, project, third
+
+
+def approve(officer, project, levels, cycle):
+    assessment = make_assessment(project, cycle=cycle, status=AssessmentStatus.SUBMITTED, levels=levels)
+    assessment_services.assessment_approve(actor=officer, assessment=assessment)
+
+
+def scores(api, user, **params):
+    body = api(user).get("/api/v1/scorecard/", params).json()
+    return {t["team"]: t["score"] for t in body["teams"]}, body
+
+
+def test_a_second_request_reads_no_rollup_row_and_a_change_is_shown_at_once(world, api):
+    officer, _, team, _, project, _ = world
+    approve(officer, project, 2, "2026-Q1")
+    first, _ = scores(api, officer)
+    with CaptureQueriesContext(connection) as again:
+        second, _ = scores(api, officer)
+    assert second == first
+    assert not [q for q in again.captured_queries if TeamRollup._meta.db_table in q["sql"]]
+    approve(officer, project, 4, "2026-Q2")  # supersedes: the team's rows and revision change
+    assert scores(api, officer)[0][team.slug] == 100.0 != first[team.slug]
+
+
+def test_a_lead_never_gets_the_document_remembered_for_an_officer_nor_the_reverse(world, api, web):
+    officer, lead, team, other, project, third = world
+    approve(officer, project, 2, "2026-Q1")
+    approve(officer, third, 3, "2026-Q1")
+    assert set(scores(api, officer)[0]) == {team.slug, other.slug}
+    assert set(scores(api, lead)[0]) == {team.slug}
+    assert api(lead).get("/api/v1/scorecard/", {"team": other.slug}).status_code == 404
+    assert set(scores(api, officer)[0]) == {team.slug, other.slug}
+    dashboard = web(lead).get("/dashboard/")
+    assert dashboard.status_code == 302  # leads have their home page, not the organisation's dashboard
+
+
+def test_a_renamed_team_and_a_renamed_practice_show_at_once(world, api, web):
+    officer, _, team, _, project, _ = world
+    approve(officer, project, 2, "2026-Q1")
+    scores(api, officer)
+    team.name = "Renamed team"
+    team.save()
+    practice = Practice.objects.get(code="MLS-01")
+    practice.code = "MLS-01X"
+    practice.save()
+    body = scores(api, officer)[1]
+    assert {t["name"] for t in body["teams"]} == {"Renamed team", "Cache B"}
+    assert "MLS-01X" in {p["code"] for p in body["practices"]}
+    page = web(officer).get("/dashboard/").content.decode()
+    assert "Renamed team" in page and "MLS-01X" in page
+
+
+def test_a_new_day_is_a_new_document(world, api):
+    officer, *_ = world
+    today = timezone.localdate()
+    assert scores(api, officer)[1]["as_of"] == today.isoformat()
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1)):
+        assert scores(api, officer)[1]["as_of"] == (today + dt.timedelta(days=1)).isoformat()
+
+
+def test_a_restored_database_cannot_bring_back_a_document_of_other_figures(world, api):
+    """A counter would: restore the revision to its old value, change something else, and the counter
+    lands on the value the lost change had. The revision is random, so that key is never met again."""
+    officer, _, team, _, project, _ = world
+    approve(officer, project, 2, "2026-Q1")
+    before = TeamScoreRevision.objects.get(team=team).revision
+    approve(officer, project, 4, "2026-Q2")
+    assert scores(api, officer)[0][team.slug] == 100.0  # remembered under the new revision
+    after = TeamScoreRevision.objects.get(team=team).revision
+    assert after != before
+    # "Restore a backup": the rows of the first approval, and its revision, come back ...
+    make_assessment(project, cycle="2026-Q3", status=AssessmentStatus.SUBMITTED, levels=1)
+    TeamScoreRevision.objects.filter(team=team).update(revision=before)
+    # ... and a different change follows: it must be shown, not the document of the lost one.
+    approve(officer, project, 1, "2026-Q4")
+    assert TeamScoreRevision.objects.get(team=team).revision not in (before, after)
+    assert scores(api, officer)[0][team.slug] == 25.0
+
+
+def test_an_event_committed_between_the_key_and_the_rows_is_shown_by_the_next_request(world, api, monkeypatch):
+    """The key is read first, the rows after: a document can be newer than its key, never older."""
+    officer, _, team, _, project, _ = world
+    approve(officer, project, 2, "2026-Q1")
+    read_revisions = scorecard_cache.revisions
+    landed = []
+
+    def then_an_approval_lands(team_ids):
+        found = read_revisions(team_ids)
+        if not landed:
+            landed.append(True)
+            approve(officer, project, 4, "2026-Q2")
+        return found
+
+    monkeypatch.setattr(scorecard_cache, "revisions", then_an_approval_lands)
+    scores(api, officer)
+    assert scores(api, officer)[0][team.slug] == 100.0
+
+
+def test_a_repeated_verdict_keeps_the_revision_and_a_different_one_renews_it(world):
+    """Workers re-run checks all day: a run that ends as the last one did changes no figure, so the
+    remembered scorecard stays valid; a verdict that changes a figure renews the team's revision."""
+    officer, _, team, _, project, _ = world
+    approve(officer, project, {"MLS-01": 3, "MLS-02": 3, "MLS-07": 3, "MLS-14": 3}, "2026-Q1")
+
+    def verdict(status):
+        run = CheckRun.objects.create(project=project, definition_id="endpoint-transport", status="running",
+                                      started_at=timezone.now())
+        finish_run(run, CheckResult(status, status))
+        return TeamScoreRevision.objects.get(team=team).revision
+
+    failed = verdict("failed")
+    assert verdict("failed") == failed
+    passed = verdict("passed")
+    assert passed != failed
+    assert verdict("passed") == passed
