@@ -15,10 +15,12 @@ ROOT = Path(settings.BASE_DIR)
 
 def start_workers(count: int, name: str, *, niceness: int = 0) -> list[subprocess.Popen]:
     """`count` worker processes (concurrency 1 each) on the configured broker, queues checks and heavy.
-    `niceness` lowers their CPU priority (and their scanners'): on one machine shared with the web
-    processes, the closest thing to workers on hosts of their own."""
+    `niceness` > 0 runs them (and their scanners) in Linux's SCHED_IDLE class at that niceness: on one
+    machine shared with the web processes, the closest thing to workers on hosts of their own. A merely
+    niced worker still delays every wake-up of a web thread returning from the database by a time slice;
+    an idle-class one yields the core at once."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "mlsec_portal.settings.local")}
-    prefix = ["nice", "-n", str(niceness)] if niceness else []
+    prefix = ["chrt", "--idle", "0", "nice", "-n", str(niceness)] if niceness else []
     return [subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [*prefix, sys.executable, "-m", "celery", "-A", "mlsec_portal", "worker", "-Q", "checks,heavy", "--concurrency", "1",
          "-n", f"{name}{i}@%h", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],

@@ -118,6 +118,8 @@ class Evidence(models.Model):
         indexes = [
             models.Index(fields=["project", "practice", "superseded_at"], name="evidence_scope_idx"),
             models.Index(fields=["status", "valid_until"], name="evidence_status_valid_idx"),
+            # "Expiring soon" (dashboard, digests) reads current evidence by date: a range scan, not the table.
+            models.Index(fields=["valid_until"], condition=Q(superseded_at__isnull=True), name="evidence_current_valid_idx"),
         ]
         constraints = [
             # A project's evidence, or a team's, or the organisation's: never two owners.

@@ -135,7 +135,7 @@ def _team_rows(cursor, tables, scope, params) -> dict[int, set]:
     return rows
 
 
-def _write_teams(cursor, team_ids: list[int] | None) -> None:
+def _write_teams(cursor, team_ids: list[int] | None, *, renew_revisions: bool = True) -> None:
     """Re-add the teams' rows from their projects' rows. A team whose rows came out different gets a new
     revision (scoring/cache.py); a re-run check with the same verdict changes nothing a reader sees, so
     the remembered scorecard stays. A full rebuild renews every revision."""
@@ -144,6 +144,8 @@ def _write_teams(cursor, team_ids: list[int] | None) -> None:
     before = _team_rows(cursor, tables, scope, params) if team_ids is not None else None
     cursor.execute(f"DELETE FROM {tables['tr']} WHERE 1 = 1{scope}", params)  # noqa: S608 (names from models, values bound)
     cursor.execute(INSERT_TEAMS.format(scope=scope, **tables), params)
+    if not renew_revisions:
+        return
     if before is not None:
         after = _team_rows(cursor, tables, scope, params)
         team_ids = [pk for pk in team_ids if before.get(pk) != after.get(pk)]
@@ -190,11 +192,12 @@ def refresh_teams(team_ids) -> None:
 
 
 @transaction.atomic
-def rebuild(*, moment: dt.datetime | None = None) -> None:
-    """Recompute every row from scratch: set-based, a few statements whatever the size."""
+def rebuild(*, moment: dt.datetime | None = None, renew_revisions: bool = True) -> None:
+    """Recompute every row from scratch: set-based, a few statements whatever the size. (Migration 0002
+    runs it before the revisions' table exists: `renew_revisions=False`.)"""
     with connection.cursor() as cursor:
         _write_projects(cursor, None, moment or timezone.now())
-        _write_teams(cursor, None)
+        _write_teams(cursor, None, renew_revisions=renew_revisions)
 
 
 def _cell(row) -> Cell:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Team
@@ -156,14 +157,19 @@ def is_live(as_of: dt.date | None) -> bool:
 
 def _live(teams: list[Team], practices: list[Practice]) -> Scorecard:
     """Now: the rollup, kept up to date by every event (rollup.py)."""
-    inputs = rollup.team_inputs([t.pk for t in teams])
+    inputs = rollup.team_inputs([t.id for t in teams])
     return assemble(inputs, teams, practices, as_of=timezone.localdate(), moment=timezone.now(), source="live")
 
 
-def remembered_live(kind: str, teams: list[Team], render):
+def remembered_live(kind: str, teams, render):
     """`render(today's scorecard)`, remembered until a team's rows, a practice or the day change
-    (cache.py). `kind` names what `render` makes; what it returns must pickle."""
+    (cache.py). `kind` names what `render` makes; what it returns must pickle, and may use of a team
+    only its id, slug and name. `teams` is a list of teams or a queryset of them, read as (id, slug,
+    name) rows: 2,000 model instances cost more than the rest of a remembered request, and the
+    document is built from the very rows its key names (a rename in between cannot slip in)."""
     practices = list(Practice.objects.active().order_by("number"))
+    if isinstance(teams, QuerySet):
+        teams = list(teams.values_list("id", "slug", "name", named=True))
     key = cache.key(kind, teams, practices, catalog_version=CatalogRelease.current_version(),
                     today=timezone.localdate())
     return cache.remember(key, lambda: render(_live(teams, practices)))

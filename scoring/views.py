@@ -51,8 +51,7 @@ class DashboardCard:
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.sees_everything:
         return redirect("home")
-    teams = list(scoped(request, Team).order_by("name"))
-    card = remembered_live("dashboard", teams, DashboardCard.of)
+    card = remembered_live("dashboard", scoped(request, Team).order_by("name"), DashboardCard.of)
     # Submitted means complete (submit refuses gaps): no completion to count here.
     queue = scoped(request, Assessment).review_queue().select_related("project__team", "submitted_by")
     # The first rows and how many there are, in one query (a window count): the page keeps to 15 queries.

@@ -2,9 +2,11 @@
 # `make loadtest`: locust against gunicorn (2 workers) on the seeded 2,000-project organisation.
 # LOADTEST_DATABASE_URL picks the database (default: SQLite under var/); it is seeded once.
 # LOADTEST_USERS, LOADTEST_SPAWN_RATE, LOADTEST_DURATION and LOADTEST_WAIT (think time, "min,max" seconds)
-# shape the run. LOADTEST_CHECK_WORKERS (default 2) Celery workers write check results meanwhile, on
+# shape the run; LOADTEST_RESET_STATS=1 counts only after every user has been spawned (signed in: the
+# steady state, without the sign-in storm whose PBKDF2 hashing is slow by design). LOADTEST_CHECK_WORKERS (default 2) Celery workers write check results meanwhile, on
 # CELERY_BROKER_URL, at CPU niceness LOADTEST_CHECK_NICENESS (default 10: on one machine, the closest thing
-# to workers on hosts of their own; 0 makes them compete with the web for the cores). After the run `reconcile_scores` must find the rollup equal to a full recomputation.
+# to workers on hosts of their own; 0 makes them compete with the web for the cores), queueing
+# LOADTEST_CHECK_RATE runs a minute (default 120; 0: as fast as they finish). After the run `reconcile_scores` must find the rollup equal to a full recomputation.
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +33,7 @@ export LOADTEST_TEAMS="$($PY manage.py shell --no-imports -c "
 from accounts.models import Team
 print(','.join(Team.objects.order_by('?').values_list('slug', flat=True)[:60]))")"
 
-GUNICORN_WORKERS=2 GUNICORN_THREADS=2 GUNICORN_BIND="127.0.0.1:${PORT}" \
+GUNICORN_WORKERS="${LOADTEST_WEB_WORKERS:-2}" GUNICORN_THREADS="${LOADTEST_WEB_THREADS:-2}" GUNICORN_BIND="127.0.0.1:${PORT}" \
   .venv/bin/gunicorn -c gunicorn.conf.py mlsec_portal.wsgi >"$out/gunicorn.log" 2>&1 &
 server=$!
 checks=""
@@ -45,7 +47,7 @@ CHECK_WORKERS="${LOADTEST_CHECK_WORKERS:-2}"
 if [ "$CHECK_WORKERS" -gt 0 ]; then
   seconds="${DURATION%s}"
   $PY manage.py loadtest_checks --workers "$CHECK_WORKERS" --duration "$seconds" --warm-up 0 \
-    --niceness "${LOADTEST_CHECK_NICENESS:-10}" >"$out/checks.txt" 2>&1 &
+    --niceness "${LOADTEST_CHECK_NICENESS:-10}" --rate "${LOADTEST_CHECK_RATE:-120}" >"$out/checks.txt" 2>&1 &
   checks=$!
   sleep 8  # the workers connect before locust starts
 fi
@@ -53,7 +55,7 @@ fi
 status=0
 .venv/bin/locust -f loadtest/locustfile.py --headless --host "http://127.0.0.1:${PORT}" \
   --users "${LOADTEST_USERS:-20}" --spawn-rate "${LOADTEST_SPAWN_RATE:-5}" --run-time "$DURATION" \
-  --csv "$out/result" --only-summary --exit-code-on-error 1 2>&1 | tee "$out/summary.txt" || status=1
+  ${LOADTEST_RESET_STATS:+--reset-stats} --csv "$out/result" --only-summary --exit-code-on-error 1 2>&1 | tee "$out/summary.txt" || status=1
 if [ -n "$checks" ]; then
   wait "$checks" || { echo "check workers failed:"; status=1; }
   checks=""

@@ -89,7 +89,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     team_score = scorecard_for([team]).teams[0]
     # Officers compare the team with the organisation (its practices remembered until a figure changes,
     # scoring/cache.py); team people see only their own teams' figures.
-    org_practices = (remembered_live("org-practices", list(scoped(request, Team).order_by("name")),
+    org_practices = (remembered_live("org-practices", scoped(request, Team).order_by("name"),
                                      lambda card: card.practices) if user.sees_everything else None)
     scores = project_scores(team_ids=[team.pk])
     projects = _projects_with_latest(Project.objects.filter(team=team).active().order_by("name"), scores, viewer=user)

@@ -28,8 +28,9 @@ class ScorecardView(ScopedView, APIView):
         as_of = parse_as_of(request.query_params.get("as_of"))
         teams = self.scoped(Team).order_by("name")
         slug = request.query_params.get("team")
-        teams = [get_object_or_404(teams, slug=slug)] if slug else list(teams)
+        if slug:
+            teams = [get_object_or_404(teams, slug=slug)]
         if is_live(as_of):  # today's document, encoded once per change (scoring/cache.py)
             body = remembered_live("api", teams, lambda card: orjson.dumps(scorecard_payload(card)))
             return Response(orjson.Fragment(body))
-        return Response(scorecard_payload(scorecard_for(teams, as_of=as_of)))
+        return Response(scorecard_payload(scorecard_for(list(teams), as_of=as_of)))

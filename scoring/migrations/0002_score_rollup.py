@@ -11,7 +11,7 @@ def fill_rollup(apps, schema_editor):
         return
     from scoring.rollup import rebuild
 
-    rebuild()
+    rebuild(renew_revisions=False)  # the revisions' table comes with 0003, which fills it
 
 
 class Migration(migrations.Migration):

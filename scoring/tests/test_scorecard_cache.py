@@ -6,10 +6,15 @@ the day, a restored database, and an event landing between the key and the rows.
 """
 
 import datetime as dt
+import importlib
+from types import SimpleNamespace
 
 import pytest
 import time_machine
+from django.apps import apps
+from django.core.cache import cache as django_cache
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -152,3 +157,49 @@ def test_a_repeated_verdict_keeps_the_revision_and_a_different_one_renews_it(wor
     passed = verdict("passed")
     assert passed != failed
     assert verdict("passed") == passed
+
+
+def test_a_retitled_practice_shows_at_once_on_the_dashboard(world, web):
+    """The weakest practices are listed by title: the title is part of the key (found by review)."""
+    officer, _, _, _, project, _ = world
+    approve(officer, project, {"MLS-01": 0, "MLS-02": 4, "MLS-03": 4}, "2026-Q1")
+    practice = Practice.objects.get(code="MLS-01")
+    assert practice.title in web(officer).get("/dashboard/").content.decode()
+    practice.title = "Retitled by an administrator"
+    practice.save()  # what the admin does; the catalogue version stays
+    assert "Retitled by an administrator" in web(officer).get("/dashboard/").content.decode()
+
+
+UNREACHABLE = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+
+
+def test_an_unreachable_cache_costs_the_assembly_not_the_pages(world, web, caplog):
+    """(The API's throttles need the cache on their own: that is not this cache's to change.)"""
+    officer, _, team, _, project, _ = world
+    approve(officer, project, 3, "2026-Q1")
+    with override_settings(CACHES=UNREACHABLE):
+        dashboard = web(officer).get("/dashboard/")
+        assert dashboard.status_code == 200 and team.name in dashboard.content.decode()
+        assert web(officer).get(f"/teams/{team.slug}/").status_code == 200
+    assert "scorecard cache unavailable" in caplog.text
+
+
+def test_each_scope_keeps_one_entry_whatever_the_number_of_changes(world, api):
+    """Entries are replaced, not accumulated: memory is bounded by who asks, not by how often scores move."""
+    officer, lead, _, _, project, _ = world
+    django_cache.clear()
+    for cycle in range(8):
+        approve(officer, project, cycle % 5, f"20{30 + cycle}-Q1")
+        scores(api, officer)
+        scores(api, lead)
+    kept = [k for k in django_cache._cache if "mlsec:scorecard:api:" in k]  # the test settings' local memory
+    assert len(kept) == 2
+
+
+def test_migration_0002_still_fills_the_rollup_before_the_revisions_table_exists(world):
+    """0002 runs today's rebuild(); the revisions' table only comes with 0003 (found by review)."""
+    fill_rollup = importlib.import_module("scoring.migrations.0002_score_rollup").fill_rollup
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {TeamScoreRevision._meta.db_table}")
+    fill_rollup(apps, SimpleNamespace(connection=connection))
+    assert TeamRollup.objects.exists()
