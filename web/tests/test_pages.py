@@ -11,15 +11,6 @@ from assessments.models import Assessment
 from assessments.tests.factories import ProjectFactory, make_assessment
 
 
-@pytest.fixture
-def web(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 def test_login_page_signs_in_and_lands_on_home(client, org):
     assert client.get("/").status_code == 302
     response = client.post("/accounts/login/", {"username": "lead", "password": PASSWORD}, follow=True)
