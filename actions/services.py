@@ -257,11 +257,10 @@ def send_action_reminders(*, today: dt.date | None = None) -> dict:
 
 
 def overdue_actions(user, *, limit: int, team_ids=None) -> tuple[list[Action], int]:
-    """The first `limit` overdue actions in `user`'s scope and how many there are, in one query (a window count)."""
-    from django.db.models import Count, Window
+    """The first `limit` overdue actions in `user`'s scope and how many there are, in one query."""
+    from mlsec_portal.firstrows import first_rows_and_count
 
     rows = Action.objects.visible_to(user).overdue(timezone.localdate())
     if team_ids is not None:
         rows = rows.filter(project__team_id__in=team_ids)
-    items = list(rows.for_lists().annotate(total=Window(Count("pk"))).order_by("due_on", "pk")[:limit])
-    return items, (items[0].total if items else 0)
+    return first_rows_and_count(rows.for_lists().order_by("due_on", "pk"), limit)

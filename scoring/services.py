@@ -164,15 +164,27 @@ def _live(teams: list[Team], practices: list[Practice]) -> Scorecard:
 def remembered_live(kind: str, teams, render):
     """`render(today's scorecard)`, remembered until a team's rows, a practice or the day change
     (cache.py). `kind` names what `render` makes; what it returns must pickle, and may use of a team
-    only its id, slug and name. `teams` is a list of teams or a queryset of them, read as (id, slug,
-    name) rows: 2,000 model instances cost more than the rest of a remembered request, and the
-    document is built from the very rows its key names (a rename in between cannot slip in)."""
+    only its id, slug and name. `teams` is a list of teams or a queryset of them. A queryset is read as
+    rows (2,000 model instances cost more than the rest of a remembered request), and on PostgreSQL
+    only when the document has to be built: its key is digested in the database."""
     practices = list(Practice.objects.active().order_by("number"))
+    version, today = CatalogRelease.current_version(), timezone.localdate()
+
+    def build(rows):
+        # Keyed by the very rows it is built from; their revisions are read before the rollup rows, so
+        # the document can only be newer than its key.
+        return (cache.key_of_rows(kind, rows, practices, catalog_version=version, today=today),
+                render(_live(rows, practices)))
+
     if isinstance(teams, QuerySet):
-        teams = list(teams.values_list("id", "slug", "name", named=True))
-    key = cache.key(kind, teams, practices, catalog_version=CatalogRelease.current_version(),
-                    today=timezone.localdate())
-    return cache.remember(key, lambda: render(_live(teams, practices)))
+        key = cache.key_in_database(kind, teams, practices, catalog_version=version, today=today)
+        if key is not None:
+            return cache.remember(key, lambda: build(cache.rows_with_revisions(teams)))
+        rows = cache.rows_with_revisions(teams)
+        return cache.remember(cache.key_of_rows(kind, rows, practices, catalog_version=version, today=today),
+                              lambda: build(rows))
+    key = cache.key(kind, teams, practices, catalog_version=version, today=today)
+    return cache.remember(key, lambda: (key, render(_live(teams, practices))))
 
 
 def scorecard_for(teams: list[Team], *, as_of: dt.date | None = None) -> Scorecard:

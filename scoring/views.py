@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Window
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from assessments.models import Assessment, RiskAcceptance
 from checks.services import failing_checks
 from evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from evidence.services import evidence_expiring
+from mlsec_portal.firstrows import first_rows_and_count
 
 from . import charts
 from .services import Scorecard, check_run_counts, remembered_live, trend, trend_window
@@ -54,8 +54,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     card = remembered_live("dashboard", scoped(request, Team).order_by("name"), DashboardCard.of)
     # Submitted means complete (submit refuses gaps): no completion to count here.
     queue = scoped(request, Assessment).review_queue().select_related("project__team", "submitted_by")
-    # The first rows and how many there are, in one query (a window count): the page keeps to 15 queries.
-    queue_items = list(queue.annotate(total=Window(Count("pk")))[:8])
+    # The first rows and how many there are, in one query: the page keeps to 15 queries.
+    queue_items, queue_count = first_rows_and_count(queue, 8)
     context = {
         "card": card,
         "moment": timezone.now(),
@@ -63,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "covered": card.covered,
         "weakest": card.weakest,
         "queue": queue_items,
-        "queue_count": queue_items[0].total if queue_items else 0,
+        "queue_count": queue_count,
         "heatmap": card.heatmap,
         "trend": charts.trend_figure(trend(days=90, live=(card.score, card.coverage)), window=trend_window(90)),
         "chart_config": charts.chart_config(),

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.choices import OrgRole, TeamRole
-from accounts.models import Membership
+from accounts.models import Membership, Team
 from accounts.tests.factories import TeamFactory, UserFactory
 from assessments import services as assessment_services
 from assessments.choices import AssessmentStatus
@@ -29,6 +29,7 @@ from checks.runners.base import CheckResult
 from checks.services import finish_run
 from controls.models import Practice
 from scoring import cache as scorecard_cache
+from scoring import services as scoring_services
 from scoring.models import TeamRollup, TeamScoreRevision
 
 pytestmark = pytest.mark.django_db
@@ -125,19 +126,68 @@ def test_an_event_committed_between_the_key_and_the_rows_is_shown_by_the_next_re
     """The key is read first, the rows after: a document can be newer than its key, never older."""
     officer, _, team, _, project, _ = world
     approve(officer, project, 2, "2026-Q1")
-    read_revisions = scorecard_cache.revisions
+    read_rows = scoring_services.rollup.team_inputs
     landed = []
 
-    def then_an_approval_lands(team_ids):
-        found = read_revisions(team_ids)
+    def an_approval_lands_first(team_ids):
         if not landed:
             landed.append(True)
             approve(officer, project, 4, "2026-Q2")
-        return found
+        return read_rows(team_ids)
 
-    monkeypatch.setattr(scorecard_cache, "revisions", then_an_approval_lands)
+    monkeypatch.setattr(scoring_services.rollup, "team_inputs", an_approval_lands_first)
     scores(api, officer)
+    assert landed
     assert scores(api, officer)[0][team.slug] == 100.0
+
+
+@pytest.mark.parametrize("page", ["api", "dashboard"])
+def test_a_team_renamed_while_its_document_is_built_and_renamed_back_shows_its_name(world, api, web, monkeypatch, page):
+    """On PostgreSQL the key is digested in the database and the rows are read only to build: a rename
+    in between makes the document newer than the key it was asked under. It is stored under the key of
+    the rows it was built from, so renaming the team back cannot find it (found by review)."""
+    officer, _, team, _, project, _ = world
+    approve(officer, project, 2, "2026-Q1")
+    read = scorecard_cache.rows_with_revisions
+    renamed = []
+
+    def renamed_just_before(teams):
+        if not renamed:
+            renamed.append(True)
+            team.name = "Renamed meanwhile"
+            team.save()
+        return read(teams)
+
+    def shown():
+        if page == "api":
+            return api(officer).get("/api/v1/scorecard/").content.decode()
+        return web(officer).get("/dashboard/").content.decode()
+
+    django_cache.clear()
+    monkeypatch.setattr(scorecard_cache, "rows_with_revisions", renamed_just_before)
+    assert "Renamed meanwhile" in shown() and renamed
+    team.name = "Cache A"
+    team.save()
+    assert "Renamed meanwhile" not in shown()
+    assert "Cache A" in shown()
+
+
+def test_the_database_digest_is_the_digest_of_the_rows(world):
+    """PostgreSQL digests the teams' part of the key (`key_in_database`); elsewhere Python does it from the
+    rows (`key_of_rows`): the two must agree for any teams, names with separators included."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the digest in the database is PostgreSQL's (string_agg, sha256); SQLite reads the rows")
+    _, _, team, other, _, _ = world
+    other.name = "Cache B:3:x\n4:none:1:y"
+    other.save()
+    TeamScoreRevision.objects.filter(team=team).delete()  # a team that never had a rollup
+    practices = list(Practice.objects.active().order_by("number"))
+    today = dt.date(2026, 12, 2)
+    for teams in (Team.objects.order_by("name"), Team.objects.filter(pk=other.pk), Team.objects.none()):
+        in_database = scorecard_cache.key_in_database("api", teams, practices, catalog_version="v", today=today)
+        rows = scorecard_cache.rows_with_revisions(teams)
+        assert in_database == scorecard_cache.key_of_rows("api", rows, practices, catalog_version="v", today=today)
+        assert in_database == scorecard_cache.key("api", list(teams), practices, catalog_version="v", today=today)
 
 
 def test_a_repeated_verdict_keeps_the_revision_and_a_different_one_renews_it(world):
