@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/heatmap.json", views.dashboard_heatmap, name="dashboard-heatmap"),
 ]

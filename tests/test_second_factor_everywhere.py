@@ -165,7 +165,7 @@ def test_a_signed_in_user_who_is_not_staff_is_told_the_admin_is_not_theirs(org, 
 
 
 def test_pages_send_a_session_without_the_second_factor_back_to_sign_in(mfa_on, superadmin, client):
-    for url in ("/", "/dashboard/", "/audit-log/", "/settings/", "/admin/"):
+    for url in ("/", "/dashboard/", "/dashboard/heatmap.json", "/audit-log/", "/settings/", "/admin/"):
         client.force_login(superadmin)
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url

@@ -91,8 +91,8 @@ def test_a_renamed_team_and_a_renamed_practice_show_at_once(world, api, web):
     body = scores(api, officer)[1]
     assert {t["name"] for t in body["teams"]} == {"Renamed team", "Cache B"}
     assert "MLS-01X" in {p["code"] for p in body["practices"]}
-    page = web(officer).get("/dashboard/").content.decode()
-    assert "Renamed team" in page and "MLS-01X" in page
+    heatmap = web(officer).get("/dashboard/heatmap.json").json()["data"][0]
+    assert "Renamed team" in heatmap["y"] and "MLS-01X" in heatmap["x"]
 
 
 def test_a_new_day_is_a_new_document(world, api):
@@ -161,9 +161,9 @@ def test_a_team_renamed_while_its_document_is_built_and_renamed_back_shows_its_n
     def shown():
         if page == "api":
             return api(officer).get("/api/v1/scorecard/").content.decode()
-        return web(officer).get("/dashboard/").content.decode()
+        return web(officer).get("/dashboard/heatmap.json").content.decode()
 
-    django_cache.clear()
+    scorecard_cache.forget()
     monkeypatch.setattr(scorecard_cache, "rows_with_revisions", renamed_just_before)
     assert "Renamed meanwhile" in shown() and renamed
     team.name = "Cache A"
@@ -228,8 +228,9 @@ def test_an_unreachable_cache_costs_the_assembly_not_the_pages(world, web, caplo
     officer, _, team, _, project, _ = world
     approve(officer, project, 3, "2026-Q1")
     with override_settings(CACHES=UNREACHABLE):
-        dashboard = web(officer).get("/dashboard/")
-        assert dashboard.status_code == 200 and team.name in dashboard.content.decode()
+        assert web(officer).get("/dashboard/").status_code == 200
+        heatmap = web(officer).get("/dashboard/heatmap.json")
+        assert heatmap.status_code == 200 and team.name in heatmap.json()["data"][0]["y"]
         assert web(officer).get(f"/teams/{team.slug}/").status_code == 200
     assert "scorecard cache unavailable" in caplog.text
 
@@ -244,6 +245,37 @@ def test_each_scope_keeps_one_entry_whatever_the_number_of_changes(world, api):
         scores(api, lead)
     kept = [k for k in django_cache._cache if "mlsec:scorecard:api:" in k]  # the test settings' local memory
     assert len(kept) == 2
+
+
+def test_a_process_holding_the_document_does_not_fetch_it_again_and_a_change_replaces_it(world, api, monkeypatch):
+    """Each process keeps the documents it last read or built: the same digest is the same document, so
+    the shared cache (Redis in production: megabytes per request at 2,000 teams) is not read again."""
+    officer, lead, team, _, project, _ = world
+    approve(officer, project, 2, "2026-Q1")
+    first = scores(api, officer)[0]
+    shared_reads = []
+    real_get = scorecard_cache.cache.get
+    monkeypatch.setattr(scorecard_cache.cache, "get", lambda key, *a, **k: (key.startswith("mlsec:scorecard:") and shared_reads.append(key))
+                        or real_get(key, *a, **k))
+    assert scores(api, officer)[0] == first and shared_reads == []
+    approve(officer, project, 4, "2026-Q2")  # a new digest: the process's copy no longer matches
+    assert scores(api, officer)[0][team.slug] == 100.0 != first[team.slug]
+    assert len(shared_reads) == 1
+    slots = [slot for slot in scorecard_cache.local.entries if ":api:" in slot]
+    assert len(set(slots)) == len(slots)  # one entry per scope, replaced, not accumulated
+
+
+def test_a_process_keeps_a_bounded_number_of_scopes(world, api, monkeypatch):
+    officer, _, _, _, project, _ = world
+    approve(officer, project, 2, "2026-Q1")
+    monkeypatch.setattr(scorecard_cache, "local", scorecard_cache._Local(3))
+    for n in range(6):  # six leads of six teams: six scopes
+        team = TeamFactory(slug=f"bound-{n}")
+        lead = UserFactory(username=f"bound-lead-{n}")
+        Membership.objects.create(user=lead, team=team, role=TeamRole.LEAD)
+        assert set(scores(api, lead)[0]) == {team.slug}
+    assert len(scorecard_cache.local.entries) == 3
+    assert scores(api, lead)[0] == {team.slug: None}  # the newest is still held, and still right
 
 
 def test_migration_0002_still_fills_the_rollup_before_the_revisions_table_exists(world):

@@ -1,15 +1,14 @@
-// Draw every plotly figure on the page. Figures arrive as JSON (json_script), never as inline script,
-// so the Content-Security-Policy can forbid inline scripts entirely.
+// Draw every plotly figure on the page. Figures arrive as JSON (json_script, or fetched from the portal
+// itself for `data-figure-src`), never as inline script, so the Content-Security-Policy can forbid inline
+// scripts entirely.
 (function () {
   "use strict";
   if (typeof window.Plotly === "undefined") { return; }
   var configEl = document.getElementById("chart-config");
   var config = configEl ? JSON.parse(configEl.textContent) : { displaylogo: false, responsive: true };
 
-  function draw(el) {
-    var source = document.getElementById(el.getAttribute("data-figure"));
-    if (!source) { return; }
-    var figure = JSON.parse(source.textContent);
+  function plot(el, figure) {
+    el.textContent = "";
     window.Plotly.newPlot(el, figure.data || [], figure.layout || {}, config).then(function () {
       // "chart-drawn:heatmap" etc.: when each chart was drawn, for scripts/bench_pages.py (Performance API).
       if (window.performance && window.performance.mark) { window.performance.mark("chart-drawn:" + el.id); }
@@ -25,5 +24,32 @@
     });
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("[data-figure]"), draw);
+  function failed(el) {
+    el.textContent = "";
+    var note = document.createElement("p");
+    note.className = "small error chart-failed";
+    note.textContent = "This chart could not be loaded (signed out, or the portal did not answer): reload the page.";
+    el.appendChild(note);
+  }
+
+  function draw(el) {
+    var src = el.getAttribute("data-figure-src");
+    if (src) {
+      // Same-origin paths only; the response is revalidated with its ETag (a 304 on a repeat visit).
+      if (src.charAt(0) !== "/" || src.charAt(1) === "/") { failed(el); return; }
+      window.fetch(src, { credentials: "same-origin", headers: { Accept: "application/json" }, redirect: "error" })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
+        .then(function (figure) { plot(el, figure); })
+        .catch(function () { failed(el); });
+      return;
+    }
+    var source = document.getElementById(el.getAttribute("data-figure"));
+    if (!source) { return; }
+    plot(el, JSON.parse(source.textContent));
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-figure], [data-figure-src]"), draw);
 })();

@@ -1,6 +1,7 @@
 """Officers see the heatmap and the trend drawn by plotly.js served locally; a lead sees no other team."""
 
 import pytest
+from django.contrib.sessions.models import Session
 
 from accounts.tests.factories import PASSWORD
 from assessments.choices import AssessmentStatus
@@ -44,6 +45,27 @@ def test_clicking_a_heatmap_cell_opens_the_team(live_server, watched_page, score
     page.mouse.click(box["x"] + 5, box["y"] + 5)
     page.wait_for_url("**/teams/fraud/")
     watched_page.assert_clean()
+
+
+def test_a_heatmap_that_cannot_be_fetched_says_so(live_server, watched_page, scored):
+    """The page fetches its heatmap (/dashboard/heatmap.json). When the session is gone by then, the portal
+    redirects that request to sign-in, which the fetch refuses: a note takes the chart's place, not a blank
+    box or a sign-in form drawn as data."""
+    page = watched_page.page
+    sign_in(page, live_server.url, "officer", PASSWORD)
+    page.wait_for_selector("#heatmap svg.main-svg")
+
+    def session_ended_meanwhile(route):  # signed out elsewhere between the page and its heatmap
+        Session.objects.all().delete()
+        route.continue_()
+
+    page.route("**/dashboard/heatmap.json", session_ended_meanwhile)
+    page.goto(f"{live_server.url}/dashboard/")
+    page.wait_for_selector("#heatmap .chart-failed")
+    assert "could not be loaded" in page.locator("#heatmap").inner_text()
+    assert page.locator("#heatmap svg.main-svg").count() == 0
+    page.wait_for_selector("#trend svg.main-svg")  # the rest of the page is drawn
+    assert all("heatmap.json" in e or "Failed to load resource" in e for e in watched_page.console_errors)
 
 
 def test_a_lead_sees_no_other_team(live_server, watched_page, scored):
