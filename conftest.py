@@ -73,6 +73,14 @@ def _catalogue_present(request):
 
 
 @pytest.fixture(autouse=True)
+def _no_remembered_scorecards():
+    """Each process keeps the scorecards it last read (scoring/cache.py): none carried from test to test."""
+    from scoring import cache as scorecard_cache
+
+    scorecard_cache.local.clear()
+
+
+@pytest.fixture(autouse=True)
 def _private_media_root(settings, tmp_path):
     """Files outlive a test's rolled-back transaction: give every test a media root of its own."""
     settings.MEDIA_ROOT = str(tmp_path / "media")

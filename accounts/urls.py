@@ -1,4 +1,3 @@
-from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from . import views
@@ -6,7 +5,7 @@ from . import views
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("oidc/", include("identity.urls_oidc")),
-    path("logout/", LogoutView.as_view(), name="logout"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
     path("mfa/enrol/", views.mfa_enrol, name="mfa-enrol"),
     path("mfa/recovery-codes/", views.mfa_recovery_codes, name="mfa-recovery-codes"),
 ]

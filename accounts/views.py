@@ -6,6 +6,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +29,18 @@ from .mfa import (
     totp_secret,
     totp_start,
 )
+
+
+def clear_browser_cache(response: HttpResponse) -> HttpResponse:
+    """After sign-out the browser drops what it kept of the portal's pages and data (the dashboard's
+    heatmap, revalidated with its ETag while signed in, is otherwise still on disk)."""
+    response["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+class SignOutView(LogoutView):
+    def post(self, request, *args, **kwargs):
+        return clear_browser_cache(super().post(request, *args, **kwargs))
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -97,6 +97,11 @@ class OIDCCallbackView(OIDCAuthenticationCallbackView):
 class OIDCLogout(OIDCLogoutView):
     http_method_names = ["post"]
 
+    def post(self, request, *args, **kwargs):
+        from accounts.views import clear_browser_cache
+
+        return clear_browser_cache(super().post(request, *args, **kwargs))
+
 
 def _locked_out(request, user) -> bool:
     from axes.handlers.proxy import AxesProxyHandler

@@ -36,11 +36,28 @@ def accepts_gzip(header: str) -> bool:
     return weights.get("*", 0.0) > 0
 
 
+def _opaque(tag: str) -> str:
+    """An entity tag without its weakness mark: If-None-Match compares weakly (RFC 9110 13.1.2), so a
+    proxy that weakened our tag still gets its 304."""
+    return tag[2:] if tag.startswith("W/") else tag
+
+
 @dataclass(frozen=True)
 class EncodedJSON:
+    """`etag` names the JSON; the gzip-compressed bytes are another representation and carry their own
+    tag (`gzip_etag`), as RFC 9110 8.8.3 asks of strong tags. A client holding either gets a 304."""
+
     body: bytes
     gzipped: bytes
     etag: str
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.body) + len(self.gzipped)
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
 
     @classmethod
     def of(cls, document) -> EncodedJSON:
@@ -51,15 +68,18 @@ class EncodedJSON:
     def response(self, request: HttpRequest) -> HttpResponse:
         """304 when the client already holds these bytes (If-None-Match), else the body, compressed if the
         client accepts gzip. Scoped data: private, and revalidated before every reuse."""
+        compressed = accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+        etag = self.gzip_etag if compressed else self.etag
         if_none_match = request.META.get("HTTP_IF_NONE_MATCH", "")
-        if if_none_match.strip() == "*" or self.etag in parse_etags(if_none_match):
+        held = {_opaque(tag) for tag in parse_etags(if_none_match)}
+        if if_none_match.strip() == "*" or held & {self.etag, self.gzip_etag}:
             response = HttpResponseNotModified()
-        elif accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        elif compressed:
             response = HttpResponse(self.gzipped, content_type="application/json")
             response["Content-Encoding"] = "gzip"
         else:
             response = HttpResponse(self.body, content_type="application/json")
-        response["ETag"] = self.etag
+        response["ETag"] = etag
         response["Cache-Control"] = "private, no-cache"
         patch_vary_headers(response, ("Accept-Encoding",))
         return response

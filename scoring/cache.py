@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,10 @@ from django.db.models.functions import Cast, Coalesce, Concat, Length
 from .models import TeamScoreRevision
 
 TTL_SECONDS = 3600
-LOCAL_ENTRIES = 16  # scopes one process keeps in its own memory: the officers' and the busiest leads'
+# What one process keeps in its own memory: at most this many scopes and bytes (the officers' documents at
+# 2,000 teams are ~6 MB for the API and ~3 MB for the dashboard), for at most TTL_SECONDS like the shared cache.
+LOCAL_ENTRIES = 16
+LOCAL_BYTES = 64 * 1024 * 1024
 LONG_IN_LIST = 500  # above this many teams, read every revision (one small row per team) and pick in Python
 # Part of every key: bump it when what is remembered changes shape (the API document, DashboardCard,
 # PracticeScore), so that during a rolling deploy no process reads what another version stored.
@@ -143,39 +147,57 @@ def key_in_database(kind: str, teams: QuerySet, practices: Sequence, *, catalog_
     return _key(kind, parts["ids"], parts["lines"], practices, catalog_version, today)
 
 
-class _Local:
-    """The last entries this process read or built, slot -> (digest, document), least recently used
-    first out: bounded by LOCAL_ENTRIES scopes, whatever the number of changes."""
+def _nbytes(value: Any) -> int:
+    """What a remembered document weighs: its encoded bytes (`nbytes`), or a generous guess."""
+    return int(getattr(value, "nbytes", 256 * 1024))
 
-    def __init__(self, size: int):
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+class _Local:
+    """The last entries this process read or built, slot -> (digest, document, size, stored at), least
+    recently used first out: bounded by scopes, bytes and age, whatever the number of changes."""
+
+    def __init__(self, size: int, max_bytes: int = LOCAL_BYTES, ttl: float = TTL_SECONDS):
+        self.size, self.max_bytes, self.ttl = size, max_bytes, ttl
+        self.entries, self.nbytes, self.lock = OrderedDict(), 0, threading.Lock()
 
     def get(self, key: Key) -> Any:
         with self.lock:
             stored = self.entries.get(key.slot)
             if stored is None or stored[0] != key.digest:
                 return None
+            if time.monotonic() - stored[3] > self.ttl:
+                self._drop(key.slot)
+                return None
             self.entries.move_to_end(key.slot)
             return stored[1]
 
     def put(self, key: Key, value: Any) -> None:
+        size = _nbytes(value)
         with self.lock:
-            self.entries[key.slot] = (key.digest, value)
-            self.entries.move_to_end(key.slot)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            if key.slot in self.entries:
+                self._drop(key.slot)
+            if size > self.max_bytes:
+                return  # larger than the whole budget: the shared cache alone keeps it
+            self.entries[key.slot] = (key.digest, value, size, time.monotonic())
+            self.nbytes += size
+            while len(self.entries) > self.size or self.nbytes > self.max_bytes:
+                self._drop(next(iter(self.entries)))
+
+    def _drop(self, slot: str) -> None:
+        self.nbytes -= self.entries.pop(slot)[2]
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.nbytes = 0
 
 
 local = _Local(LOCAL_ENTRIES)
 
 
 def forget() -> None:
-    """Drop every remembered document, this process's copies and the shared cache's (benchmarks' cold
-    requests, tests)."""
+    """Drop every remembered document: this process's copies, and the whole shared cache (throttle
+    counters too: for benchmarks' cold requests and tests, never for a running portal)."""
     local.clear()
     cache.clear()
 

@@ -34,6 +34,12 @@ def encode(figure: dict) -> EncodedFigure:
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
+def _text(value: str) -> str:
+    """A name typed by a person, drawn as text: plotly reads `<`, `>` and `&` in labels and hover text as
+    its own markup (links, styles), and shows `&lt;`, `&gt;` and `&amp;` as the characters."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -77,7 +83,7 @@ def heatmap_figure(scorecard, team_url: str = "/teams/{slug}/") -> dict:
         custom.append([[_cell_headline(p), _flags(p)] for p in team.practices])
     trace = {
         "type": "heatmap", "z": z, "x": [p.practice.code for p in scorecard.practices],
-        "y": [t.team.name for t in teams], "customdata": custom,
+        "y": [_text(t.team.name) for t in teams], "customdata": custom,
         "zmin": 0, "zmax": 100, "colorscale": SCORE_COLOURS, "xgap": 2, "ygap": 2, "hoverongaps": True,
         "colorbar": {"title": {"text": "score"}, "thickness": 12, "len": 0.8},
         "hovertemplate": "<b>%{y}</b><br>%{x}: %{customdata[0]}%{customdata[1]}<extra></extra>",
@@ -88,7 +94,8 @@ def heatmap_figure(scorecard, team_url: str = "/teams/{slug}/") -> dict:
     layout = _layout(
         height=max(320, 26 * len(teams) + 120), margin={"l": 180, "r": 20, "t": 10, "b": 60},
         xaxis={"side": "bottom", "tickangle": -45, "tickfont": {"size": 11}},
-        yaxis={"autorange": "reversed", "tickfont": {"size": 11}, "automargin": True},
+        # Categories, always: a team named "2024" must not turn the axis numeric and lose the other names.
+        yaxis={"type": "category", "autorange": "reversed", "tickfont": {"size": 11}, "automargin": True},
         meta={"row_urls": [team_url.format(slug=t.team.slug) for t in teams]},
     )
     return {"data": [trace], "layout": layout}
@@ -144,8 +151,8 @@ def polar_figure(team_score, organisation_practices=None) -> dict:
         })
     data.append({
         "type": "scatterpolar", "r": _closed([_round(p.score) for p in team_score.practices]), "theta": _closed(codes),
-        "name": team_score.team.name, "fill": "toself", "mode": "lines+markers", "line": {"color": "#1f4e8c"},
-        "fillcolor": "rgba(31, 78, 140, 0.18)", "customdata": _closed([p.practice.title for p in team_score.practices]),
+        "name": _text(team_score.team.name), "fill": "toself", "mode": "lines+markers", "line": {"color": "#1f4e8c"},
+        "fillcolor": "rgba(31, 78, 140, 0.18)", "customdata": _closed([_text(p.practice.title) for p in team_score.practices]),
         "hovertemplate": "%{theta} %{customdata}: %{r:.0f}<extra></extra>",
     })
     layout = _layout(

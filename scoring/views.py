@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from accounts.models import Team
 from accounts.scope import scoped, scoped_view
@@ -44,6 +45,10 @@ class DashboardCard:
     weakest: list
     heatmap: EncodedJSON
 
+    @property
+    def nbytes(self) -> int:  # what a process's copy weighs (scoring/cache.py): the heatmap, mostly
+        return self.heatmap.nbytes + 64 * 1024
+
     @classmethod
     def of(cls, card: Scorecard) -> DashboardCard:
         return cls(catalog_version=card.catalog_version, score=card.score, coverage=card.coverage,
@@ -57,6 +62,7 @@ def dashboard_card(request: HttpRequest) -> DashboardCard:
     return remembered_live("dashboard", scoped(request, Team).order_by("name"), DashboardCard.of)
 
 
+@require_safe
 @login_required
 @scoped_view
 def dashboard_heatmap(request: HttpRequest) -> HttpResponse:

@@ -49,7 +49,7 @@ ALLOWED = {
                                                "the one project its rule names; no team data is read",
     "accounts.api.auth.TotpStartView": "the caller's own second factor",
     "accounts.api.auth.TotpConfirmView": "the caller's own second factor",
-    "django.contrib.auth.views.LogoutView": "signs out",
+    "accounts.views.SignOutView": "signs out (and clears the browser's cache of the portal)",
     "identity.oidc_views.OIDCLoginView": "starts single sign-on",
     "identity.oidc_views.OIDCCallbackView": "finishes single sign-on",
     "identity.oidc_views.OIDCLogout": "signs out of single sign-on",

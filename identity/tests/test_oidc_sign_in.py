@@ -169,6 +169,7 @@ def test_logout_ends_the_portal_session_and_sends_the_browser_to_the_provider(oi
     response = client.post("/accounts/oidc/logout/")
     assert response["Location"].startswith(oidc_provider.discovery()["end_session_endpoint"])
     assert "id_token_hint=" in response["Location"]
+    assert response["Clear-Site-Data"] == '"cache"'  # the browser drops the pages and data it kept
     assert client.get("/dashboard/").status_code == 302
 
 

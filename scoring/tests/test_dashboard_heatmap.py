@@ -50,7 +50,9 @@ def test_the_heatmap_is_the_figure_of_todays_scorecard(world):
     expected = charts.heatmap_figure(scorecard_for(list(Team.objects.order_by("name"))))
     assert response.json() == orjson.loads(orjson.dumps(expected))
     trace = response.json()["data"][0]
-    assert trace["y"] == [team.name, other.name]  # a name is data here; plotly draws it as text
+    # Plotly reads <, > and & in labels as its markup (links, styles): names are escaped to be drawn as text.
+    assert trace["y"] == ["Heat &lt;b&gt;A&lt;/b&gt; &amp; co", "Heat B"]
+    assert response.json()["layout"]["yaxis"]["type"] == "category"  # a team named "2024" stays a name
     assert response.json()["layout"]["meta"]["row_urls"] == [f"/teams/{team.slug}/", f"/teams/{other.slug}/"]
     assert trace["z"][0] == [75.0] * 25 and trace["z"][1] == [None] * 25
 
@@ -71,7 +73,9 @@ def test_it_is_sent_compressed_and_revalidated_with_its_etag(world):
     plain = client.get(URL)
     packed = client.get(URL, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
     assert packed["Content-Encoding"] == "gzip" and gzip.decompress(packed.content) == plain.content
-    assert plain["ETag"] == packed["ETag"] and packed["Cache-Control"] == "private, no-cache"
+    assert packed["ETag"] == plain["ETag"][:-1] + '-gzip"' and packed["Cache-Control"] == "private, no-cache"
+    # If-None-Match compares weakly (RFC 9110 13.1.2): a proxy that weakened the tag still gets a 304.
+    assert client.get(URL, HTTP_IF_NONE_MATCH=f'W/{packed["ETag"]}', HTTP_ACCEPT_ENCODING="gzip").status_code == 304
     assert "Accept-Encoding" in packed["Vary"]
     again = client.get(URL, HTTP_IF_NONE_MATCH=plain["ETag"])
     assert again.status_code == 304 and again.content == b""
@@ -80,6 +84,15 @@ def test_it_is_sent_compressed_and_revalidated_with_its_etag(world):
     changed = client.get(URL, HTTP_IF_NONE_MATCH=plain["ETag"])
     assert changed.status_code == 200 and changed["ETag"] != plain["ETag"]
     assert changed.json()["data"][0]["z"][0] == [100.0] * 25
+
+
+def test_it_answers_only_get_and_head(world):
+    officer, *_ = world
+    client = signed_in(officer)
+    assert client.head(URL).status_code == 200
+    for method in (client.options, client.post, client.put, client.delete):
+        response = method(URL)
+        assert response.status_code in (403, 405) and b"Heat B" not in response.content, method
 
 
 def test_only_those_who_see_the_organisation_get_it(world):
@@ -92,6 +105,17 @@ def test_only_those_who_see_the_organisation_get_it(world):
     assert "ETag" not in anonymous
     officers_etag = signed_in(officer).get(URL)["ETag"]
     assert signed_in(lead).get(URL, HTTP_IF_NONE_MATCH=officers_etag).status_code == 403
+
+
+def test_signing_out_tells_the_browser_to_drop_what_it_kept(world):
+    """The heatmap is revalidated, not refetched, so the browser keeps a copy (private, never a shared
+    cache's): sign-out clears the browser's cache of the portal."""
+    officer, *_ = world
+    client = signed_in(officer)
+    assert client.get(URL).status_code == 200
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302 and response["Clear-Site-Data"] == '"cache"'
+    assert client.get(URL).status_code == 302
 
 
 @pytest.mark.parametrize(("header", "accepted"), [

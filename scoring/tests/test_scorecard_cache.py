@@ -278,6 +278,26 @@ def test_a_process_keeps_a_bounded_number_of_scopes(world, api, monkeypatch):
     assert scores(api, lead)[0] == {team.slug: None}  # the newest is still held, and still right
 
 
+def test_a_process_copy_is_bounded_by_bytes_and_age_too():
+    class Doc:
+        def __init__(self, nbytes):
+            self.nbytes = nbytes
+
+    local = scorecard_cache._Local(10, max_bytes=100)
+    keys = [scorecard_cache.Key(slot=f"s{n}", digest="d") for n in range(4)]
+    for key in keys[:3]:
+        local.put(key, Doc(40))
+    assert list(local.entries) == ["s1", "s2"] and local.nbytes == 80  # the oldest left for the third
+    local.put(keys[3], Doc(500))  # over the whole budget: kept by the shared cache only
+    assert local.get(keys[3]) is None and local.nbytes == 80
+    local.put(keys[1], Doc(10))  # replacing a slot gives its bytes back
+    assert local.nbytes == 50
+    assert local.get(scorecard_cache.Key(slot="s2", digest="other")) is None  # another digest: not this one
+    stale = scorecard_cache._Local(10, ttl=-1)
+    stale.put(keys[0], Doc(1))
+    assert stale.get(keys[0]) is None and stale.nbytes == 0  # older than the shared cache keeps entries
+
+
 def test_migration_0002_still_fills_the_rollup_before_the_revisions_table_exists(world):
     """0002 runs today's rebuild(); the revisions' table only comes with 0003 (found by review)."""
     fill_rollup = importlib.import_module("scoring.migrations.0002_score_rollup").fill_rollup

@@ -56,7 +56,11 @@ def test_the_compressed_document_is_the_plain_one_and_says_so(world):
         assert response["Content-Type"] == "application/json"
         assert "Accept-Encoding" in response["Vary"]
         assert response["Cache-Control"] == "private, no-cache"  # scoped data: never a shared cache's
-        assert response["ETag"] == plain["ETag"]
+    # Two representations, two strong tags (RFC 9110 8.8.3); either one held gets a 304.
+    assert packed["ETag"] == plain["ETag"][:-1] + '-gzip"'
+    client = client_for(officer)
+    for held, encoding in ((packed["ETag"], ""), (plain["ETag"], "gzip"), (f'W/{packed["ETag"]}', "gzip")):
+        assert client.get("/api/v1/scorecard/", HTTP_IF_NONE_MATCH=held, HTTP_ACCEPT_ENCODING=encoding).status_code == 304
 
 
 def test_a_client_holding_the_document_gets_304_until_it_changes(world):

@@ -3,7 +3,25 @@
 // scripts entirely.
 (function () {
   "use strict";
-  if (typeof window.Plotly === "undefined") { return; }
+
+  // Only this portal's own pages and data: "/\\evil.example" or "//evil.example" read as paths but lead away.
+  function sameOrigin(path) {
+    if (typeof path !== "string" || path.charAt(0) !== "/") { return false; }
+    try { return new URL(path, window.location.href).origin === window.location.origin; } catch (e) { return false; }
+  }
+
+  function failed(el) {
+    el.textContent = "";
+    var note = document.createElement("p");
+    note.className = "small error chart-failed";
+    note.textContent = "This chart could not be loaded (signed out, or the portal did not answer): reload the page.";
+    el.appendChild(note);
+  }
+
+  if (typeof window.Plotly === "undefined") {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-figure-src]"), failed);
+    return;
+  }
   var configEl = document.getElementById("chart-config");
   var config = configEl ? JSON.parse(configEl.textContent) : { displaylogo: false, responsive: true };
 
@@ -19,24 +37,16 @@
         var row = point && point.pointIndex ? point.pointIndex[0] : -1;
         var url = rows[row];
         // Only same-site paths: a figure can never send the reader elsewhere.
-        if (typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/") { window.location.href = url; }
+        if (sameOrigin(url)) { window.location.href = url; }
       });
     });
-  }
-
-  function failed(el) {
-    el.textContent = "";
-    var note = document.createElement("p");
-    note.className = "small error chart-failed";
-    note.textContent = "This chart could not be loaded (signed out, or the portal did not answer): reload the page.";
-    el.appendChild(note);
   }
 
   function draw(el) {
     var src = el.getAttribute("data-figure-src");
     if (src) {
       // Same-origin paths only; the response is revalidated with its ETag (a 304 on a repeat visit).
-      if (src.charAt(0) !== "/" || src.charAt(1) === "/") { failed(el); return; }
+      if (!sameOrigin(src)) { failed(el); return; }
       window.fetch(src, { credentials: "same-origin", headers: { Accept: "application/json" }, redirect: "error" })
         .then(function (response) {
           if (!response.ok) { throw new Error("HTTP " + response.status); }

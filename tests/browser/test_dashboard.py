@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.sessions.models import Session
 
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, TeamFactory
 from assessments.choices import AssessmentStatus
 from assessments.tests.factories import make_assessment
 from scoring.services import snapshot_scores
@@ -44,6 +44,21 @@ def test_clicking_a_heatmap_cell_opens_the_team(live_server, watched_page, score
     # the first row is Fraud detection (rows read top to bottom): click inside its first cell
     page.mouse.click(box["x"] + 5, box["y"] + 5)
     page.wait_for_url("**/teams/fraud/")
+    watched_page.assert_clean()
+
+
+def test_team_names_are_drawn_as_text_not_as_markup(live_server, watched_page, scored):
+    """Plotly reads <a href>, <span style> and the like in labels as its own markup: a name with them is
+    escaped (scoring/charts.py), so it shows as typed and links nowhere; a number-like name stays a name."""
+    scored.other_team.name = '<a href="https://example.invalid/">Recs</a>'
+    scored.other_team.save()
+    TeamFactory(name="2024", slug="y2024")
+    page = watched_page.page
+    sign_in(page, live_server.url, "officer", PASSWORD)
+    page.wait_for_selector("#heatmap svg.main-svg")
+    labels = page.locator("#heatmap .ytick text").all_text_contents()
+    assert '<a href="https://example.invalid/">Recs</a>' in labels and "2024" in labels and "Fraud detection" in labels
+    assert page.locator("#heatmap svg a").count() == 0  # no link was made of a name
     watched_page.assert_clean()
 
 
