@@ -17,6 +17,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 
 from playwright.sync_api import sync_playwright
 
@@ -47,7 +48,13 @@ def cpu_seconds(cdp) -> float:
 def visit(page, cdp, base: str) -> dict:
     before = cpu_seconds(cdp)
     page.goto(f"{base}/dashboard/")
-    page.wait_for_function("performance.getEntriesByName('chart-drawn:heatmap').length > 0", timeout=30000)
+    # Polled from here: wait_for_function would evaluate its predicate as a string in the page, which the
+    # portal's Content-Security-Policy forbids (no 'unsafe-eval') once the heatmap arrives after the load.
+    deadline = time.monotonic() + 30
+    while not page.evaluate("() => performance.getEntriesByName('chart-drawn:heatmap').length > 0"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the heatmap was not drawn within 30 s")
+        page.wait_for_timeout(10)
     page.wait_for_load_state("networkidle")
     return {**page.evaluate(MEASURE), "cpu_ms": (cpu_seconds(cdp) - before) * 1000}
 

@@ -25,11 +25,17 @@ class ScorecardView(ScopedView, APIView):
     renderer_classes = [ORJSONRenderer]
 
     @extend_schema(
+        description=(
+            "Today's document (no `as_of`) carries a strong `ETag` and `Cache-Control: private, no-cache`; "
+            "send it back in `If-None-Match` for a 304 while nothing in it changed. It is sent gzip-compressed "
+            "(`Content-Encoding: gzip`, another ETag) to a client whose `Accept-Encoding` accepts gzip."),
         parameters=[
             OpenApiParameter("team", str, description="a team's slug (default: every team in your scope)"),
             OpenApiParameter("as_of", str, description="YYYY-MM-DD, not in the future (default: now)"),
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
+                             description="the ETag of the document you hold: 304 without a body if it is current"),
         ],
-        responses=ScorecardSerializer,
+        responses={200: ScorecardSerializer, 304: None},
     )
     def get(self, request):
         as_of = parse_as_of(request.query_params.get("as_of"))
