@@ -223,11 +223,13 @@ def test_a_retitled_practice_shows_at_once_on_the_dashboard(world, web):
 UNREACHABLE = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
 
-def test_an_unreachable_cache_costs_the_assembly_not_the_pages(world, web, caplog):
-    """(The API's throttles need the cache on their own: that is not this cache's to change.)"""
+def test_an_unreachable_cache_costs_the_assembly_not_the_pages(world, web, api, caplog):
+    """The API's throttles keep their counts in the same cache: while it is down they are not enforced
+    (mlsec_portal/throttling.py), so the API answers too."""
     officer, _, team, _, project, _ = world
     approve(officer, project, 3, "2026-Q1")
     with override_settings(CACHES=UNREACHABLE):
+        assert scores(api, officer)[0][team.slug] == 75.0
         assert web(officer).get("/dashboard/").status_code == 200
         heatmap = web(officer).get("/dashboard/heatmap.json")
         assert heatmap.status_code == 200 and team.name in heatmap.json()["data"][0]["y"]
