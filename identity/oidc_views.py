@@ -22,6 +22,7 @@ from mozilla_django_oidc.views import (
 
 from accounts.forms import OTPConfirmForm
 from accounts.mfa import CODE_OWED, has_confirmed_device, verify_code
+from accounts.views import clear_browser_cache
 from audit.services import audit_alone
 
 from .models import IdentityProviderMFA
@@ -98,8 +99,6 @@ class OIDCLogout(OIDCLogoutView):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        from accounts.views import clear_browser_cache
-
         return clear_browser_cache(super().post(request, *args, **kwargs))
 
 

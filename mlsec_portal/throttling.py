@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import RedisError
 from rest_framework import status, throttling
 from rest_framework.exceptions import APIException
 
@@ -36,7 +37,7 @@ class ClientAddressIdentMixin:
     def allow_request(self, request, view) -> bool:
         try:
             return super().allow_request(request, view)
-        except Exception:  # noqa: BLE001 - the cache backend's own errors (redis.ConnectionError, timeouts ...)
+        except (RedisError, OSError):  # the shared cache unreachable or timing out; a bug still raises
             scope = getattr(self, "scope", None)
             log.warning("throttle counts unavailable (scope %s): %s", scope,
                         "refusing" if scope in FAIL_CLOSED_SCOPES else "not enforced", exc_info=True)

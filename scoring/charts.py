@@ -20,15 +20,10 @@ SCORE_COLOURS = [[0.0, "#b3261e"], [0.35, "#e0782f"], [0.55, "#f2c14e"], [0.75, 
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12, "color": "#1b2330"}
 
 
-class EncodedFigure(str):
-    """A figure already encoded and escaped for a <script type="application/json"> (`figure_json`)."""
-
-    __slots__ = ()
-
-
-def encode(figure: dict) -> EncodedFigure:
-    """orjson, escaped exactly as Django's `json_script` escapes (<, > and & become \\u escapes)."""
-    return EncodedFigure(orjson.dumps(figure).decode().translate(_json_script_escapes))
+def encode(figure: dict) -> str:
+    """orjson, escaped exactly as Django's `json_script` escapes (<, > and & become \\u escapes), for a
+    <script type="application/json"> (`figure_json`)."""
+    return orjson.dumps(figure).decode().translate(_json_script_escapes)
 
 
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
