@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Func, OuterRef, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Cast, Coalesce, Concat, Length
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from .models import TeamScoreRevision
 
@@ -115,15 +115,29 @@ def key(kind: str, teams: Sequence, practices: Sequence, *, catalog_version: str
                        catalog_version=catalog_version, today=today)
 
 
-class _Sha256Hex(Func):
-    """PostgreSQL's sha256() of a text's UTF-8 bytes, as hex (no pgcrypto needed)."""
+def _digest_statement(teams: QuerySet) -> tuple[str, tuple]:
+    """The statement that computes a key's teams part for the queryset's teams, and its parameters.
 
-    template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
-    output_field = TextField()
-
-
-def _text(expression):
-    return Cast(expression, TextField())
+    Written out rather than composed with the ORM: it runs on every remembered request (the dashboard,
+    its heatmap, the scorecard API), and compiling the composed aggregate cost three times as long as
+    PostgreSQL took to run it (3 ms of Python for 1 ms of SQL at 200 teams). The revision is joined
+    (one row per team, the team is its primary key) instead of looked up per team. The line is
+    `_team_line`'s, and `test_the_database_digest_is_the_digest_of_the_rows` holds them equal."""
+    quote = connection.ops.quote_name
+    team_table, revision_table = quote(teams.model._meta.db_table), quote(TeamScoreRevision._meta.db_table)
+    scope, params = "", ()
+    if teams.query.where:  # every team needs no filter (the officers' scope)
+        try:
+            ids_sql, params = teams.order_by().values("pk").query.sql_with_params()
+            scope = f" WHERE t.id IN ({ids_sql})"
+        except EmptyResultSet:  # .none(), or a filter on an empty list: no team
+            scope = " WHERE FALSE"
+    line = ("t.id::text || ':' || COALESCE(r.revision::text, 'none') || ':' || length(t.slug)::text || ':' || t.slug"
+            " || ':' || length(t.name)::text || ':' || t.name")
+    sql = (f"SELECT COALESCE(STRING_AGG(t.id::text, ',' ORDER BY t.id), ''), "  # noqa: S608 (names from models, values bound)
+           f"encode(sha256(convert_to(COALESCE(STRING_AGG({line}, E'\\n' ORDER BY t.id), ''), 'UTF8')), 'hex') "
+           f"FROM {team_table} t LEFT JOIN {revision_table} r ON r.team_id = t.id{scope}")
+    return sql, tuple(params)
 
 
 def key_in_database(kind: str, teams: QuerySet, practices: Sequence, *, catalog_version: str,
@@ -134,17 +148,11 @@ def key_in_database(kind: str, teams: QuerySet, practices: Sequence, *, catalog_
     embedded SQLite), where the rows are read (`rows_with_revisions`)."""
     if connection.vendor != "postgresql":
         return None
-    from django.contrib.postgres.aggregates import StringAgg
-
-    colon = Value(":", output_field=TextField())
-    line = Concat(_text("id"), colon, Coalesce(_text(revision_of_team()), Value("none", output_field=TextField())),
-                  colon, _text(Length("slug")), colon, _text("slug"), colon, _text(Length("name")), colon,
-                  _text("name"), output_field=TextField())
-    parts = teams.order_by().aggregate(
-        ids=StringAgg(_text("id"), ",", order_by="id", default=""),
-        lines=_Sha256Hex(StringAgg(line, "\n", order_by="id", default="")),
-    )
-    return _key(kind, parts["ids"], parts["lines"], practices, catalog_version, today)
+    sql, params = _digest_statement(teams)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids, lines = cursor.fetchone()
+    return _key(kind, ids, lines, practices, catalog_version, today)
 
 
 def _nbytes(value: Any) -> int:

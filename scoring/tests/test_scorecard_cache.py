@@ -177,13 +177,17 @@ def test_the_database_digest_is_the_digest_of_the_rows(world):
     rows (`key_of_rows`): the two must agree for any teams, names with separators included."""
     if connection.vendor != "postgresql":
         pytest.skip("the digest in the database is PostgreSQL's (string_agg, sha256); SQLite reads the rows")
-    _, _, team, other, _, _ = world
+    officer, _, team, other, _, _ = world
     other.name = "Cache B:3:x\n4:none:1:y"
     other.save()
     TeamScoreRevision.objects.filter(team=team).delete()  # a team that never had a rollup
     practices = list(Practice.objects.active().order_by("number"))
     today = dt.date(2026, 12, 2)
-    for teams in (Team.objects.order_by("name"), Team.objects.filter(pk=other.pk), Team.objects.none()):
+    other_name = Team.objects.filter(name__startswith="Cache B:3")  # a bound value with % and _ around it
+    scopes = (Team.objects.order_by("name"), Team.objects.filter(pk=other.pk), Team.objects.none(),
+              Team.objects.filter(pk__in=[]), Team.objects.filter(memberships__user=officer), other_name,
+              Team.objects.filter(name__contains="%_"))
+    for teams in scopes:
         in_database = scorecard_cache.key_in_database("api", teams, practices, catalog_version="v", today=today)
         rows = scorecard_cache.rows_with_revisions(teams)
         assert in_database == scorecard_cache.key_of_rows("api", rows, practices, catalog_version="v", today=today)
