@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make loadtest`: locust against gunicorn (2 workers) on the seeded 2,000-project organisation.
+# `make loadtest`: locust against gunicorn (4 sync workers) on the seeded 2,000-project organisation.
 # LOADTEST_DATABASE_URL picks the database (default: SQLite under var/); it is seeded once.
 # LOADTEST_USERS, LOADTEST_SPAWN_RATE, LOADTEST_DURATION and LOADTEST_WAIT (think time, "min,max" seconds)
-# shape the run; LOADTEST_RESET_STATS=1 counts only after every user has been spawned (signed in: the
+# or LOADTEST_RATE (a fixed pace: tasks a second per user, loadtest/locustfile.py) shape the run;
+# LOADTEST_WEB_WORKERS, LOADTEST_WORKER_CLASS and LOADTEST_WEB_THREADS the server (gunicorn.conf.py); LOADTEST_RESET_STATS=1 counts only after every user has been spawned (signed in: the
 # steady state, without the sign-in storm whose PBKDF2 hashing is slow by design). LOADTEST_CHECK_WORKERS (default 2) Celery workers write check results meanwhile, on
 # CELERY_BROKER_URL, at CPU niceness LOADTEST_CHECK_NICENESS (default 10: on one machine, the closest thing
 # to workers on hosts of their own; 0 makes them compete with the web for the cores), queueing
@@ -33,7 +34,7 @@ export LOADTEST_TEAMS="$($PY manage.py shell --no-imports -c "
 from accounts.models import Team
 print(','.join(Team.objects.order_by('?').values_list('slug', flat=True)[:60]))")"
 
-GUNICORN_WORKERS="${LOADTEST_WEB_WORKERS:-2}" GUNICORN_THREADS="${LOADTEST_WEB_THREADS:-2}" GUNICORN_BIND="127.0.0.1:${PORT}" \
+GUNICORN_WORKERS="${LOADTEST_WEB_WORKERS:-4}" GUNICORN_THREADS="${LOADTEST_WEB_THREADS:-1}" GUNICORN_WORKER_CLASS="${LOADTEST_WORKER_CLASS:-sync}" GUNICORN_BIND="127.0.0.1:${PORT}" \
   .venv/bin/gunicorn -c gunicorn.conf.py mlsec_portal.wsgi >"$out/gunicorn.log" 2>&1 &
 server=$!
 checks=""
