@@ -7,7 +7,8 @@
 # steady state, without the sign-in storm whose PBKDF2 hashing is slow by design). LOADTEST_CHECK_WORKERS (default 2) Celery workers write check results meanwhile, on
 # CELERY_BROKER_URL, at CPU niceness LOADTEST_CHECK_NICENESS (default 10: on one machine, the closest thing
 # to workers on hosts of their own; 0 makes them compete with the web for the cores), queueing
-# LOADTEST_CHECK_RATE runs a minute (default 120; 0: as fast as they finish). After the run `reconcile_scores` must find the rollup equal to a full recomputation.
+# LOADTEST_CHECK_RATE runs a minute (default 120; 0: as fast as they finish), capped together at
+# LOADTEST_CHECK_CPU of one core if set (a CPU cgroup, as root: 0.5 is half a core). After the run `reconcile_scores` must find the rollup equal to a full recomputation.
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,7 @@ CHECK_WORKERS="${LOADTEST_CHECK_WORKERS:-2}"
 if [ "$CHECK_WORKERS" -gt 0 ]; then
   seconds="${DURATION%s}"
   $PY manage.py loadtest_checks --workers "$CHECK_WORKERS" --duration "$seconds" --warm-up 0 \
-    --niceness "${LOADTEST_CHECK_NICENESS:-10}" --rate "${LOADTEST_CHECK_RATE:-120}" >"$out/checks.txt" 2>&1 &
+    --niceness "${LOADTEST_CHECK_NICENESS:-10}" --rate "${LOADTEST_CHECK_RATE:-120}" --cpu-share "${LOADTEST_CHECK_CPU:-0}" >"$out/checks.txt" 2>&1 &
   checks=$!
   sleep 8  # the workers connect before locust starts
 fi

@@ -18,7 +18,7 @@ from checks.advisories import import_advisories
 from checks.choices import ACTIVE_STATUSES
 from checks.models import Advisory, CheckRun
 from checks.services import queue_runs
-from checks.worker_processes import start_workers, stop_workers
+from checks.worker_processes import CpuLimitUnavailable, start_workers, stop_workers
 from web.demo import DEMO_ADVISORIES
 from web.demo_targets import demo_root, write_targets
 
@@ -36,8 +36,10 @@ class Command(BaseCommand):
         parser.add_argument("--warm-up", type=int, default=8, help="seconds for the workers to connect")
         parser.add_argument("--niceness", type=int, default=10,
                             help="CPU priority of the workers (0: as the web's; on separate hosts they would not compete)")
+        parser.add_argument("--cpu-share", type=float, default=0,
+                            help="cap the workers together at this share of one core (a CPU cgroup; needs root)")
 
-    def handle(self, *args, projects, workers, duration, warm_up, niceness, rate, **options):
+    def handle(self, *args, projects, workers, duration, warm_up, niceness, rate, cpu_share, **options):
         if demo_root() is None:
             raise CommandError("no check root is configured (MLSEC_CHECK_ROOTS): the checks would have nothing to read")
         chosen = list(Project.objects.active().select_related("team").order_by("pk")[:projects])
@@ -48,7 +50,10 @@ class Command(BaseCommand):
         if not Advisory.objects.exists():  # the dependency check decides nothing without advisories
             import_advisories(str(DEMO_ADVISORIES))
         CheckRun.objects.filter(status__in=ACTIVE_STATUSES).delete()  # left by an earlier, interrupted run
-        procs = start_workers(workers, "loadtest", niceness=niceness)
+        try:
+            procs = start_workers(workers, "loadtest", niceness=niceness, cpu_share=cpu_share)
+        except CpuLimitUnavailable as exc:
+            raise CommandError(f"--cpu-share {cpu_share}: {exc}") from exc
         ids, rounds = [], 0
         try:
             time.sleep(warm_up)
@@ -75,7 +80,8 @@ class Command(BaseCommand):
         statuses = dict.fromkeys(("passed", "failed", "error", "skipped"), 0)
         for status in CheckRun.objects.filter(pk__in=ids).values_list("status", flat=True):
             statuses[status] = statuses.get(status, 0) + 1
-        self.stdout.write(f"check workers: {workers} (niceness {niceness}); {len(ids)} runs on {len(chosen)} projects in {rounds} rounds, "
+        cap = f", at most {cpu_share:g} of a core" if cpu_share else ""
+        self.stdout.write(f"check workers: {workers} (niceness {niceness}{cap}); {len(ids)} runs on {len(chosen)} projects in {rounds} rounds, "
                           f"{elapsed:.0f} s: {len(ids) / elapsed * 60:.0f} runs/minute (asked: {rate or 'as fast as they go'}); "
                           f"statuses {statuses}")
         if statuses["error"] or sum(statuses.values()) != len(ids):
