@@ -1,13 +1,16 @@
 """Automated check runners (plain Python; the Django layer schedules and stores them).
 
 ``REGISTRY`` maps each check key to its class.  The Django layer adds the
-DB-bound checks and any plug-in (``checks.registry``).
+DB-bound checks and any plug-in (``checks.registry``).  It is built on first use, not on import: a
+sandboxed child (``sandbox.py``) imports this package to reach its one runner, and importing every
+runner and its parsers took ~90 ms of the ~100 ms each child spent starting.
 ``run_check`` is the one entry point: it never lets an exception other than a
 time limit (:class:`CheckTimedOut`) escape and never turns a crash into a pass.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from collections.abc import Mapping
@@ -24,14 +27,6 @@ from .base import (
     Severity,
     Status,
 )
-from .dataset_sensitive_data import DatasetSensitiveDataCheck
-from .dependency_vulnerabilities import DependencyVulnerabilityCheck
-from .endpoint_authentication import EndpointAuthenticationCheck
-from .endpoint_transport import EndpointTransportCheck
-from .model_integrity import ModelIntegrityCheck
-from .model_serialization import ModelSerializationCheck
-from .source_secrets import SourceSecretsCheck
-from .source_static_analysis import SourceStaticAnalysisCheck
 
 __all__ = [
     "REGISTRY",
@@ -48,16 +43,35 @@ __all__ = [
     "scrub",
 ]
 
-REGISTRY: dict[str, type[BaseCheck]] = {
-    DependencyVulnerabilityCheck.key: DependencyVulnerabilityCheck,
-    ModelSerializationCheck.key: ModelSerializationCheck,
-    ModelIntegrityCheck.key: ModelIntegrityCheck,
-    EndpointTransportCheck.key: EndpointTransportCheck,
-    EndpointAuthenticationCheck.key: EndpointAuthenticationCheck,
-    SourceSecretsCheck.key: SourceSecretsCheck,
-    SourceStaticAnalysisCheck.key: SourceStaticAnalysisCheck,
-    DatasetSensitiveDataCheck.key: DatasetSensitiveDataCheck,
-}
+#: The runners, as module and class: imported when the registry is first asked for.
+RUNNERS = (
+    ("dependency_vulnerabilities", "DependencyVulnerabilityCheck"),
+    ("model_serialization", "ModelSerializationCheck"),
+    ("model_integrity", "ModelIntegrityCheck"),
+    ("endpoint_transport", "EndpointTransportCheck"),
+    ("endpoint_authentication", "EndpointAuthenticationCheck"),
+    ("source_secrets", "SourceSecretsCheck"),
+    ("source_static_analysis", "SourceStaticAnalysisCheck"),
+    ("dataset_sensitive_data", "DatasetSensitiveDataCheck"),
+)
+
+
+def build_registry() -> dict[str, type[BaseCheck]]:
+    """Every runner by its key (the same dict each time)."""
+    built = globals().get("REGISTRY")
+    if built is None:
+        built = {}
+        for module, name in RUNNERS:
+            check_class = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+            built[check_class.key] = check_class
+        globals()["REGISTRY"] = built
+    return built
+
+
+def __getattr__(name: str):
+    if name == "REGISTRY":  # `from checks.runners import REGISTRY` and `runners.REGISTRY` build it
+        return build_registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 log = logging.getLogger(__name__)
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
@@ -92,7 +106,7 @@ def run_check(key: str, ctx: CheckContext, registry: Mapping[str, type[BaseCheck
     only: an exception's text can quote the file being parsed.
     """
     try:
-        check_class = (REGISTRY if registry is None else registry)[key]
+        check_class = (build_registry() if registry is None else registry)[key]
     except KeyError:
         return CheckResult("error", f"unknown check '{scrub(str(key), 80)}'")
     try:

@@ -99,3 +99,29 @@ def test_path_policy_confinement(tmp_path):
     assert [f.display for f in expansion.files] == ["sub/a.txt"]
     assert len(expansion.findings) >= 3 and all("outside" in f.title for f in expansion.findings)
     assert PathPolicy([], "").expand(["/etc/hostname"]).findings  # no roots: nothing is allowed
+
+
+def test_a_sandboxed_child_imports_no_runner_it_does_not_run():
+    """Each sandboxed check starts a fresh interpreter that imports `checks.runners.sandbox`: the package
+    must not import every runner and its parsers on the way (they were ~90 ms of each child's start)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import checks.runners.sandbox; "
+             "print(' '.join(sorted(m for m in sys.modules if m.startswith('checks.runners.'))))")
+    done = subprocess.run([sys.executable, "-I", "-c", probe, str(root)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(done.stdout.split())
+    from checks.runners import RUNNERS
+
+    assert not {f"checks.runners.{module}" for module, _ in RUNNERS} & loaded, loaded
+
+
+def test_the_registry_is_built_once_and_names_every_runner_by_its_key():
+    import checks.runners as runners
+
+    assert runners.build_registry() is runners.REGISTRY is REGISTRY
+    assert sorted(REGISTRY) == sorted(cls.key for cls in REGISTRY.values())
+    assert len(REGISTRY) == len(runners.RUNNERS)
