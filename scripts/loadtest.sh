@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make loadtest`: locust against gunicorn (4 sync workers) on the seeded 2,000-project organisation.
+# `make loadtest`: locust against gunicorn (4 workers, one thread each) on the seeded 2,000-project organisation.
 # LOADTEST_DATABASE_URL picks the database (default: SQLite under var/); it is seeded once.
 # LOADTEST_USERS, LOADTEST_SPAWN_RATE, LOADTEST_DURATION and LOADTEST_WAIT (think time, "min,max" seconds)
 # or LOADTEST_RATE (a fixed pace: tasks a second per user, loadtest/locustfile.py) shape the run;
@@ -35,7 +35,7 @@ export LOADTEST_TEAMS="$($PY manage.py shell --no-imports -c "
 from accounts.models import Team
 print(','.join(Team.objects.order_by('?').values_list('slug', flat=True)[:60]))")"
 
-GUNICORN_WORKERS="${LOADTEST_WEB_WORKERS:-4}" GUNICORN_THREADS="${LOADTEST_WEB_THREADS:-1}" GUNICORN_WORKER_CLASS="${LOADTEST_WORKER_CLASS:-sync}" GUNICORN_BIND="127.0.0.1:${PORT}" \
+GUNICORN_WORKERS="${LOADTEST_WEB_WORKERS:-4}" GUNICORN_THREADS="${LOADTEST_WEB_THREADS:-1}" GUNICORN_WORKER_CLASS="${LOADTEST_WORKER_CLASS:-gthread}" GUNICORN_BIND="127.0.0.1:${PORT}" \
   .venv/bin/gunicorn -c gunicorn.conf.py mlsec_portal.wsgi >"$out/gunicorn.log" 2>&1 &
 server=$!
 checks=""

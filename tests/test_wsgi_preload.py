@@ -28,13 +28,17 @@ def test_importing_the_wsgi_module_loads_the_views_and_leaves_no_connection_open
     assert done.stdout.strip().splitlines()[-1] == repr(([], []))
 
 
-def test_gunicorn_forks_sync_workers_from_the_loaded_application(monkeypatch):
+def test_gunicorn_forks_one_thread_workers_from_the_loaded_application(monkeypatch):
     for name in ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
         monkeypatch.delenv(name, raising=False)
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert config["preload_app"] is True
-    assert (config["worker_class"], config["workers"]) == ("sync", 3)
-    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "gthread")
-    monkeypatch.setenv("GUNICORN_THREADS", "4")
+    # One thread per process (threads of one process share its interpreter lock), gthread so that a long
+    # streamed export is not killed at `timeout` as a sync worker's would be.
+    assert (config["worker_class"], config["workers"], config["threads"]) == ("gthread", 3, 1)
+    # A connection only while a thread is free, closed after its response: no request waits in a busy process.
+    assert (config["worker_connections"], config["keepalive"]) == (1, 0)
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    monkeypatch.setenv("GUNICORN_WORKER_CONNECTIONS", "100")  # keep-alive comes back with spare connections
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert (config["worker_class"], config["threads"]) == ("gthread", 4)
+    assert (config["worker_class"], config["keepalive"]) == ("sync", 5)
