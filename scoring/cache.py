@@ -126,9 +126,10 @@ def _digest_statement(teams: QuerySet) -> tuple[str, tuple]:
     quote = connection.ops.quote_name
     team_table, revision_table = quote(teams.model._meta.db_table), quote(TeamScoreRevision._meta.db_table)
     scope, params = "", ()
-    if teams.query.where:  # every team needs no filter (the officers' scope)
+    if teams.query.where or teams.query.is_sliced:  # every team needs no filter (the officers' scope)
         try:
-            ids_sql, params = teams.order_by().values("pk").query.sql_with_params()
+            ids = teams if teams.query.is_sliced else teams.order_by()  # a slice keeps the order it was cut in
+            ids_sql, params = ids.values("pk").query.sql_with_params()
             scope = f" WHERE t.id IN ({ids_sql})"
         except EmptyResultSet:  # .none(), or a filter on an empty list: no team
             scope = " WHERE FALSE"

@@ -29,7 +29,8 @@ def test_importing_the_wsgi_module_loads_the_views_and_leaves_no_connection_open
 
 
 def test_gunicorn_forks_one_thread_workers_from_the_loaded_application(monkeypatch):
-    for name in ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
+    for name in ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_WORKER_CONNECTIONS",
+                 "GUNICORN_KEEPALIVE"):
         monkeypatch.delenv(name, raising=False)
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert config["preload_app"] is True

@@ -186,7 +186,7 @@ def test_the_database_digest_is_the_digest_of_the_rows(world):
     other_name = Team.objects.filter(name__startswith="Cache B:3")  # a bound value with % and _ around it
     scopes = (Team.objects.order_by("name"), Team.objects.filter(pk=other.pk), Team.objects.none(),
               Team.objects.filter(pk__in=[]), Team.objects.filter(memberships__user=officer), other_name,
-              Team.objects.filter(name__contains="%_"))
+              Team.objects.filter(name__contains="%_"), Team.objects.order_by("pk")[:1])  # a slice, no filter
     for teams in scopes:
         in_database = scorecard_cache.key_in_database("api", teams, practices, catalog_version="v", today=today)
         rows = scorecard_cache.rows_with_revisions(teams)
