@@ -36,6 +36,7 @@ import threading
 from dataclasses import fields, replace
 from typing import Any
 
+from . import forkserver
 from .base import CheckContext, CheckResult, Finding, SandboxLimits
 
 MAX_OUTPUT = 16 * 1024 * 1024
@@ -106,22 +107,36 @@ def run_sandboxed(function, *args, memory_mb: int, cpu_s: int, wall_s: float | N
     workdir = tempfile.mkdtemp(prefix="mlsec-sandbox-")
     memory = max(64, int(memory_mb)) * 1024 * 1024
     cpu = max(1, int(cpu_s))
+    with forkserver.acquire(ROOT, _child_env(workdir)) as server:
+        proc = None
+        if server is not None:  # a fork of the warm interpreter (forkserver.py), else a fresh one
+            try:
+                proc = server.start(memory=memory, cpu=cpu, fsize=MAX_FILE_WRITE, workdir=workdir)
+            except forkserver.ForkServerError:
+                proc = None
+        if proc is None:
+            proc = _spawn(workdir, memory, cpu)
+        try:
+            out, too_much = _exchange(proc, payload, wall_s or cpu + 30)
+        finally:
+            _kill(proc)
+            shutil.rmtree(workdir, ignore_errors=True)
+            if server is not None and proc.returncode is None:
+                server.discard()  # its report of this child is still owed: the next call must not read it
+    if too_much:
+        raise SandboxError("output", "the sandboxed parser produced an oversized answer")
+    return _decode(out, proc.returncode, memory_mb, cpu)
+
+
+def _spawn(workdir: str, memory: int, cpu: int) -> subprocess.Popen:
     argv = [sys.executable, "-I", "-c", _BOOT, str(memory), str(cpu), str(MAX_FILE_WRITE), ROOT]
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603 - fixed argv, no shell
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603 - fixed argv, no shell
                                 stderr=subprocess.PIPE, cwd=workdir, env=_child_env(workdir),
                                 start_new_session=True, close_fds=True)
     except OSError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         raise SandboxError("crash", f"the sandbox could not be started ({type(exc).__name__})") from None
-    try:
-        out, too_much = _exchange(proc, payload, wall_s or cpu + 30)
-    finally:
-        _kill(proc)
-        shutil.rmtree(workdir, ignore_errors=True)
-    if too_much:
-        raise SandboxError("output", "the sandboxed parser produced an oversized answer")
-    return _decode(out, proc.returncode, memory_mb, cpu)
 
 
 def _exchange(proc: subprocess.Popen, payload: bytes, wall_s: float) -> tuple[bytes, bool]:
@@ -165,10 +180,14 @@ def _exchange(proc: subprocess.Popen, payload: bytes, wall_s: float) -> tuple[by
     return b"".join(chunks), state["too_much"]
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc) -> None:
     if proc.poll() is None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:  # a forked child that has not yet made its own group (setsid) is killed by its pid
+            os.kill(proc.pid, signal.SIGKILL)
         except OSError:
             pass
         try:

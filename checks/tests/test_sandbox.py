@@ -33,22 +33,33 @@ def sandboxed_checks(monkeypatch):
 
 
 def test_a_runner_that_allocates_past_its_memory_limit_ends_as_error_and_the_worker_keeps_its_memory(
-        tmp_path, sandboxed_checks):
+        tmp_path, sandboxed_checks, start):
     before = peak_rss_mb()
     result = run_check("memory-hog", make_ctx(tmp_path))
     assert result.status == "error" and "memory limit of 256 MB" in result.summary
     assert peak_rss_mb() - before < 100
 
 
-def test_a_runner_that_spins_is_stopped_at_its_cpu_limit(tmp_path, sandboxed_checks):
+def test_a_runner_that_spins_is_stopped_at_its_cpu_limit(tmp_path, sandboxed_checks, start):
     started = time.monotonic()
     result = run_check("spinner", make_ctx(tmp_path))
     assert result.status == "error" and "CPU limit of 1 s" in result.summary
     assert time.monotonic() - started < 15
 
 
+@pytest.fixture(params=["forked", "spawned"])
+def start(request, monkeypatch):
+    """Every limit holds for a child forked by the warm fork server and for a freshly spawned one."""
+    from checks.runners import forkserver
+
+    forkserver.shutdown()  # a server started before the secrets below were set would not show them
+    monkeypatch.setenv(forkserver.ENABLED_ENV, "1" if request.param == "forked" else "0")
+    yield request.param
+    forkserver.shutdown()
+
+
 def test_the_child_runs_with_its_limits_in_an_empty_directory_without_the_workers_secrets(
-        tmp_path, sandboxed_checks, monkeypatch):
+        tmp_path, sandboxed_checks, monkeypatch, start):
     from checks.runners.base import ResourceLimits
     from checks.tests.sandbox_runners import Snoop
 
@@ -57,14 +68,22 @@ def test_the_child_runs_with_its_limits_in_an_empty_directory_without_the_worker
     result = run_check("snoop", make_ctx(tmp_path, limits=ResourceLimits(memory_mb=700)))
     assert result.status == "passed", result.summary
     seen = result.data
-    assert seen["pid"] != os.getpid()
-    assert not {"DJANGO_SECRET_KEY", "DATABASE_URL", "MLSEC_EVIDENCE_KEY"} & set(seen["environ"])
+    assert seen["pid"] != os.getpid() and seen["pgid"] == seen["pid"]  # a session and group of its own
+    assert (seen["ppid"] == os.getpid()) == (start == "spawned")  # forked: a child of the fork server
+    secrets = {"DJANGO_SECRET_KEY", "DATABASE_URL", "MLSEC_EVIDENCE_KEY"}
+    assert not secrets & set(seen["environ"]) and not secrets & set(seen["born_with"])
     assert seen["cwd_entries"] == [] and seen["cwd"] != os.getcwd()
-    assert seen["as_limit"] == 700 * 1024 * 1024 and seen["cpu_limit"] == Snoop.time_limit_s
+    assert seen["home"] == seen["cwd"] and seen["tmpdir"] == seen["cwd"]
+    assert seen["cpu_limit"] == Snoop.time_limit_s and seen["cpu_used"] < 2  # a fork starts at zero CPU time
+    if start == "spawned":
+        assert seen["as_limit"] == 700 * 1024 * 1024
+    else:  # the address space it was born with (the preloaded scanners) plus the call's memory
+        assert 0 <= seen["as_limit"] - 700 * 1024 * 1024 <= seen["address_space"]
+        assert seen["as_limit"] - seen["address_space"] > 600 * 1024 * 1024
     assert not os.path.exists(seen["cwd"])  # removed afterwards
 
 
-def test_a_child_taken_over_by_a_file_cannot_run_code_in_the_worker_through_its_answer():
+def test_a_child_taken_over_by_a_file_cannot_run_code_in_the_worker_through_its_answer(start):
     from checks.runners import sandbox
     from checks.tests.sandbox_runners import write_bad_answer
 
@@ -76,7 +95,7 @@ def test_a_child_taken_over_by_a_file_cannot_run_code_in_the_worker_through_its_
     assert not os.path.exists("/tmp/mlsec-sandbox-pwned")
 
 
-def test_an_oversized_answer_is_refused():
+def test_an_oversized_answer_is_refused(start):
     from checks.runners import sandbox
     from checks.tests.sandbox_runners import huge_answer
 
