@@ -1,11 +1,14 @@
 """``source-static-analysis``: bandit over the project's Python code.
 
-bandit runs in a subprocess (``python -I -m bandit -f json -q <files>``, the
-files being the confined ``.py`` files of the tree) with a deadline: a crash
-or hang in the analyser cannot take the worker down, and
-``-I`` (isolated mode) keeps the scanned repository's own modules off
-``sys.path`` — a repository containing a ``json.py`` must not run code in
-the worker.
+bandit runs through its own API (``BanditManager``, the defaults of ``bandit -f json``: every
+test, every severity and confidence, ``# nosec`` honoured) over the confined ``.py`` files of
+the tree, in the runner's sandbox (``sandbox`` below: a child process with CPU, memory and
+wall-clock limits, so a crash or hang in the analyser cannot take the worker down). bandit only
+parses the files; the child's ``sys.path`` never holds the scanned tree (``python -I``, its own
+empty working directory), so a repository containing a ``json.py`` runs no code. Until
+2026-12-03 it ran as ``python -I -m bandit`` inside that child: a second interpreter whose start
+and plugin loading were most of the check's CPU; the fork server (``forkserver.py``) now holds
+bandit loaded.
 
 High-severity issues fail the check (one finding each: test id, file:line,
 issue text).  Medium and low issues are listed (capped at 50 each) and counted
@@ -18,19 +21,14 @@ issue texts because some tests (B105–B107) quote the suspected password.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
-import time
 
 from .base import CheckContext, CheckResult, Finding, combine_status
 from .common import SourceTreeCheck
 from .paths import PathPolicy, walk_files
 
 MAX_LISTED = 50
-BATCH = 1000  # files per bandit invocation, well below the kernel's argument-size limit
 _QUOTED = re.compile(r"""(['"]).*?\1""")
 
 
@@ -63,31 +61,34 @@ class SourceStaticAnalysisCheck(SourceTreeCheck):
                 files.append(rel)
         if not files:
             return CheckResult("error", "no Python source found under the source path", outside)
-        results: list[dict] = []
-        errors: list[dict] = []
-        timeout = max(30, self.time_limit_s - 30)
-        deadline = time.monotonic() + timeout
-        for start in range(0, len(files), BATCH):
-            batch = [os.path.join(".", f) for f in files[start:start + BATCH]]
-            try:
-                # argv list, no shell; file names are prefixed with "./" so none can pass for an option
-                proc = subprocess.run([sys.executable, "-I", "-m", "bandit", "-f", "json", "-q", *batch],  # noqa: S603
-                                      cwd=root, capture_output=True, check=False,
-                                      timeout=max(1.0, deadline - time.monotonic()),
-                                      env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"})
-            except subprocess.TimeoutExpired:
-                return CheckResult("error", f"bandit did not finish within {timeout} s", outside)
-            except OSError as exc:
-                return CheckResult("error", f"bandit could not be started ({type(exc).__name__})", outside)
-            try:
-                report = json.loads(proc.stdout.decode("utf-8", "replace"))
-                results += report["results"]
-                errors += report.get("errors", [])
-            except (ValueError, KeyError, TypeError):
-                return CheckResult("error", f"bandit failed (exit {proc.returncode}, no JSON report)", outside)
-            if proc.returncode not in (0, 1):
-                return CheckResult("error", f"bandit failed (exit {proc.returncode})", outside)
+        try:
+            results, errors = run_bandit(root, files)
+        except Exception as exc:  # noqa: BLE001 - bandit failing as a whole decides nothing
+            return CheckResult("error", f"bandit failed ({type(exc).__name__})", outside)
         return _result(results, errors, outside, len(files))
+
+
+def run_bandit(root: str, files: list[str]) -> tuple[list[dict], list[dict]]:
+    """bandit's JSON report (``results`` and ``errors``) for these files of ``root``, as
+    ``bandit -f json`` writes it: file names relative to the root, prefixed ``./``."""
+    from bandit.core import config as bandit_config
+    from bandit.core import constants
+    from bandit.core import manager as bandit_manager
+
+    manager = bandit_manager.BanditManager(bandit_config.BanditConfig(), "file", quiet=True)
+    manager.discover_files([os.path.join(root, f) for f in files], recursive=False)
+    manager.run_tests()
+
+    def relative(path: str) -> str:
+        return "./" + os.path.relpath(path, root)
+
+    results = []
+    for issue in manager.get_issue_list(sev_level=constants.LOW, conf_level=constants.LOW):
+        item = issue.as_dict(with_code=False)
+        item["filename"] = relative(item["filename"])
+        results.append(item)
+    errors = [{"filename": relative(name), "reason": reason} for name, reason in manager.get_skipped()]
+    return results, errors
 
 
 def _clean(path: str) -> str:

@@ -73,3 +73,40 @@ def test_shadowing_module_in_repo_is_not_imported(tmp_path):
     (tmp_path / "bandit.py").write_text("raise SystemExit('repository code ran inside the check')\n")
     result = check(tmp_path, tmp_path)
     assert result.status == "passed", result.summary
+
+
+def test_bandit_failing_as_a_whole_is_an_error_not_a_pass(tmp_path, monkeypatch):
+    from checks.runners import source_static_analysis
+
+    def broken(root, files):
+        raise RuntimeError("a plugin failed to load")
+
+    monkeypatch.setattr(source_static_analysis, "run_bandit", broken)
+    (tmp_path / "ok.py").write_text("def f():\n    return 1\n")
+    result = source_static_analysis.SourceStaticAnalysisCheck().run(make_ctx(tmp_path, source_path=str(tmp_path)))
+    assert result.status == "error" and result.summary == "bandit failed (RuntimeError)"
+
+
+def test_bandit_reports_as_its_command_line_does(tmp_path):
+    """The API call gives the report `bandit -f json` gave: the same issues, file names, skipped files."""
+    import os
+    import subprocess
+    import sys
+
+    from checks.runners.source_static_analysis import run_bandit
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "tasks.py").write_text(RISKY + "\n\ndef quiet(cmd):\n    return eval(cmd)  # nosec\n")
+    (tmp_path / "broken.py").write_text("def oops(:\n")
+    files = ["pkg/tasks.py", "broken.py"]
+    results, errors = run_bandit(str(tmp_path), files)
+    cli = json.loads(subprocess.run([sys.executable, "-I", "-m", "bandit", "-f", "json", "-q", *[f"./{f}" for f in files]],  # noqa: S603
+                                    cwd=tmp_path, capture_output=True, check=False).stdout)
+
+    def key(item):  # the command line writes ././pkg/tasks.py for ./pkg/tasks.py: the same file
+        return (os.path.normpath(item["filename"]), item["line_number"], item["test_id"], item["issue_severity"], item["issue_confidence"])
+
+    assert sorted(map(key, results)) == sorted(map(key, cli["results"])) != []
+    assert [(os.path.normpath(e["filename"]), e["reason"]) for e in errors] == [
+        (os.path.normpath(e["filename"]), e["reason"]) for e in cli["errors"]] == [("broken.py", "syntax error while parsing AST from file")]
+    assert [i["line_number"] for i in results if i["test_id"] == "B307"] == [9]  # line 13 says `# nosec`
