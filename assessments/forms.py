@@ -132,6 +132,14 @@ class AnswerForm(forms.Form):
         return answer_is_answered(not_applicable=self["not_applicable"].value(), level=self["level"].value(),
                                   justification=self["justification"].value())
 
+    def level_rows(self) -> list[dict]:
+        """The practice's rubric as the form shows it: each level as text, whether it is the chosen level
+        and the chosen target (the values typed in, or the stored answer). Worked out here once, not by
+        the template for each of 25 practices × 5 levels × 2 controls."""
+        level, target = str(self["level"].value()), str(self["target_level"].value())
+        return [{"value": str(row["level"]), "summary": row["summary"], "checked": str(row["level"]) == level,
+                 "selected": str(row["level"]) == target} for row in self.answer.practice.levels]
+
     def error_summary(self) -> str:
         """Every message of this practice's form as one sentence, for the banner."""
         return " ".join(str(message) for messages in self.errors.values() for message in messages)

@@ -189,3 +189,26 @@ def test_the_api_refuses_an_owner_outside_the_team_with_400(org, api):
     assert response.status_code == 400 and "owner" in response.json()
     ok = api(org.member).patch(f"/api/v1/assessments/{assessment.pk}/answers/MLS-07/", {"owner": "lead"}, format="json")
     assert ok.json()["owner_user"] == org.lead.pk
+
+
+def test_the_stored_level_and_target_are_the_ones_marked_and_no_error_list_is_drawn(web, org):
+    assessment = make_assessment(org.project, levels={"MLS-02": 2})
+    assessment.answers.filter(practice__code="MLS-02").update(target_level=4)
+    content = web(org.lead).get(f"/assessments/{assessment.pk}/").content.decode()
+    article = re.search(r'<article class="practice" id="practice-MLS-02".*?</article>', content, re.S).group(0)
+    assert re.findall(r'name="MLS-02-level" value="(\d)" checked', article) == ["2"]
+    assert re.findall(r'<option value="(\d)" selected>', article) == ["4"]
+    assert len(re.findall(r'name="MLS-02-level" value="\d"', article)) == 5  # every rubric level is offered
+    blank = re.search(r'<article class="practice" id="practice-MLS-01".*?</article>', content, re.S).group(0)
+    assert " checked" not in blank and " selected" not in blank
+    assert "errorlist" not in content
+
+
+def test_a_level_outside_the_rubric_is_refused_on_its_field_and_the_rest_is_kept(web, org):
+    assessment = make_assessment(org.project)
+    content = web(org.lead).post(f"/assessments/{assessment.pk}/", {
+        "MLS-01-level": "9", "MLS-01-notes": "kept", "MLS-02-level": "3", "save": ""}).content.decode()
+    article = re.search(r'<article class="practice has-error" id="practice-MLS-01".*?</article>', content, re.S).group(0)
+    assert 'class="errorlist' in article and "Select a valid choice" in article
+    assert 'aria-invalid="true"' in article and " checked" not in article and "kept</textarea>" in article
+    assert assessment.answers.get(practice__code="MLS-02").level == 3
