@@ -30,8 +30,10 @@ call runs in a spawned interpreter as before; ``MLSEC_SANDBOX_FORKSERVER=0`` alw
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
+import logging
 import os
 import resource
 import signal
@@ -40,6 +42,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+
+log = logging.getLogger(__name__)
 
 #: What the fork server imports before it serves: the parsers of team files the runners use.
 PRELOAD = (
@@ -69,7 +74,14 @@ PRELOAD = (
 # fork); a Parquet file's check imports it in its own child, as before.
 
 ENABLED_ENV = "MLSEC_SANDBOX_FORKSERVER"
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 60.0  # the preload, once per server
+FORK_TIMEOUT_S = 5.0  # a fork's pid; a server slower than that (stopped, say) is discarded and the call spawns
+RETRY_AFTER_S = 300.0  # a server that would not start is not tried again for this long: calls spawn
+#: A server is replaced after this many children or seconds: forks share the server's memory layout
+#: (ASLR) and stack canary, so what one child could learn of it stays true only for a bounded number
+#: of later children.
+MAX_CHILDREN = 100
+MAX_AGE_S = 600.0
 _BOOT = (
     "import resource, sys\n"
     "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
@@ -138,6 +150,9 @@ def serve(fd: int) -> None:
         except OSError:
             return
         if not message:
+            import shutil
+
+            shutil.rmtree(os.environ.get("HOME", ""), ignore_errors=True)  # this server's own directory
             return  # the parent closed its end
         try:
             request = json.loads(message)
@@ -197,6 +212,14 @@ def _become_child(memory: int, cpu: int, fsize: int, workdir: str, fds: list[int
 
 # --- in the worker ----------------------------------------------------------------------------------
 
+def _kill_child(pid: int) -> None:
+    for kill in (os.killpg, os.kill):  # its group (once it has made one), and itself
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 class ForkedChild:
     """The part of ``subprocess.Popen`` the sandbox uses, for a child of the fork server."""
 
@@ -235,11 +258,7 @@ class ForkedChild:
             # The server is gone (or answered out of turn): no one will report this child, which may
             # still run (it may be what killed the server). Kill its group now, and call it killed.
             self.server.discard()
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(self.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill_child(self.pid)
             self.returncode = -signal.SIGKILL
             return
         self.returncode = answer["returncode"]
@@ -249,7 +268,7 @@ class ForkServer:
     """The worker process's fork server (one per process: :func:`acquire`)."""
 
     def __init__(self, root: str, env: dict[str, str]) -> None:
-        self.owner = os.getpid()
+        self.owner, self.children, self.born = os.getpid(), 0, time.monotonic()
         self.workdir = tempfile.mkdtemp(prefix="mlsec-sandbox-server-")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock, self.broken = ours, False
@@ -264,7 +283,13 @@ class ForkServer:
             raise ForkServerError(f"the fork server could not be started ({type(exc).__name__})") from None
         finally:
             theirs.close()
-        ready = self.receive(START_TIMEOUT_S, "start")
+        try:
+            ready = self.receive(START_TIMEOUT_S, "start")
+        except subprocess.TimeoutExpired:
+            ready = {"refused": f"no answer within {START_TIMEOUT_S:g} s"}
+        except BaseException:
+            self.discard()
+            raise
         if not (ready and ready.get("ready") is True):
             self.discard()
             reason = ready.get("refused", "no answer") if isinstance(ready, dict) else "no answer"
@@ -295,23 +320,39 @@ class ForkServer:
         """A child with these limits in ``workdir``, its standard streams on new pipes."""
         pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr; not inherited by anything we spawn
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0]]
+        answer = None
         try:
             request = json.dumps({"memory": memory, "cpu": cpu, "fsize": fsize, "workdir": workdir}).encode()
+            self.children += 1
             try:
                 socket.send_fds(self.sock, [request], theirs)
-                answer = self.receive(START_TIMEOUT_S, "fork")
+                answer = self.receive(FORK_TIMEOUT_S, "fork")
             except (OSError, subprocess.TimeoutExpired):
                 answer = None
             if not (answer and isinstance(answer.get("pid"), int) and answer["pid"] > 1):
-                self.discard()
-                for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
-                    os.close(fd)
                 raise ForkServerError("the fork server did not start a child")
+            child = ForkedChild(self, answer["pid"], os.fdopen(ours[0], "wb"), os.fdopen(ours[1], "rb"),
+                                os.fdopen(ours[2], "rb"))
+        except BaseException:
+            # Whatever interrupted the exchange (a Celery soft time limit, say), the server may still owe
+            # this child's pid and exit status: the next call must never read them as its own.
+            self.discard()
+            if answer and isinstance(answer.get("pid"), int) and answer["pid"] > 1:
+                _kill_child(answer["pid"])
+            for fd in ours:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            raise
         finally:
             for fd in theirs:
                 os.close(fd)
-        return ForkedChild(self, answer["pid"], os.fdopen(pipes[0][1], "wb"), os.fdopen(pipes[1][0], "rb"),
-                           os.fdopen(pipes[2][0], "rb"))
+        return child
+
+    def worn(self) -> bool:
+        return self.children >= MAX_CHILDREN or time.monotonic() - self.born > MAX_AGE_S
 
     def discard(self) -> None:
         """Stop the server (and any child it still has: they share no group, so each is killed by
@@ -338,6 +379,17 @@ class ForkServer:
 
 _server: ForkServer | None = None
 _lock = threading.Lock()
+_retry_at = 0.0
+
+
+def _after_fork_in_child() -> None:
+    """A process forked from a worker (Celery's pool) starts without a server and with a free lock,
+    whatever another thread of its parent was doing at the fork; the parent's server stays the parent's."""
+    global _server, _lock, _retry_at
+    _server, _lock, _retry_at = None, threading.Lock(), 0.0
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Held:
@@ -358,19 +410,20 @@ def acquire(root: str, env: dict[str, str]) -> _Held:
     """This process's fork server, started on first use, for one call at a time: a second thread
     calling meanwhile, a server that will not start, or ``MLSEC_SANDBOX_FORKSERVER=0`` get None
     (the caller spawns). A server inherited through a fork of the worker is not used."""
-    global _server
-    if not enabled() or not _lock.acquire(blocking=False):
+    global _server, _retry_at
+    if not enabled() or time.monotonic() < _retry_at or not _lock.acquire(blocking=False):
         return _Held(None)
     try:
-        if _server is not None and (_server.broken or _server.owner != os.getpid()):
+        if _server is not None and (_server.broken or _server.owner != os.getpid() or _server.worn()):
             if _server.owner == os.getpid():
                 _server.discard()
             _server = None
         if _server is None:
             _server = ForkServer(root, env)
         return _Held(_server)
-    except ForkServerError:
-        _server = None
+    except ForkServerError as exc:
+        _server, _retry_at = None, time.monotonic() + RETRY_AFTER_S
+        log.warning("sandboxed calls spawn a fresh interpreter for %g s: %s", RETRY_AFTER_S, exc)
         _lock.release()
         return _Held(None)
     except BaseException:
@@ -379,9 +432,16 @@ def acquire(root: str, env: dict[str, str]) -> _Held:
 
 
 def shutdown() -> None:
-    """Stop this process's fork server (tests; at exit the server sees its socket close and ends)."""
-    global _server
-    with _lock:
+    """Stop this process's fork server and forget a failed start (at exit; tests)."""
+    global _server, _retry_at
+    held = _lock.acquire(timeout=5)  # at exit a thread may still be in a call: do not wait for it forever
+    try:
         if _server is not None and _server.owner == os.getpid():
             _server.discard()
-        _server = None
+        _server, _retry_at = None, 0.0
+    finally:
+        if held:
+            _lock.release()
+
+
+atexit.register(shutdown)

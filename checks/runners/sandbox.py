@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import select
 import shutil
 import signal
 import subprocess
@@ -107,25 +108,58 @@ def run_sandboxed(function, *args, memory_mb: int, cpu_s: int, wall_s: float | N
     workdir = tempfile.mkdtemp(prefix="mlsec-sandbox-")
     memory = max(64, int(memory_mb)) * 1024 * 1024
     cpu = max(1, int(cpu_s))
-    with forkserver.acquire(ROOT, _child_env(workdir)) as server:
-        proc = None
-        if server is not None:  # a fork of the warm interpreter (forkserver.py), else a fresh one
+    _undumpable()
+    proc = None
+    try:
+        with forkserver.acquire(ROOT, _child_env(workdir)) as server:
             try:
-                proc = server.start(memory=memory, cpu=cpu, fsize=MAX_FILE_WRITE, workdir=workdir)
-            except forkserver.ForkServerError:
-                proc = None
-        if proc is None:
-            proc = _spawn(workdir, memory, cpu)
-        try:
-            out, too_much = _exchange(proc, payload, wall_s or cpu + 30)
-        finally:
-            _kill(proc)
-            shutil.rmtree(workdir, ignore_errors=True)
-            if server is not None and proc.returncode is None:
-                server.discard()  # its report of this child is still owed: the next call must not read it
+                if server is not None:  # a fork of the warm interpreter (forkserver.py), else a fresh one
+                    try:
+                        proc = server.start(memory=memory, cpu=cpu, fsize=MAX_FILE_WRITE, workdir=workdir)
+                    except forkserver.ForkServerError:
+                        proc = None
+                if proc is None:
+                    proc = _spawn(workdir, memory, cpu)
+                out, too_much = _exchange(proc, payload, wall_s or cpu + 30)
+            finally:
+                if proc is not None:
+                    _kill(proc)
+                    _close(proc)
+                    if isinstance(proc, forkserver.ForkedChild) and proc.returncode is None:
+                        proc.server.discard()  # its report of this child is still owed: no later call may read it
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     if too_much:
         raise SandboxError("output", "the sandboxed parser produced an oversized answer")
     return _decode(out, proc.returncode, memory_mb, cpu)
+
+
+_undumpable_done = False
+
+
+def protect_process() -> None:
+    """Make this process undumpable now (the Celery worker's main process calls it at start, so its
+    pool children are born undumpable too): see :func:`_undumpable`."""
+    _undumpable()
+
+
+def _undumpable() -> None:
+    """Before this process starts its first sandboxed child: make it undumpable (PR_SET_DUMPABLE 0), so
+    that a child a hostile file took over, running as the same user, can neither read this process's
+    memory and environment (/proc/<pid>/mem, /environ: the database URL, the keys) nor trace it. Core
+    dumps of the worker go with it; a debugger needs CAP_SYS_PTRACE."""
+    global _undumpable_done
+    if _undumpable_done:
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    except (OSError, AttributeError) as exc:
+        raise SandboxError("crash", f"the worker cannot protect itself from its sandboxes ({exc})") from None
+    _undumpable_done = True
 
 
 def _spawn(workdir: str, memory: int, cpu: int) -> subprocess.Popen:
@@ -139,54 +173,89 @@ def _spawn(workdir: str, memory: int, cpu: int) -> subprocess.Popen:
         raise SandboxError("crash", f"the sandbox could not be started ({type(exc).__name__})") from None
 
 
-def _exchange(proc: subprocess.Popen, payload: bytes, wall_s: float) -> tuple[bytes, bool]:
-    """Send the call, collect at most MAX_OUTPUT bytes of answer, wait at most ``wall_s`` seconds."""
+def _exchange(proc, payload: bytes, wall_s: float) -> tuple[bytes, bool]:
+    """Send the call, collect at most MAX_OUTPUT bytes of answer, wait at most ``wall_s`` seconds.
+
+    The pipes are read and written with ``select`` and a stop flag, never by a call that blocks: a
+    process the child left behind (in a session of its own, beyond the kill of the child's group) may
+    hold the pipes open for ever, and the worker must still be free shortly after the child has gone.
+    Every thread has stopped when this returns or raises.
+    """
     chunks: list[bytes] = []
     state = {"size": 0, "too_much": False}
+    stop = threading.Event()
 
     def feed() -> None:
+        fd = proc.stdin.fileno()
+        view = memoryview(payload)
         try:
-            proc.stdin.write(payload)
-            proc.stdin.close()
+            os.set_blocking(fd, False)
+            while view and not stop.is_set():
+                if select.select([], [fd], [], 0.1)[1]:
+                    try:
+                        view = view[os.write(fd, view[:65536]):]
+                    except BlockingIOError:
+                        continue
         except OSError:
             pass
+        finally:
+            try:
+                proc.stdin.close()  # end of the call: the child reads to the end of its input
+            except OSError:
+                pass
 
-    def collect() -> None:
-        while True:
-            chunk = proc.stdout.read1(65536)
-            if not chunk:
-                return
-            state["size"] += len(chunk)
-            if state["size"] > MAX_OUTPUT:
-                state["too_much"] = True
-                _kill(proc)
-                return
-            chunks.append(chunk)
+    def pump(stream, keep: bool) -> None:  # stderr is only drained (a full pipe would block the child), never stored
+        fd = stream.fileno()
+        try:
+            while not stop.is_set():
+                if not select.select([fd], [], [], 0.1)[0]:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return
+                if keep:
+                    state["size"] += len(chunk)
+                    if state["size"] > MAX_OUTPUT:
+                        state["too_much"] = True
+                        _kill(proc)
+                        return
+                    chunks.append(chunk)
+        except OSError:
+            return
 
-    def drain() -> None:  # stderr is only drained (a full pipe would block the child), never stored
-        while proc.stderr.read1(65536):
-            pass
-
-    threads = [threading.Thread(target=t, daemon=True) for t in (feed, collect, drain)]
+    threads = [threading.Thread(target=feed, daemon=True), threading.Thread(target=pump, args=(proc.stdout, True), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, False), daemon=True)]
     for thread in threads:
         thread.start()
     try:
-        proc.wait(timeout=wall_s)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        raise SandboxError("time", f"the sandboxed parser did not finish within {wall_s:g} s") from None
-    for thread in threads:
-        thread.join(5)
+        try:
+            proc.wait(timeout=wall_s)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            raise SandboxError("time", f"the sandboxed parser did not finish within {wall_s:g} s") from None
+        _kill_group(proc)  # what it left in its group
+        for thread in threads[1:]:
+            thread.join(2)  # the rest of an answer written just before the child ended
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(1)
     return b"".join(chunks), state["too_much"]
 
 
+def _kill_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
 def _kill(proc) -> None:
+    """Kill the child's group and the child (a forked child that has not yet made its own group, setsid,
+    is killed by its pid) and reap it."""
     if proc.poll() is None:
+        _kill_group(proc)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        try:  # a forked child that has not yet made its own group (setsid) is killed by its pid
             os.kill(proc.pid, signal.SIGKILL)
         except OSError:
             pass
@@ -194,6 +263,9 @@ def _kill(proc) -> None:
             proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+
+
+def _close(proc) -> None:
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         try:
             if stream:

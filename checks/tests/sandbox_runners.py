@@ -130,3 +130,25 @@ def linger_with_grandchild(pid_file: str) -> str:
         out.write(str(grandchild.pid))
     time.sleep(60)
     return "outlived"
+
+
+def pry_at(pid: int) -> dict[str, str]:
+    """What a child can read of another process of its user: memory, initial environment."""
+    tried = {}
+    for name in ("mem", "environ"):
+        try:
+            with open(f"/proc/{pid}/{name}", "rb") as target:
+                target.read(1)
+            tried[name] = "read"
+        except OSError as exc:
+            tried[name] = type(exc).__name__
+    return tried
+
+
+def leave_holder_of_the_pipes(seconds: int) -> str:
+    """A child that leaves, in a session of its own (beyond the kill of its group), a process holding its
+    answer and error pipes, then answers and ends."""
+    import subprocess
+
+    subprocess.Popen(["sleep", str(seconds)], start_new_session=True, pass_fds=(3,), stdout=3)  # noqa: S603, S607
+    return "answered"

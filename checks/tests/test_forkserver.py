@@ -150,3 +150,133 @@ def test_switched_off_every_call_spawns(monkeypatch):
     monkeypatch.setenv(forkserver.ENABLED_ENV, "0")
     assert sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)["ppid"] == os.getpid()
     assert forkserver._server is None
+
+
+PRY_WORKER = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+os.environ["DATABASE_URL"] = "postgres://portal:pw@db/portal"  # pragma: allowlist secret
+from checks.runners import sandbox
+from checks.tests import sandbox_runners
+print(json.dumps(sandbox.run_sandboxed(sandbox_runners.pry_at, os.getpid(), memory_mb=512, cpu_s=10)))
+"""
+
+
+@pytest.mark.parametrize("start", ["1", "0"])
+def test_a_child_can_read_neither_the_memory_nor_the_environment_of_the_worker(tmp_path, start):
+    """The worker makes itself undumpable before its first sandboxed child (and a Celery worker at start),
+    so a parser taken over cannot read the database URL or keys from /proc/<worker>/environ or /mem."""
+    import json
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    drop = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"] if os.geteuid() == 0 else []
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+           forkserver.ENABLED_ENV: start}
+    out = subprocess.run([*drop, sys.executable, "-I", "-c", PRY_WORKER, str(settings.BASE_DIR)], env=env, cwd=tmp_path,  # noqa: S603
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == {"mem": "PermissionError", "environ": "PermissionError"}
+
+
+def test_the_celery_worker_is_undumpable_from_its_start():
+    import ctypes
+
+    from mlsec_portal.celery import protect_the_worker
+
+    protect_the_worker()
+    assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE
+
+
+def test_an_interruption_while_the_server_forks_discards_it_and_no_later_call_reads_its_reply(server, monkeypatch):
+    """Celery's soft time limit raises wherever the worker is: between the request and the pid, the server
+    still owes that child's pid and exit status, so it is discarded rather than read out of turn."""
+    class Interrupted(BaseException):
+        pass
+
+    sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)
+    first = forkserver._server
+    receive = forkserver.ForkServer.receive
+
+    def interrupted_once(self, timeout, what):
+        monkeypatch.setattr(forkserver.ForkServer, "receive", receive)
+        raise Interrupted
+
+    monkeypatch.setattr(forkserver.ForkServer, "receive", interrupted_once)
+    with pytest.raises(Interrupted):
+        sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)
+    assert first.broken and not alive(first.proc.pid)
+    answers = [sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10) for _ in range(3)]
+    assert {a["ppid"] for a in answers} == {server_pid()} and server_pid() != first.proc.pid
+    started = time.monotonic()
+    with pytest.raises(sandbox.SandboxError) as caught:  # the wall-clock kill still meets the right child
+        sandbox.run_sandboxed(sandbox_runners.linger_with_grandchild, "/dev/null", memory_mb=512, cpu_s=10, wall_s=2)
+    assert caught.value.kind == "time" and time.monotonic() - started < 8
+
+
+def test_a_server_that_does_not_start_in_time_lets_the_calls_spawn_and_is_not_retried_at_once(server, monkeypatch, caplog):
+    monkeypatch.setattr(forkserver, "START_TIMEOUT_S", 0.001)
+    assert sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)["ppid"] == os.getpid()
+    assert "spawn a fresh interpreter" in caplog.text
+    monkeypatch.setattr(forkserver, "START_TIMEOUT_S", 60.0)
+    assert sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)["ppid"] == os.getpid()
+    assert forkserver._server is None  # not started again before RETRY_AFTER_S
+
+
+def test_a_stopped_server_costs_a_call_seconds_not_minutes(server):
+    import signal
+
+    sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)
+    stopped = server_pid()
+    os.kill(stopped, signal.SIGSTOP)  # as a process a child left behind might do
+    started = time.monotonic()
+    answer = sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)
+    assert time.monotonic() - started < forkserver.FORK_TIMEOUT_S + 5
+    assert answer["ppid"] == os.getpid() and not alive(stopped)
+
+
+def test_a_server_is_replaced_after_its_share_of_children(server, monkeypatch):
+    """Forks share their server's memory layout (ASLR) and stack canary: a server forks a bounded number."""
+    monkeypatch.setattr(forkserver, "MAX_CHILDREN", 2)
+    parents = [sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)["ppid"] for _ in range(5)]
+    assert parents[0] == parents[1] != parents[2] == parents[3] != parents[4]
+
+
+def test_a_process_forked_while_a_call_holds_the_lock_starts_free(server):
+    import threading
+
+    sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)
+    assert forkserver._lock.acquire(blocking=False)  # as a call in another thread would hold it
+    try:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report and leave at once
+            os.write(write, b"%d%d" % (forkserver._lock.locked(), forkserver._server is None))
+            os._exit(0)
+        os.close(write)
+        assert os.read(read, 2) == b"01"
+        os.waitpid(pid, 0)
+        os.close(read)
+    finally:
+        forkserver._lock.release()
+    assert isinstance(forkserver._lock, type(threading.Lock())) and alive(server_pid())
+
+
+def test_a_server_whose_worker_goes_removes_its_directory(server):
+    sandbox.run_sandboxed(sandbox_runners.parentage, memory_mb=512, cpu_s=10)
+    current = forkserver._server
+    current.sock.close()  # the worker process ending, without a word
+    current.proc.wait(10)
+    assert not os.path.exists(current.workdir)
+    forkserver._server = None
+
+
+@pytest.mark.parametrize("start", ["1", "0"])
+def test_a_process_left_holding_the_pipes_does_not_hold_the_worker(monkeypatch, start):
+    forkserver.shutdown()
+    monkeypatch.setenv(forkserver.ENABLED_ENV, start)
+    started = time.monotonic()
+    assert sandbox.run_sandboxed(sandbox_runners.leave_holder_of_the_pipes, 60, memory_mb=512, cpu_s=10, wall_s=20) == "answered"
+    assert time.monotonic() - started < 8  # the answer, then at most a grace period: not the holder's minute
+    forkserver.shutdown()

@@ -88,7 +88,8 @@ def test_bandit_failing_as_a_whole_is_an_error_not_a_pass(tmp_path, monkeypatch)
 
 
 def test_bandit_reports_as_its_command_line_does(tmp_path):
-    """The API call gives the report `bandit -f json` gave: the same issues, file names, skipped files."""
+    """The API call gives the report `bandit -f json` gave: the same issues, file names, skipped files,
+    for files the command line's default exclusions do not drop (test below)."""
     import os
     import subprocess
     import sys
@@ -110,3 +111,14 @@ def test_bandit_reports_as_its_command_line_does(tmp_path):
     assert [(os.path.normpath(e["filename"]), e["reason"]) for e in errors] == [
         (os.path.normpath(e["filename"]), e["reason"]) for e in cli["errors"]] == [("broken.py", "syntax error while parsing AST from file")]
     assert [i["line_number"] for i in results if i["test_id"] == "B307"] == [9]  # line 13 says `# nosec`
+
+
+def test_no_file_hides_from_bandit_behind_a_name_its_command_line_excludes(tmp_path):
+    """`bandit` on the command line skips any path containing `.tox`, `CVS`, `.eggs`… by default."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "CVS_sync.py").write_text("def f(x):\n    return eval(x)\n")
+    (tmp_path / ".tox_helpers").mkdir()
+    (tmp_path / ".tox_helpers" / "run.py").write_text("import os\n\n\ndef g(c):\n    os.system(c)\n")
+    result = check(tmp_path, tmp_path)
+    refs = {f.ref for f in result.findings}
+    assert {"tools/CVS_sync.py:2", ".tox_helpers/run.py:5"} <= refs, refs
