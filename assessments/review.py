@@ -105,8 +105,9 @@ def review_summary(assessment: Assessment) -> ReviewSummary:
     project_id = assessment.project_id
     baseline = baseline_for(assessment)
     previous = {a.practice_id: a for a in Answer.objects.filter(assessment_id=baseline.pk if baseline else None)}
-    latest = {run.definition_id: run for run in CheckRun.objects.filter(project_id=project_id).latest_per_check()}
-    verdicts = {run.definition_id: run for run in CheckRun.objects.filter(
+    runs = CheckRun.objects.defer("findings", "data")  # a row shows status and summary: up to 500 findings each, unread
+    latest = {run.definition_id: run for run in runs.filter(project_id=project_id).latest_per_check()}
+    verdicts = {run.definition_id: run for run in runs.filter(
         project_id=project_id, status__in=DECIDED_STATUSES, superseded_at__isnull=True).order_by("finished_at", "pk")}
     covering: dict[int, list[CheckVerdict]] = {}
     for definition in CheckDefinition.objects.prefetch_related("practices").order_by("key"):

@@ -93,7 +93,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trend": charts.trend_figure(trend(days=90, live=(card.score, card.coverage)), window=trend_window(90)),
         "chart_config": charts.chart_config(),
     }
-    context["failing_checks"] = list(failing_checks(request.user)[:10])
+    context["failing_checks"] = list(failing_checks(request.user).defer("findings", "data")[:10])
     context["failing_count"], context["checks_running"] = check_run_counts(request.user)
     context["proposed_acceptances"] = list(
         scoped(request, RiskAcceptance).filter(status=AcceptanceStatus.PROPOSED).select_related("project__team", "practice")
