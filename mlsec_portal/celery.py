@@ -19,8 +19,10 @@ app.autodiscover_tasks()
 @worker_init.connect
 def protect_the_worker(**kwargs) -> None:
     """The worker runs sandboxed parsers of hostile files as its own user: before it starts, make it
-    undumpable, so a parser taken over can neither read its memory and environment (the database URL,
-    the keys) nor trace it; its pool children are forked from it and inherit that (checks/runners/sandbox.py)."""
-    from checks.runners.sandbox import protect_process
+    undumpable (PR_SET_DUMPABLE 0), so a parser taken over can neither read its memory and environment (the
+    database URL, the keys) nor trace it; its pool children are forked from it and inherit that. Each
+    process that starts a sandboxed child does the same for itself first (checks/runners/sandbox.py)."""
+    import ctypes
 
-    protect_process()
+    if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "the worker could not make itself undumpable (prctl PR_SET_DUMPABLE)")

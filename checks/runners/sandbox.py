@@ -137,12 +137,6 @@ def run_sandboxed(function, *args, memory_mb: int, cpu_s: int, wall_s: float | N
 _undumpable_done = False
 
 
-def protect_process() -> None:
-    """Make this process undumpable now (the Celery worker's main process calls it at start, so its
-    pool children are born undumpable too): see :func:`_undumpable`."""
-    _undumpable()
-
-
 def _undumpable() -> None:
     """Before this process starts its first sandboxed child: make it undumpable (PR_SET_DUMPABLE 0), so
     that a child a hostile file took over, running as the same user, can neither read this process's

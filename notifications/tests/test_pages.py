@@ -34,12 +34,23 @@ def test_the_list_page_costs_the_same_queries_for_one_and_many(org, client, djan
     submitted_assessment(org)
     client.force_login(org.officer)
     client.get("/notifications/")
+    fresh_catalogue_version()
     with django_assert_max_num_queries(30) as one:
         assert client.get("/notifications/").status_code == 200
     for n in range(15):
         submitted_assessment(org, cycle=f"2031-Q1-{n}")
+    fresh_catalogue_version()
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert client.get("/notifications/").status_code == 200
+
+
+def fresh_catalogue_version() -> None:
+    """The catalogue's version is remembered for a minute: renewed here, it cannot lapse between the two
+    measured requests (an earlier test of the same process may have read it 59 s before)."""
+    from controls.models import CatalogRelease
+
+    CatalogRelease.forget_cached_version()
+    CatalogRelease.current_version()
 
 
 def test_preferences_are_saved_from_the_page_and_bad_input_is_a_form_error(org, client):
