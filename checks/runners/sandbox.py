@@ -42,6 +42,7 @@ from .base import CheckContext, CheckResult, Finding, SandboxLimits
 
 MAX_OUTPUT = 16 * 1024 * 1024
 MAX_FILE_WRITE = 256 * 1024 * 1024
+GRACE_S = 2.0  # after the child has ended, how long its pipes may still deliver the rest of its answer
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 IN_CHILD_ENV = "MLSEC_SANDBOX_CHILD"
 # Limits first, imports after: nothing the child loads runs before its limits hold.
@@ -143,7 +144,7 @@ def _undumpable() -> None:
     memory and environment (/proc/<pid>/mem, /environ: the database URL, the keys) nor trace it. Core
     dumps of the worker go with it; a debugger needs CAP_SYS_PTRACE."""
     global _undumpable_done
-    if _undumpable_done:
+    if _undumpable_done or not sys.platform.startswith("linux"):  # /proc and prctl are Linux's
         return
     import ctypes
 
@@ -229,7 +230,7 @@ def _exchange(proc, payload: bytes, wall_s: float) -> tuple[bytes, bool]:
             raise SandboxError("time", f"the sandboxed parser did not finish within {wall_s:g} s") from None
         _kill_group(proc)  # what it left in its group
         for thread in threads[1:]:
-            thread.join(2)  # the rest of an answer written just before the child ended
+            thread.join(GRACE_S)  # the rest of an answer written just before the child ended
     finally:
         stop.set()
         for thread in threads:
