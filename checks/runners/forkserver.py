@@ -74,6 +74,7 @@ PRELOAD = (
 # fork); a Parquet file's check imports it in its own child, as before.
 
 ENABLED_ENV = "MLSEC_SANDBOX_FORKSERVER"
+SERVER_DIR_PREFIX = "mlsec-sandbox-server-"
 START_TIMEOUT_S = 60.0  # the preload, once per server
 FORK_TIMEOUT_S = 5.0  # a fork's pid; a server slower than that (stopped, say) is discarded and the call spawns
 RETRY_AFTER_S = 300.0  # a server that would not start is not tried again for this long: calls spawn
@@ -149,11 +150,13 @@ def serve(fd: int) -> None:
             message, fds, _flags, _addr = socket.recv_fds(sock, 4096, 3)
         except OSError:
             return
-        if not message:
-            import shutil
+        if not message:  # the parent closed its end
+            home = os.environ.get("HOME", "")
+            if os.path.basename(home).startswith(SERVER_DIR_PREFIX):  # this server's own directory, nothing else
+                import shutil
 
-            shutil.rmtree(os.environ.get("HOME", ""), ignore_errors=True)  # this server's own directory
-            return  # the parent closed its end
+                shutil.rmtree(home, ignore_errors=True)
+            return
         try:
             request = json.loads(message)
             limits = (int(request["memory"]), int(request["cpu"]), int(request["fsize"]), str(request["workdir"]))
@@ -269,7 +272,7 @@ class ForkServer:
 
     def __init__(self, root: str, env: dict[str, str]) -> None:
         self.owner, self.children, self.born = os.getpid(), 0, time.monotonic()
-        self.workdir = tempfile.mkdtemp(prefix="mlsec-sandbox-server-")
+        self.workdir = tempfile.mkdtemp(prefix=SERVER_DIR_PREFIX)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock, self.broken = ours, False
         env = {**env, "HOME": self.workdir, "TMPDIR": self.workdir}
