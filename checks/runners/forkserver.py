@@ -109,7 +109,7 @@ def _threads() -> int:
         return threading.active_count()
 
 
-def _undumpable() -> bool:
+def make_undumpable() -> bool:
     """PR_SET_DUMPABLE 0: no process of our user may ptrace this one or read its memory through /proc
     (a child that a hostile file took over must not plant code in the server its successors are
     forked from); the children inherit it."""
@@ -141,7 +141,7 @@ def serve(fd: int) -> None:
     if _threads() != 1:
         sock.send(json.dumps({"refused": f"{_threads()} threads after the preload"}).encode())
         return
-    if not _undumpable():
+    if not make_undumpable():
         sock.send(b'{"refused": "cannot make the server undumpable"}')
         return
     sock.send(b'{"ready": true}')
@@ -201,7 +201,8 @@ def _become_child(memory: int, cpu: int, fsize: int, workdir: str, fds: list[int
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
     tempfile.tempdir = None
-    for kind, soft, hard in ((resource.RLIMIT_AS, _address_space() + memory, _address_space() + memory),
+    address_space = _address_space() + memory
+    for kind, soft, hard in ((resource.RLIMIT_AS, address_space, address_space),
                              (resource.RLIMIT_CPU, cpu, cpu + 2), (resource.RLIMIT_CORE, 0, 0),
                              (resource.RLIMIT_FSIZE, fsize, fsize)):
         ceiling = resource.getrlimit(kind)[1]
@@ -366,15 +367,10 @@ class ForkServer:
         except OSError:
             pass
         proc = getattr(self, "proc", None)
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
+        if proc is not None:
+            from .sandbox import _kill
+
+            _kill(proc)
         import shutil
 
         shutil.rmtree(self.workdir, ignore_errors=True)

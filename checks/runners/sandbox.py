@@ -146,14 +146,8 @@ def _undumpable() -> None:
     global _undumpable_done
     if _undumpable_done or not sys.platform.startswith("linux"):  # /proc and prctl are Linux's
         return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
-    except (OSError, AttributeError) as exc:
-        raise SandboxError("crash", f"the worker cannot protect itself from its sandboxes ({exc})") from None
+    if not forkserver.make_undumpable():
+        raise SandboxError("crash", "the worker cannot protect itself from its sandboxes (prctl PR_SET_DUMPABLE failed)")
     _undumpable_done = True
 
 

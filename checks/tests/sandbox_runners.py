@@ -92,14 +92,7 @@ def pry_at_parent() -> dict[str, str]:
     """A child a file took over tries to read its parent's memory and environment, and to trace it."""
     import ctypes
 
-    tried = {}
-    for name in ("mem", "environ"):
-        try:
-            with open(f"/proc/{os.getppid()}/{name}", "rb") as target:
-                target.read(1)
-            tried[name] = "read"
-        except OSError as exc:
-            tried[name] = type(exc).__name__
+    tried = pry_at(os.getppid())
     libc = ctypes.CDLL(None, use_errno=True)
     libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
     if libc.ptrace(16, os.getppid(), None, None) == 0:  # PTRACE_ATTACH
