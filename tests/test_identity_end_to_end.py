@@ -67,12 +67,11 @@ def database_url(tmp_path):
     if not configured.startswith("postgres"):
         yield f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
         return
-    import psycopg2
+    import psycopg
 
     parsed = urlparse(configured)
     name = f"{parsed.path.lstrip('/') or 'mlsec'}_e2e_identity_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = psycopg2.connect(configured.replace(parsed.path, "/postgres", 1) if parsed.path else configured)
-    admin.autocommit = True
+    admin = psycopg.connect(configured.replace(parsed.path, "/postgres", 1) if parsed.path else configured, autocommit=True)
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cursor.execute(f'CREATE DATABASE "{name}"')

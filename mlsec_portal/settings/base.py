@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -133,6 +134,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3 binds parameters on the server and prepares a statement once a connection has run it
+    # DATABASE_PREPARE_THRESHOLD times (default 5): the portal's pages repeat the same few hundred queries,
+    # and PostgreSQL spent as long planning them as executing them (docs/performance.md, 2026-12-04).
+    # Behind a pooler that hands one session's statements to another (PgBouncer in transaction mode before
+    # 1.21) set DATABASE_PREPARE_THRESHOLD=off.
+    _threshold = (os.environ.get("DATABASE_PREPARE_THRESHOLD") or "5").strip().lower()
+    if _threshold != "off" and not (_threshold.isdigit() and int(_threshold) >= 0):
+        raise ImproperlyConfigured("DATABASE_PREPARE_THRESHOLD is a count of runs (5) or off")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=None if _threshold == "off" else int(_threshold),
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
