@@ -212,3 +212,17 @@ def test_a_level_outside_the_rubric_is_refused_on_its_field_and_the_rest_is_kept
     assert 'class="errorlist' in article and "Select a valid choice" in article
     assert 'aria-invalid="true"' in article and " checked" not in article and "kept</textarea>" in article
     assert assessment.answers.get(practice__code="MLS-02").level == 3
+
+
+def test_rubric_text_with_markup_is_shown_as_typed_in_the_form(web, org):
+    """A rubric edited in the catalogue is text on the form, never markup (the level labels and summaries)."""
+    assessment = make_assessment(org.project)
+    answer = assessment.answers.select_related("practice").get(practice__code="MLS-03")
+    practice = answer.practice
+    practice.levels = [{**row, "summary": f'<img src=x onerror="alert({row["level"]})"> & level'}
+                       for row in practice.levels]
+    practice.save(update_fields=["levels"])
+    content = web(org.lead).get(f"/assessments/{assessment.pk}/").content.decode()
+    article = re.search(r'<article class="practice" id="practice-MLS-03".*?</article>', content, re.S).group(0)
+    assert "<img" not in article
+    assert article.count("&lt;img src=x onerror=&quot;alert(") == 5 and "&amp; level" in article
