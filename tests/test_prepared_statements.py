@@ -60,7 +60,7 @@ def test_the_same_query_with_other_values_runs_as_one_prepared_statement():
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's; SQLite has no planner to spare")
     threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
-    assert threshold == 5
+    assert threshold is not None, "DATABASE_PREPARE_THRESHOLD=off in this environment: nothing is prepared"
     Team.objects.create(name="Prepared", slug="prepared")
 
     def prepared() -> list[str]:

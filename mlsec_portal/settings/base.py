@@ -139,7 +139,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # DATABASE_PREPARE_THRESHOLD times (default 5): the portal's pages repeat the same few hundred queries,
     # and PostgreSQL spent as long planning them as executing them (docs/performance.md, 2026-12-04).
     # Behind a pooler that hands one session's statements to another (PgBouncer in transaction mode before
-    # 1.21) set DATABASE_PREPARE_THRESHOLD=off.
+    # 1.22) set DATABASE_PREPARE_THRESHOLD=off.
     _threshold = (os.environ.get("DATABASE_PREPARE_THRESHOLD") or "5").strip().lower()
     if _threshold != "off" and not (_threshold.isdigit() and int(_threshold) >= 0):
         raise ImproperlyConfigured("DATABASE_PREPARE_THRESHOLD is a count of runs (5) or off")
