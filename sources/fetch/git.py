@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import tempfile
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from ..crypto import unseal
 from ..validators import has_control_characters
@@ -49,6 +49,29 @@ def _pinned_pool_manager(resolved, limits: Limits):
                              cert_reqs="CERT_REQUIRED")
 
 
+def _bounded_tcp_client(url: str, timeout_s: float, **kwargs):
+    """dulwich's git:// client, each read from the server bounded by `timeout_s`.
+
+    dulwich opens the git:// socket without a timeout, so a server that accepts the connection and then
+    says nothing held a sync until the task's time limit (30 minutes). The socket is reached through the
+    protocol's reader (`BufferedReader.raw` is the socket's `SocketIO`); if a dulwich release changes that,
+    the connection is refused rather than left unbounded (sources/tests/test_git_sources.py)."""
+    from dulwich.client import TCPGitClient
+
+    class BoundedTCPGitClient(TCPGitClient):
+        def _connect(self, cmd, path, protocol_version=None):
+            proto, can_read, stderr = super()._connect(cmd, path, protocol_version)
+            sock = getattr(getattr(getattr(proto.read, "__self__", None), "raw", None), "_sock", None)
+            if sock is None or not hasattr(sock, "settimeout"):
+                proto.close()
+                raise OSError("the git:// connection's reads could not be bounded")
+            sock.settimeout(timeout_s)
+            return proto, can_read, stderr
+
+    parsed = urlparse(url)  # as dulwich's get_transport_and_path reads a git:// URL
+    return BoundedTCPGitClient.from_parsedurl(parsed, **kwargs), parsed.path
+
+
 def _client(source, limits: Limits, key_dir: str | None):
     from dulwich.client import get_transport_and_path
 
@@ -76,6 +99,8 @@ def _client(source, limits: Limits, key_dir: str | None):
             handle.write(credential["ssh_key"].strip() + "\n")
         kwargs["key_filename"] = path
     try:
+        if scheme == "git":
+            return _bounded_tcp_client(url, limits.timeout_s, **kwargs)
         return get_transport_and_path(url, **kwargs)
     except Exception as exc:  # noqa: BLE001 - an unknown scheme, a malformed URL
         raise failure(source, "the repository URL cannot be used", exc) from None

@@ -281,3 +281,50 @@ def test_a_url_with_control_characters_is_refused_and_never_fetched(org, workspa
     run = run_now(org.project, "source-secrets")
     assert run.status == "error" and ("control characters" in run.summary or "cannot be used" in run.summary), run.summary
     assert run.revision.get("commit") is None
+
+
+@pytest.mark.parametrize("greeting", [b"", b"0032"], ids=["says-nothing", "stops-mid-line"])
+def test_a_sync_from_a_git_server_that_stalls_ends_within_the_exchange_timeout(org, workspaces, tmp_path, greeting):
+    """dulwich sets no timeout on a git:// socket: a server that accepted and then stalled held the sync
+    until the task's 30-minute limit. Each read is now bounded by MLSEC_SOURCE_TIMEOUT_S."""
+    import socket
+    import threading
+    import time
+
+    from sources.fetch import FetchError, Limits
+    from sources.fetch import git as git_fetch
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    held = []
+
+    def stall():
+        conn, _ = listener.accept()
+        held.append(conn)
+        conn.recv(4096)  # the request
+        if greeting:
+            conn.sendall(greeting)  # a pkt-line length, then nothing
+    threading.Thread(target=stall, daemon=True).start()
+    try:
+        source = source_services.source_create(
+            actor=org.lead, project=org.project, kind="git", name="stalling",
+            config={"url": f"git://127.0.0.1:{listener.getsockname()[1]}/repo.git"})
+        limits = Limits.from_settings(timeout_s=1)
+        outcome = {}
+
+        def sync():  # in a thread, so that a regression fails this test instead of hanging the suite
+            try:
+                git_fetch.fetch(source, str(tmp_path), limits)
+            except FetchError as exc:
+                outcome["error"] = str(exc)
+        started = time.monotonic()
+        worker = threading.Thread(target=sync, daemon=True)
+        worker.start()
+        worker.join(15)
+        assert not worker.is_alive(), "the sync is still waiting for the server"
+        assert "could not be read" in outcome.get("error", "") and time.monotonic() - started < 10
+    finally:
+        for conn in held:
+            conn.close()
+        listener.close()
