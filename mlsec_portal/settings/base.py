@@ -346,6 +346,9 @@ MLSEC_CHECK_CA_BUNDLE = os.environ.get("MLSEC_CHECK_CA_BUNDLE", "") or None
 MLSEC_SOURCE_MAX_MB = env_int("MLSEC_SOURCE_MAX_MB", 2048)  # bytes one run downloads from one source
 MLSEC_SOURCE_MAX_FILES = env_int("MLSEC_SOURCE_MAX_FILES", 20_000)  # files / objects of one source
 MLSEC_SOURCE_TIMEOUT_S = env_int("MLSEC_SOURCE_TIMEOUT_S", 60)  # one network exchange
+# Host keys of the Git servers ssh:// sources may reach (an OpenSSH known_hosts file the operator keeps);
+# empty: the check workers' user's ~/.ssh/known_hosts. An unknown or changed key fails the fetch.
+MLSEC_SOURCE_SSH_KNOWN_HOSTS = os.environ.get("MLSEC_SOURCE_SSH_KNOWN_HOSTS", "")
 MLSEC_SOURCE_WORKSPACE_DIR = os.environ.get("MLSEC_SOURCE_WORKSPACE_DIR", "")  # default: the system's temp dir
 MLSEC_WEBHOOK_URL = os.environ.get("MLSEC_WEBHOOK_URL", "")
 MLSEC_RETENTION_DAYS = env_int("MLSEC_RETENTION_DAYS", 400)

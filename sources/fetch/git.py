@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from urllib.parse import urlparse, urlsplit, urlunsplit
@@ -72,6 +73,25 @@ def _bounded_tcp_client(url: str, timeout_s: float, **kwargs):
     return BoundedTCPGitClient.from_parsedurl(parsed, **kwargs), parsed.path
 
 
+def _ssh_command(host: str, timeout_s: float) -> str:
+    """The `ssh` command line for an ssh:// source whose URL names the vetted address instead of the host.
+
+    ssh resolves the name it is given on its own, after the guard: given the address, it cannot be sent
+    elsewhere by a DNS answer that changes in between (rebinding). Its host key is still looked up under
+    the name (`HostKeyAlias`), and only a key already known is accepted (`StrictHostKeyChecking=yes`, never
+    a prompt: `BatchMode`), in MLSEC_SOURCE_SSH_KNOWN_HOSTS when set (else the worker user's known_hosts).
+    A server that stops answering is dropped after about twice the exchange timeout."""
+    from django.conf import settings
+
+    seconds = max(1, int(timeout_s))
+    options = {"BatchMode": "yes", "StrictHostKeyChecking": "yes", "UpdateHostKeys": "no", "HostKeyAlias": host,
+               "ConnectTimeout": seconds, "ServerAliveInterval": seconds, "ServerAliveCountMax": 2}
+    known_hosts = getattr(settings, "MLSEC_SOURCE_SSH_KNOWN_HOSTS", "")
+    if known_hosts:
+        options.update(UserKnownHostsFile=known_hosts, GlobalKnownHostsFile="/dev/null")
+    return shlex.join(["ssh", *(arg for name, value in options.items() for arg in ("-o", f"{name}={value}"))])
+
+
 def _client(source, limits: Limits, key_dir: str | None):
     from dulwich.client import get_transport_and_path
 
@@ -85,8 +105,10 @@ def _client(source, limits: Limits, key_dir: str | None):
     resolved = guard_host(source, url, limits, PORTS[scheme]) if scheme in PORTS else None
     credential = unseal(source.credential_encrypted)
     kwargs: dict = {}
-    if scheme == "git" and resolved is not None:
+    if scheme in ("git", "ssh") and resolved is not None:
         url = _pinned_url(url, resolved)
+    if scheme == "ssh" and resolved is not None:
+        kwargs["ssh_command"] = _ssh_command(resolved.host, limits.timeout_s)
     if scheme in ("https", "http") and resolved is not None:
         kwargs["pool_manager"] = _pinned_pool_manager(resolved, limits)
     if "token" in credential and scheme in ("https", "http"):

@@ -48,6 +48,18 @@ def git_daemon(request, servers_dir):
     return _started(request, GitDaemon(servers_dir / "git", servers_dir / "git-daemon.log"))
 
 
+@pytest.fixture(scope="session")
+def ssh_git_server(request, servers_dir):
+    """OpenSSH's `sshd` on 127.0.0.1 serving bare repositories over ssh:// to one deploy key."""
+    from tests.servers.git_daemon import git_executable
+    from tests.servers.ssh_server import SshGitServer, sshd_executable
+
+    _require(git_executable() is not None, "git is not installed (apt-get install git)")
+    _require(sshd_executable() is not None and shutil.which("ssh") is not None,
+             "OpenSSH's server is not installed (apt-get install openssh-server)")
+    return _started(request, SshGitServer(servers_dir / "ssh", servers_dir / "sshd.log"))
+
+
 @pytest.fixture
 def make_git_repo(tmp_path):
     """A factory of local repositories reached by file:// URLs (no daemon): make_git_repo(name, files)."""
