@@ -135,12 +135,14 @@ def source_record_status(source: Source, ok: bool, detail: str = "", revision: d
 
 def source_test(*, actor, source: Source) -> dict:
     """Try the connection now (within 10 s): `{"ok", "detail"}` in words, never the credential."""
-    from .fetch import FetchError, probe
+    from .fetch import FetchError, ProbeBusy, probe
 
     if actor is not None and not source.project.can_run_checks(actor):
         raise PermissionDenied("Only the team, a security officer or an administrator can test this source.")
     try:
         detail = probe(source, timeout_s=10)
+    except ProbeBusy as exc:  # nothing was tried: the source's last status stays what it was
+        return {"ok": False, "detail": str(exc)}
     except FetchError as exc:
         source_record_status(source, False, str(exc))
         return {"ok": False, "detail": str(exc)}

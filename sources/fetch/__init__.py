@@ -13,6 +13,7 @@ MLflow's REST calls are made over the guard's pinned connections.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -146,16 +147,27 @@ def materialise(source, workspace: str, limits: Limits) -> Materialised:
     return fetchers[source.kind](source, workspace, limits)
 
 
+class ProbeBusy(FetchError):
+    """Too many connection tests are still running in this process: nothing was tried."""
+
+
+#: Connection tests running at once in one process (each a thread, which ends within about its timeout
+#: even when the server stalls): a flood of clicks on "Test connection" waits for a free one, never piles
+#: up threads in a web process.
+MAX_PROBES = 8
+_probes = threading.BoundedSemaphore(MAX_PROBES)
+
+
 def probe(source, timeout_s: float = 10) -> str:
     """Connect and list, nothing more; a sentence saying what was found (FetchError otherwise).
 
     The answer comes within `timeout_s` whatever the server does: the probe runs in a thread of its
-    own and a server that keeps silent is reported as such (a git:// socket has no timeout of its own).
+    own and a server that keeps silent is reported as such. At most MAX_PROBES run at once (ProbeBusy).
     """
-    import threading
-
     if source.kind in ("path", "endpoint"):  # no hanging client here (the endpoint guard has its deadline)
         return _probe(source, timeout_s)
+    if not _probes.acquire(blocking=False):
+        raise ProbeBusy("Too many connection tests are running at the moment; try again in a minute.")
     outcome: dict = {}
 
     def attempt() -> None:
@@ -165,9 +177,15 @@ def probe(source, timeout_s: float = 10) -> str:
             outcome["error"] = exc
         except Exception as exc:  # noqa: BLE001 - a crash is an answer in words too
             outcome["error"] = failure(source, "the connection test failed", exc)
+        finally:
+            _probes.release()  # when the attempt ends, not when the caller stops waiting for it
 
     worker = threading.Thread(target=attempt, daemon=True, name=f"probe-source-{source.pk}")
-    worker.start()
+    try:
+        worker.start()
+    except BaseException:
+        _probes.release()
+        raise
     worker.join(timeout_s)
     if worker.is_alive():
         raise FetchError(f"{source.describe()[0].upper()}{source.describe()[1:]} did not answer within "

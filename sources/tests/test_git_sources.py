@@ -328,3 +328,64 @@ def test_a_sync_from_a_git_server_that_stalls_ends_within_the_exchange_timeout(o
         for conn in held:
             conn.close()
         listener.close()
+
+
+def test_connection_tests_of_slow_servers_never_pile_up_threads(org, workspaces, api):
+    """A server that trickles a byte at a time keeps each read within its timeout, so a test's thread runs on
+    after the answer "did not answer within N s". A flood of clicks is answered "try again" once MAX_PROBES
+    such threads run, the source's status is left alone, and a slot comes back when a thread ends."""
+    import socket
+    import threading
+    import time
+
+    from sources import fetch as fetch_package
+    from sources.models import Source
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+    connections = []
+
+    def trickle(conn):
+        conn.sendall(b"00ff")  # a pkt-line of 255 bytes, sent one byte every 50 ms
+        while not stop.wait(0.05):
+            try:
+                conn.sendall(b"a")
+            except OSError:
+                return
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        source = source_services.source_create(
+            actor=org.lead, project=org.project, kind="git", name="slow",
+            config={"url": f"git://127.0.0.1:{listener.getsockname()[1]}/repo.git"})
+        for _ in range(fetch_package.MAX_PROBES):
+            with pytest.raises(fetch_package.FetchError, match="did not answer within 0.3 s"):
+                fetch_package.probe(source, timeout_s=0.3)
+        Source.objects.filter(pk=source.pk).update(status_detail="untouched")
+        busy = api(org.member).post(f"/api/v1/projects/{org.project.pk}/sources/{source.pk}/test/")
+        assert busy.status_code == 200 and busy.json() == {
+            "ok": False, "detail": "Too many connection tests are running at the moment; try again in a minute."}
+        assert Source.objects.get(pk=source.pk).status_detail == "untouched"
+    finally:
+        stop.set()
+        listener.close()
+        for conn in connections:
+            conn.close()  # the probes' reads end: their threads finish and give their slots back
+    freed = 0
+    deadline = time.monotonic() + 10
+    while freed < fetch_package.MAX_PROBES and time.monotonic() < deadline:
+        if fetch_package._probes.acquire(timeout=0.1):
+            freed += 1
+    for _ in range(freed):
+        fetch_package._probes.release()
+    assert freed == fetch_package.MAX_PROBES, "every slot came back once its thread ended"
