@@ -52,10 +52,14 @@ class Dispatch(models.Model):
 
 class NotificationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """A person's notifications are theirs alone, whatever their role."""
+        """A person's notifications are theirs alone, whatever their role; a team's news only while they are
+        in that team (as the digests do): someone who left a team no longer reads about it in the portal."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        return self.filter(recipient_id=user.pk)
+        mine = self.filter(recipient_id=user.pk)
+        if user.sees_everything:
+            return mine
+        return mine.filter(models.Q(dispatch__team__isnull=True) | models.Q(dispatch__team_id__in=list(user.team_roles())))
 
     def unread(self):
         return self.filter(read_at__isnull=True)

@@ -95,3 +95,30 @@ def test_the_channel_page_never_shows_the_url_or_secret(org, client, webhook_rec
     assert response.status_code == 400 and "may not send to this address" in response.content.decode()
     client.post(f"/teams/fraud/channels/{TeamChannel.objects.get().pk}/", {"operation": "off"})
     assert not TeamChannel.objects.get().active
+
+
+def test_someone_who_left_a_team_no_longer_reads_its_news_in_the_portal(org, client, api):
+    """As the digests do (test_outbox): the list, the badge, opening and the API leave the old team's news out;
+    a notification of no team stays."""
+    from accounts.models import Membership
+    from notifications.models import Dispatch
+
+    from .helpers import approved_assessment
+
+    approved_assessment(org)
+    team_news = Notification.objects.get(recipient=org.member)
+    assert team_news.dispatch.team_id == org.team.pk
+    personal = Notification.objects.create(recipient=org.member, dispatch=Dispatch.objects.create(
+        event="account.changed", title="Your second factor was reset", body="-", path="/"))
+    client.force_login(org.member)
+    assert team_news.dispatch.title in client.get("/notifications/").content.decode()
+    Membership.objects.filter(team=org.team, user=org.member).delete()
+    client.force_login(type(org.member).objects.get(pk=org.member.pk))  # a fresh user object, no cached roles
+    page = client.get("/notifications/").content.decode()
+    assert team_news.dispatch.title not in page and personal.dispatch.title in page
+    assert 'Notifications <span class="badge badge-warning">1</span>' in page  # the personal one only
+    assert client.post(f"/notifications/{team_news.pk}/read/", {"open": "1"}).status_code == 404
+    listed = api(org.member).get("/api/v1/notifications/").json()
+    assert [row["title"] for row in listed["results"]] == [personal.dispatch.title]
+    assert api(org.member).get("/api/v1/notifications/unread-count/").json() == {"unread": 1}
+    assert Notification.objects.get(pk=team_news.pk).read_at is None
