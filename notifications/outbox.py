@@ -55,12 +55,19 @@ def _claim(message_id: int, now: dt.datetime) -> bool:
                 .update(status=OutboxStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1))
 
 
-def no_longer_sees(recipient, dispatch) -> bool:
+def no_longer_sees(recipient, dispatch, seen: dict[int, set[int]] | None = None) -> bool:
     """True when a person chosen for a team's event has since lost sight of that team (left it, was
-    deprovisioned from it, lost the role that saw every team): what was queued for them is not sent."""
+    deprovisioned from it, lost the role that saw every team): what was queued for them is not sent.
+
+    `seen` remembers each person's visible teams across calls (one query per person, not per message:
+    a digest of fifty parts)."""
     if dispatch is None or dispatch.team_id is None:
         return False
-    return not Team.objects.visible_to(recipient).filter(pk=dispatch.team_id).exists()
+    if seen is None:
+        return not Team.objects.visible_to(recipient).filter(pk=dispatch.team_id).exists()
+    if recipient.pk not in seen:
+        seen[recipient.pk] = set(Team.objects.visible_to(recipient).values_list("pk", flat=True))
+    return dispatch.team_id not in seen[recipient.pk]
 
 
 def _unsendable(message: OutboxMessage) -> str | None:
@@ -85,7 +92,8 @@ def _digest_still_visible(message: OutboxMessage) -> str | None:
     parts = list(message.parts.select_related("dispatch").order_by("dispatch__created_at", "pk"))
     if not parts:
         return None
-    visible = [part for part in parts if not no_longer_sees(message.recipient, part.dispatch)]
+    seen: dict[int, set[int]] = {}
+    visible = [part for part in parts if not no_longer_sees(message.recipient, part.dispatch, seen)]
     if not visible:
         return "the recipient no longer sees the teams of this digest"
     if len(visible) != len(parts):
@@ -148,8 +156,9 @@ def send_digests(*, now: dt.datetime | None = None) -> int:
             .select_related("dispatch", "recipient").order_by("recipient_id", "dispatch__created_at", "pk"))
     by_person: dict[int, list[OutboxMessage]] = {}
     dropped = []
+    seen: dict[int, set[int]] = {}
     for part in held:
-        if part.recipient is not None and no_longer_sees(part.recipient, part.dispatch):
+        if part.recipient is not None and no_longer_sees(part.recipient, part.dispatch, seen):
             dropped.append(part.pk)  # a team the person has left since: not folded into their digest
             continue
         by_person.setdefault(part.recipient_id, []).append(part)

@@ -80,3 +80,22 @@ def test_expiry_reminders_fire_on_the_right_days(org, mail, settings):
     assert list(sent) == [dt.date(2027, 3, 6), dt.date(2027, 3, 21)]
     assert "expires on 2027-03-20" in sent[dt.date(2027, 3, 6)][0]
     assert "Evidence expired" in mail.wait_for(2)[1].subject
+
+
+QUERIES_TO_FOLD_ONE_DIGEST = 11  # the same for 2 parts and for 12
+
+
+@pytest.mark.parametrize("parts", [2, 12])
+def test_folding_a_digest_asks_once_per_person_which_teams_they_still_see(org, mail, parts, django_assert_num_queries):
+    """The team check of each held part was one query per part; it is one per person."""
+    from notifications.choices import Channel
+    from notifications.models import Dispatch
+
+    for n in range(parts):
+        dispatch = Dispatch.objects.create(event="assessment.approved", team=org.team, title=f"News {n}", body="-")
+        OutboxMessage.objects.create(dispatch=dispatch, channel=Channel.EMAIL, recipient=org.member,
+                                     status=OutboxStatus.HELD)
+    with django_assert_num_queries(QUERIES_TO_FOLD_ONE_DIGEST):
+        assert send_digests() == 1
+    assert OutboxMessage.objects.get(dispatch__isnull=True, recipient=org.member).parts.count() == parts
+
