@@ -231,10 +231,50 @@ def remember(cache_key: Key, build: Callable[[], tuple[Key, Any]]) -> Any:
     if stored is not None and stored[0] == cache_key.digest:
         local.put(cache_key, stored[1])
         return stored[1]
-    built_key, value = build()
-    local.put(built_key, value)
+    building = f"{cache_key.slot}:building:{cache_key.digest}"
     try:
-        cache.set(built_key.slot, (built_key.digest, value), TTL_SECONDS)
-    except Exception:  # noqa: BLE001
-        log.warning("scorecard cache unavailable: document not kept", exc_info=True)
+        mine = cache.add(building, 1, BUILD_LOCK_S)
+    except Exception:  # noqa: BLE001 - no cache to agree through: build
+        mine = True
+    if not mine:
+        waited = _wait_for_build(cache_key, building)
+        if waited is not None:
+            local.put(cache_key, waited)
+            return waited
+    try:
+        built_key, value = build()
+        local.put(built_key, value)
+        try:
+            cache.set(built_key.slot, (built_key.digest, value), TTL_SECONDS)
+        except Exception:  # noqa: BLE001
+            log.warning("scorecard cache unavailable: document not kept", exc_info=True)
+    finally:
+        if mine:
+            try:
+                cache.delete(building)
+            except Exception:  # noqa: BLE001 - it expires on its own (BUILD_LOCK_S)
+                log.warning("scorecard cache unavailable: build marker left to expire", exc_info=True)
     return value
+
+
+#: Single flight: after a change, the first request for a scope builds its document and the others for
+#: the same inputs wait for it (up to BUILD_WAIT_S, reading the shared cache every BUILD_POLL_S) instead of
+#: each building it again — at 20,000 projects a build costs ~0.5 s of CPU. A waiter builds it itself when
+#: the builder ends without storing that document (its inputs changed meanwhile) or takes too long, and
+#: the marker lapses after BUILD_LOCK_S if the builder died.
+BUILD_LOCK_S, BUILD_WAIT_S, BUILD_POLL_S = 30, 5.0, 0.02
+
+
+def _wait_for_build(cache_key: Key, building: str) -> Any:
+    deadline = time.monotonic() + BUILD_WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(BUILD_POLL_S)
+        try:
+            stored = cache.get(cache_key.slot)
+            if stored is not None and stored[0] == cache_key.digest:
+                return stored[1]
+            if cache.get(building) is None:  # the builder is done, with other inputs than these
+                return None
+        except Exception:  # noqa: BLE001
+            return None
+    return None

@@ -313,3 +313,93 @@ def test_migration_0002_still_fills_the_rollup_before_the_revisions_table_exists
         cursor.execute(f"DROP TABLE {TeamScoreRevision._meta.db_table}")
     fill_rollup(apps, SimpleNamespace(connection=connection))
     assert TeamRollup.objects.exists()
+
+
+def _concurrently(*calls):
+    import threading
+
+    results, errors = [None] * len(calls), []
+
+    def run(i, call):
+        try:
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert not errors, errors
+    return results
+
+
+def test_after_a_change_one_request_builds_the_document_and_the_others_wait_for_it(monkeypatch):
+    """Single flight (scorecard_cache.remember): at 20,000 projects a build costs ~0.5 s of CPU, and every
+    officer opening the dashboard after a verdict used to build it again."""
+    import threading
+    import time
+    import uuid
+
+    monkeypatch.setattr(scorecard_cache, "local", scorecard_cache._Local(16))
+    key = scorecard_cache.Key(slot=f"mlsec:scorecard:test:{uuid.uuid4().hex}", digest="d1")
+    builds, started = [], threading.Event()
+
+    def build():
+        builds.append(1)
+        started.set()
+        time.sleep(0.3)
+        return key, {"document": "built once"}
+
+    def second():
+        started.wait(5)
+        scorecard_cache.local = scorecard_cache._Local(16)  # another process: nothing of its own
+        return scorecard_cache.remember(key, build)
+
+    first, waited = _concurrently(lambda: scorecard_cache.remember(key, build), second)
+    assert first == waited == {"document": "built once"} and len(builds) == 1
+
+
+def test_a_waiter_builds_itself_when_the_builder_stored_other_inputs_or_failed(monkeypatch):
+    import threading
+    import time
+    import uuid
+
+    monkeypatch.setattr(scorecard_cache, "local", scorecard_cache._Local(16))
+    slot = f"mlsec:scorecard:test:{uuid.uuid4().hex}"
+    asked, newer = scorecard_cache.Key(slot=slot, digest="d1"), scorecard_cache.Key(slot=slot, digest="d2")
+    started = threading.Event()
+
+    def builder_sees_newer_inputs():
+        started.set()
+        time.sleep(0.2)
+        return newer, "newer document"
+
+    def late():
+        started.wait(5)
+        return scorecard_cache.remember(asked, lambda: (asked, "its own document"))
+
+    begun = time.monotonic()
+    results = _concurrently(lambda: scorecard_cache.remember(asked, builder_sees_newer_inputs), late)
+    assert results == ["newer document", "its own document"]
+    assert time.monotonic() - begun < scorecard_cache.BUILD_WAIT_S  # it did not wait out the whole budget
+
+    failing = scorecard_cache.Key(slot=f"{slot}-f", digest="d1")
+    started.clear()
+
+    def crashes():
+        started.set()
+        time.sleep(0.2)
+        raise RuntimeError("build failed")
+
+    def after_crash():
+        started.wait(5)
+        return scorecard_cache.remember(failing, lambda: (failing, "rebuilt"))
+
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(pytest.raises(RuntimeError, scorecard_cache.remember,
+                                                                          failing, crashes)))
+    thread.start()
+    assert after_crash() == "rebuilt"
+    thread.join(5)
+    assert outcome  # the builder's error reached its own request only
