@@ -356,8 +356,21 @@ def test_after_a_change_one_request_builds_the_document_and_the_others_wait_for_
         scorecard_cache.local = scorecard_cache._Local(16)  # another process: nothing of its own
         return scorecard_cache.remember(key, build)
 
+    slot_reads = []
+    shared = scorecard_cache.cache
+
+    class Counting:  # each thread has its own cache object: count at the module's name for it
+        def __getattr__(self, name):
+            return getattr(shared, name)
+
+        def get(self, name, *args, **kwargs):
+            if name == key.slot:
+                slot_reads.append(name)
+            return shared.get(name, *args, **kwargs)
+    monkeypatch.setattr(scorecard_cache, "cache", Counting())
     first, waited = _concurrently(lambda: scorecard_cache.remember(key, build), second)
     assert first == waited == {"document": "built once"} and len(builds) == 1
+    assert len(slot_reads) <= 3  # each request's first look, and the waiter's one read once it was built
 
 
 def test_a_waiter_builds_itself_when_the_builder_stored_other_inputs_or_failed(monkeypatch):
