@@ -73,23 +73,31 @@ def _bounded_tcp_client(url: str, timeout_s: float, **kwargs):
     return BoundedTCPGitClient.from_parsedurl(parsed, **kwargs), parsed.path
 
 
-def _ssh_command(host: str, timeout_s: float) -> str:
+def _ssh_command(host: str, timeout_s: float, *, with_key: bool) -> str:
     """The `ssh` command line for an ssh:// source whose URL names the vetted address instead of the host.
 
     ssh resolves the name it is given on its own, after the guard: given the address, it cannot be sent
     elsewhere by a DNS answer that changes in between (rebinding). Its host key is still looked up under
-    the name (`HostKeyAlias`), and only a key already known is accepted (`StrictHostKeyChecking=yes`, never
-    a prompt: `BatchMode`), in MLSEC_SOURCE_SSH_KNOWN_HOSTS when set (else the worker user's known_hosts).
-    A server that stops answering is dropped after about twice the exchange timeout."""
+    the name (`HostKeyAlias`: a known_hosts line names the bare host, whatever the port), and only a key
+    already known is accepted (`StrictHostKeyChecking=yes`, never a prompt: `BatchMode`), in
+    MLSEC_SOURCE_SSH_KNOWN_HOSTS when set (else the worker user's ~/.ssh/known_hosts). Nothing of the
+    worker's own ssh set-up takes part (`-F /dev/null`): no key of its agent or its ~/.ssh is offered (the
+    source's deploy key only, or none), no shared master connection, no forwarding. A server that stops
+    answering is dropped after about twice the exchange timeout."""
     from django.conf import settings
 
     seconds = max(1, int(timeout_s))
     options = {"BatchMode": "yes", "StrictHostKeyChecking": "yes", "UpdateHostKeys": "no", "HostKeyAlias": host,
-               "ConnectTimeout": seconds, "ServerAliveInterval": seconds, "ServerAliveCountMax": 2}
+               "ConnectTimeout": seconds, "ServerAliveInterval": seconds, "ServerAliveCountMax": 2,
+               "IdentitiesOnly": "yes", "IdentityAgent": "none", "ControlMaster": "no", "ControlPath": "none",
+               "ForwardAgent": "no", "ClearAllForwardings": "yes", "PasswordAuthentication": "no"}
+    if not with_key:
+        options["IdentityFile"] = "none"  # else ssh tries ~/.ssh/id_* of the worker's user
     known_hosts = getattr(settings, "MLSEC_SOURCE_SSH_KNOWN_HOSTS", "")
     if known_hosts:
         options.update(UserKnownHostsFile=known_hosts, GlobalKnownHostsFile="/dev/null")
-    return shlex.join(["ssh", *(arg for name, value in options.items() for arg in ("-o", f"{name}={value}"))])
+    return shlex.join(["ssh", "-F", "/dev/null",
+                       *(arg for name, value in options.items() for arg in ("-o", f"{name}={value}"))])
 
 
 def _client(source, limits: Limits, key_dir: str | None):
@@ -107,12 +115,12 @@ def _client(source, limits: Limits, key_dir: str | None):
     kwargs: dict = {}
     if scheme in ("git", "ssh") and resolved is not None:
         url = _pinned_url(url, resolved)
-    if scheme == "ssh" and resolved is not None:
-        kwargs["ssh_command"] = _ssh_command(resolved.host, limits.timeout_s)
     if scheme in ("https", "http") and resolved is not None:
         kwargs["pool_manager"] = _pinned_pool_manager(resolved, limits)
     if "token" in credential and scheme in ("https", "http"):
         kwargs.update(username="x-access-token", password=credential["token"])
+    if scheme == "ssh" and resolved is not None:
+        kwargs["ssh_command"] = _ssh_command(resolved.host, limits.timeout_s, with_key="ssh_key" in credential)
     if "ssh_key" in credential and scheme == "ssh":
         if key_dir is None:
             raise FetchError(f"{source.describe()}: a deploy key needs a private folder to be written to.")

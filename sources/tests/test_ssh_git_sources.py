@@ -82,8 +82,45 @@ def test_a_host_that_is_not_known_at_all_fails_instead_of_being_trusted(org, wor
 
 def test_the_ssh_command_names_the_host_only_as_the_alias_of_its_key(settings):
     settings.MLSEC_SOURCE_SSH_KNOWN_HOSTS = "/etc/mlsec/known_hosts"
-    command = git_fetch._ssh_command(NAME, 60)
-    assert command.startswith("ssh ")
+    command = git_fetch._ssh_command(NAME, 60, with_key=True)
+    assert command.startswith("ssh -F /dev/null ")  # none of the worker's own ssh configuration
     for option in ("BatchMode=yes", "StrictHostKeyChecking=yes", f"HostKeyAlias={NAME}", "ConnectTimeout=60",
-                   "UserKnownHostsFile=/etc/mlsec/known_hosts", "GlobalKnownHostsFile=/dev/null"):
+                   "UserKnownHostsFile=/etc/mlsec/known_hosts", "GlobalKnownHostsFile=/dev/null",
+                   "IdentitiesOnly=yes", "IdentityAgent=none", "ControlMaster=no", "ControlPath=none"):
         assert f"-o {option}" in command
+    assert "IdentityFile=none" not in command  # dulwich adds the deploy key with -i
+    assert "-o IdentityFile=none" in git_fetch._ssh_command(NAME, 60, with_key=False)
+
+
+def test_a_source_without_a_deploy_key_is_never_let_in_by_a_key_of_the_workers_agent(
+        org, workspaces, tmp_path, pinned_name, known_hosts, ssh_git_server, monkeypatch):
+    """A lead names another organisation's repository with no credential: the worker's ssh-agent holds a key
+    that server accepts (here, the very deploy key). ssh must not offer it."""
+    import os
+    import subprocess
+    import time
+
+    agent_socket = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(agent_socket)],  # noqa: S603, S607
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if agent_socket.exists():
+                break
+            time.sleep(0.05)
+        key = tmp_path / "agent_key"
+        key.write_text(ssh_git_server.client_key)
+        key.chmod(0o600)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(agent_socket)}
+        subprocess.run(["ssh-add", str(key)], env=env, check=True, capture_output=True, timeout=30)  # noqa: S603, S607
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(agent_socket))
+        repo = ssh_git_server.create_repo({"src/handler.py": CODE})
+        source = source_services.source_create(
+            actor=org.lead, project=org.project, kind="git", name="no key",
+            config={"url": ssh_git_server.url(repo, host=NAME), "ref": "main"})
+        (tmp_path / "ws").mkdir()
+        with pytest.raises(FetchError, match="could not be read"):
+            git_fetch.fetch(source, str(tmp_path / "ws"), Limits.from_settings(timeout_s=10))
+    finally:
+        agent.kill()
+        agent.wait(10)
