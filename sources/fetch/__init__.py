@@ -34,6 +34,7 @@ class Limits:
     max_files: int
     timeout_s: float
     allowed_networks: list = field(default_factory=list)
+    total_s: float | None = None  # a whole exchange's budget where the client allows one (a connection test)
 
     @classmethod
     def from_settings(cls, timeout_s: float | None = None) -> Limits:
@@ -151,23 +152,46 @@ class ProbeBusy(FetchError):
     """Too many connection tests are still running in this process: nothing was tried."""
 
 
-#: Connection tests running at once in one process (each a thread, which ends within about its timeout
-#: even when the server stalls): a flood of clicks on "Test connection" waits for a free one, never piles
-#: up threads in a web process.
-MAX_PROBES = 8
+#: Connection tests running at once in one process, and of one team's sources. Each is a thread the
+#: request stops waiting for after its timeout; a server that trickles bytes keeps it running (a git://
+#: test is cut at its total deadline; https, S3, MLflow and ssh only bound each read), so a flood of
+#: clicks never piles up threads in a web process, and one team's stalling servers never take every slot.
+MAX_PROBES, MAX_PROBES_PER_TEAM = 8, 2
 _probes = threading.BoundedSemaphore(MAX_PROBES)
+_team_probes: dict[int, int] = {}
+_team_probes_lock = threading.Lock()
+
+
+def _take_probe_slot(team_id: int) -> bool:
+    with _team_probes_lock:
+        if _team_probes.get(team_id, 0) >= MAX_PROBES_PER_TEAM or not _probes.acquire(blocking=False):
+            return False
+        _team_probes[team_id] = _team_probes.get(team_id, 0) + 1
+        return True
+
+
+def _give_probe_slot(team_id: int) -> None:
+    with _team_probes_lock:
+        left = _team_probes.get(team_id, 1) - 1
+        if left > 0:
+            _team_probes[team_id] = left
+        else:
+            _team_probes.pop(team_id, None)
+        _probes.release()
 
 
 def probe(source, timeout_s: float = 10) -> str:
     """Connect and list, nothing more; a sentence saying what was found (FetchError otherwise).
 
     The answer comes within `timeout_s` whatever the server does: the probe runs in a thread of its
-    own and a server that keeps silent is reported as such. At most MAX_PROBES run at once (ProbeBusy).
+    own and a server that keeps silent is reported as such. At most MAX_PROBES run at once in a
+    process, MAX_PROBES_PER_TEAM of one team's sources (ProbeBusy otherwise).
     """
     if source.kind in ("path", "endpoint"):  # no hanging client here (the endpoint guard has its deadline)
         return _probe(source, timeout_s)
-    if not _probes.acquire(blocking=False):
-        raise ProbeBusy("Too many connection tests are running at the moment; try again in a minute.")
+    team_id = source.project.team_id
+    if not _take_probe_slot(team_id):
+        raise ProbeBusy("Earlier connection tests are still waiting for their servers; try again later.")
     outcome: dict = {}
 
     def attempt() -> None:
@@ -178,13 +202,13 @@ def probe(source, timeout_s: float = 10) -> str:
         except Exception as exc:  # noqa: BLE001 - a crash is an answer in words too
             outcome["error"] = failure(source, "the connection test failed", exc)
         finally:
-            _probes.release()  # when the attempt ends, not when the caller stops waiting for it
+            _give_probe_slot(team_id)  # when the attempt ends, not when the caller stops waiting for it
 
     worker = threading.Thread(target=attempt, daemon=True, name=f"probe-source-{source.pk}")
     try:
         worker.start()
     except BaseException:
-        _probes.release()
+        _give_probe_slot(team_id)
         raise
     worker.join(timeout_s)
     if worker.is_alive():
@@ -199,6 +223,7 @@ def _probe(source, timeout_s: float) -> str:
     from . import git, mlflow, s3
 
     limits = Limits.from_settings(timeout_s)
+    limits.total_s = timeout_s
     if source.kind == "path":
         from checks.confinement import PathRefused, team_path_resolve
 

@@ -50,7 +50,7 @@ def _pinned_pool_manager(resolved, limits: Limits):
                              cert_reqs="CERT_REQUIRED")
 
 
-def _bounded_tcp_client(url: str, timeout_s: float, **kwargs):
+def _bounded_tcp_client(url: str, timeout_s: float, total_s: float | None = None, **kwargs):
     """dulwich's git:// client, each read from the server bounded by `timeout_s`.
 
     dulwich opens the git:// socket without a timeout, so a server that accepts the connection and then
@@ -67,6 +67,10 @@ def _bounded_tcp_client(url: str, timeout_s: float, **kwargs):
                 proto.close()
                 raise OSError("the git:// connection's reads could not be bounded")
             sock.settimeout(timeout_s)
+            if total_s is not None:  # a connection test: the whole exchange, however the server trickles
+                from checks.runners.netguard import Deadline
+
+                Deadline(total_s).arm(sock)
             return proto, can_read, stderr
 
     parsed = urlparse(url)  # as dulwich's get_transport_and_path reads a git:// URL
@@ -130,7 +134,7 @@ def _client(source, limits: Limits, key_dir: str | None):
         kwargs["key_filename"] = path
     try:
         if scheme == "git":
-            return _bounded_tcp_client(url, limits.timeout_s, **kwargs)
+            return _bounded_tcp_client(url, limits.timeout_s, limits.total_s, **kwargs)
         return get_transport_and_path(url, **kwargs)
     except Exception as exc:  # noqa: BLE001 - an unknown scheme, a malformed URL
         raise failure(source, "the repository URL cannot be used", exc) from None

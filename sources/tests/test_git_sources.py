@@ -330,16 +330,14 @@ def test_a_sync_from_a_git_server_that_stalls_ends_within_the_exchange_timeout(o
         listener.close()
 
 
-def test_connection_tests_of_slow_servers_never_pile_up_threads(org, workspaces, api):
-    """A server that trickles a byte at a time keeps each read within its timeout, so a test's thread runs on
-    after the answer "did not answer within N s". A flood of clicks is answered "try again" once MAX_PROBES
-    such threads run, the source's status is left alone, and a slot comes back when a thread ends."""
+def test_a_connection_test_of_a_trickling_git_server_ends_at_its_deadline(org, workspaces):
+    """A server that sends a byte every 50 ms keeps each read within its timeout; the test's thread is cut at
+    the test's whole budget (netguard.Deadline on the socket), so it gives its slot back at once."""
     import socket
     import threading
     import time
 
     from sources import fetch as fetch_package
-    from sources.models import Source
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -368,24 +366,44 @@ def test_connection_tests_of_slow_servers_never_pile_up_threads(org, workspaces,
         source = source_services.source_create(
             actor=org.lead, project=org.project, kind="git", name="slow",
             config={"url": f"git://127.0.0.1:{listener.getsockname()[1]}/repo.git"})
-        for _ in range(fetch_package.MAX_PROBES):
-            with pytest.raises(fetch_package.FetchError, match="did not answer within 0.3 s"):
-                fetch_package.probe(source, timeout_s=0.3)
-        Source.objects.filter(pk=source.pk).update(status_detail="untouched")
-        busy = api(org.member).post(f"/api/v1/projects/{org.project.pk}/sources/{source.pk}/test/")
-        assert busy.status_code == 200 and busy.json() == {
-            "ok": False, "detail": "Too many connection tests are running at the moment; try again in a minute."}
-        assert Source.objects.get(pk=source.pk).status_detail == "untouched"
+        for _ in range(fetch_package.MAX_PROBES_PER_TEAM + 1):  # more than the team's slots, one after another
+            with pytest.raises(fetch_package.FetchError, match="did not answer within 0.5 s"):
+                fetch_package.probe(source, timeout_s=0.5)
+            deadline = time.monotonic() + 3
+            while fetch_package._team_probes.get(org.team.pk) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert not fetch_package._team_probes.get(org.team.pk), "the thread still holds its slot"
     finally:
         stop.set()
-        listener.close()
         for conn in connections:
-            conn.close()  # the probes' reads end: their threads finish and give their slots back
-    freed = 0
-    deadline = time.monotonic() + 10
-    while freed < fetch_package.MAX_PROBES and time.monotonic() < deadline:
-        if fetch_package._probes.acquire(timeout=0.1):
-            freed += 1
-    for _ in range(freed):
-        fetch_package._probes.release()
-    assert freed == fetch_package.MAX_PROBES, "every slot came back once its thread ended"
+            conn.close()
+        listener.close()
+
+
+def test_one_teams_stalled_connection_tests_leave_the_other_teams_theirs(org, workspaces, api):
+    """Threads of tests whose servers stall (https, S3, MLflow and ssh bound each read only) hold their slots:
+    a team gets MAX_PROBES_PER_TEAM of the process's MAX_PROBES, and a further click is answered "try again
+    later" without touching the source's status."""
+    from accounts.tests.factories import TeamFactory
+    from sources import fetch as fetch_package
+    from sources.models import Source
+
+    source = source_services.source_create(actor=org.lead, project=org.project, kind="git", name="held",
+                                           config={"url": "git://127.0.0.1:9/repo.git"})
+    Source.objects.filter(pk=source.pk).update(status_detail="untouched")
+    held = [org.team.pk] * fetch_package.MAX_PROBES_PER_TEAM
+    try:
+        for team_id in held:
+            assert fetch_package._take_probe_slot(team_id)
+        busy = api(org.member).post(f"/api/v1/projects/{org.project.pk}/sources/{source.pk}/test/")
+        assert busy.status_code == 200 and busy.json() == {
+            "ok": False, "detail": "Earlier connection tests are still waiting for their servers; try again later."}
+        assert Source.objects.get(pk=source.pk).status_detail == "untouched"
+        others = [TeamFactory().pk for _ in range(fetch_package.MAX_PROBES)]
+        taken = [team_id for team_id in others if fetch_package._take_probe_slot(team_id)]
+        held += taken
+        assert len(taken) == fetch_package.MAX_PROBES - fetch_package.MAX_PROBES_PER_TEAM  # the process's cap
+    finally:
+        for team_id in held:
+            fetch_package._give_probe_slot(team_id)
+    assert fetch_package._team_probes == {}
