@@ -19,13 +19,14 @@ from accounts.models import Team
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def database_options(**env) -> dict:
+def database_options(*, without_psycopg3: bool = False, **env) -> dict:
     """The default database's OPTIONS as the settings build them from this environment (no connection)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
     environment.update({"DJANGO_SETTINGS_MODULE": "mlsec_portal.settings.base", **env})
+    hide = "import sys; sys.modules['psycopg'] = None; " if without_psycopg3 else ""  # import psycopg fails
     result = subprocess.run(
-        [sys.executable, "-c", "import json; from django.conf import settings; "
-                               "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"],
+        [sys.executable, "-c", hide + "import json; from django.conf import settings; "
+                                      "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
     if result.returncode:
         return {"error": result.stderr}
@@ -48,6 +49,14 @@ def test_a_threshold_that_is_not_a_count_refuses_to_start():
     for bad in ("five", "-1", "2.5"):
         options = database_options(DATABASE_URL="postgres://u@db:5432/mlsec", DATABASE_PREPARE_THRESHOLD=bad)
         assert "DATABASE_PREPARE_THRESHOLD is a count of runs" in options.get("error", ""), bad
+
+
+def test_a_virtualenv_with_only_psycopg2_still_connects_without_the_psycopg3_options():
+    """Django passes `prepare_threshold` to the driver, and psycopg2 refuses an option it does not know."""
+    assert database_options(without_psycopg3=True, DATABASE_URL="postgres://u@db:5432/mlsec") == {}
+    options = database_options(without_psycopg3=True, DATABASE_URL="postgres://u@db:5432/mlsec",
+                               DATABASE_PREPARE_THRESHOLD="five")
+    assert "DATABASE_PREPARE_THRESHOLD is a count of runs" in options.get("error", "")  # still validated
 
 
 def test_sqlite_keeps_its_own_options():

@@ -143,10 +143,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _threshold = (os.environ.get("DATABASE_PREPARE_THRESHOLD") or "5").strip().lower()
     if _threshold != "off" and not (_threshold.isdigit() and int(_threshold) >= 0):
         raise ImproperlyConfigured("DATABASE_PREPARE_THRESHOLD is a count of runs (5) or off")
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True,
-        prepare_threshold=None if _threshold == "off" else int(_threshold),
-    )
+    try:
+        import psycopg  # noqa: F401 - psycopg 3 (requirements.txt); psycopg2 refuses both options at connect
+    except ImportError:
+        pass
+    else:
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True,
+            prepare_threshold=None if _threshold == "off" else int(_threshold),
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
