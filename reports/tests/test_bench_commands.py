@@ -19,10 +19,10 @@ def test_the_benchmarks_refuse_a_database_that_is_not_a_bench_database(command):
 
 def test_a_child_reports_its_own_peak_not_the_parents(tmp_path):
     """`ru_maxrss` from wait4 carries a large parent's size into its child on Linux; VmHWM does not."""
+    from conftest import require
     from reports.management.commands.bench_exports import own_peak_kb
 
-    if own_peak_kb() is None:
-        pytest.skip("no /proc/self/status on this system")
+    require(own_peak_kb() is not None, "no /proc/self/status on this system (Linux's)")
     parent = textwrap.dedent("""
         import os, subprocess, sys
         ballast = bytearray(300 << 20)  # 300 MiB resident in the parent

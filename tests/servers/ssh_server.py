@@ -17,8 +17,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.servers.git_daemon import GitRepo, create_repo
-from tests.servers.process import LOOPBACK, ServerProcess, ServerStartError, free_port, listening_ports
+from tests.servers.git_daemon import GitRepo, create_repo, port_of
+from tests.servers.process import LOOPBACK, ServerProcess, ServerStartError, free_port
 
 SSHD = "/usr/sbin/sshd"
 
@@ -79,8 +79,8 @@ class SshGitServer:
             self.server = ServerProcess("sshd", [sshd_executable(), "-D", "-e", "-f", str(config)],
                                         log_path=self.log_path, cwd=self.base_path)
             try:
-                self.server.start(ready=lambda server, port=port: port if port in listening_ports(server.process.pid)
-                                  else None, timeout=15)
+                self.server.start(ready=lambda server, port=port: port if port in port_of(server) else None,
+                                  timeout=15)
                 return self
             except ServerStartError:
                 if attempt == attempts - 1:
